@@ -1,0 +1,45 @@
+"""``robustsnn train`` and ``robustsnn evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the original or the tailored TextCNN from a recipe")
+    p.add_argument("--config", required=True, type=Path, help="experiment recipe, e.g. recipes/sst2.toml")
+    p.add_argument("--model", default="tailored", choices=("textcnn", "tailored"))
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe key, e.g. --set train.lr=1e-4 (repeatable)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/<model>)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy of a checkpoint on a split")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..config import load_recipe
+    from ..training import train
+
+    recipe = load_recipe(args.config, args.overrides)
+    train(recipe, args.model, args.out, resume=args.resume)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..pipeline import encode_split, load_model, load_recipe_dataset
+    from ..training import evaluate
+
+    loaded = load_model(args.checkpoint)
+    split = load_recipe_dataset(loaded.recipe).split(args.split)
+    ids, labels = encode_split(loaded.encoder, split)
+    acc = evaluate(loaded.model, ids, labels)
+    print(f"{loaded.kind} {loaded.recipe.data.dataset} {args.split}: accuracy {acc:.4f} "
+          f"({len(split)} examples)")
+    return 0
