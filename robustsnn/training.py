@@ -71,14 +71,17 @@ def make_optimizers(model: nn.Module, recipe: Recipe) -> list[torch.optim.Optimi
 def train_one_epoch(
     model: nn.Module, ids: torch.Tensor, labels: torch.Tensor, optimizers: Sequence[torch.optim.Optimizer],
     batch_size: int, generator: torch.Generator, after_step: Callable[[torch.Tensor], None] | None = None,
-    desc: str = "train",
+    desc: str = "train", loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> float:
-    """One pass over shuffled batches; returns the mean training loss."""
+    """One pass over shuffled batches; returns the mean training loss.
+
+    ``loss_fn(model(ids), labels)`` defaults to cross-entropy on class scores (the spiking
+    net passes its per-time-step loss)."""
     from tqdm.auto import tqdm
 
     model.train()
     order = torch.randperm(len(ids), generator=generator)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
     total, steps = 0.0, 0
     batches = range(0, len(ids), batch_size)
     with tqdm(batches, desc=desc, unit="batch", leave=False, disable=None) as bar:

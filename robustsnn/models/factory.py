@@ -10,7 +10,7 @@ from torch import nn
 from ..config import Recipe
 from ..errors import UserError
 
-MODEL_KINDS = ("textcnn", "tailored")
+MODEL_KINDS = ("textcnn", "tailored", "snn")
 
 
 def build_model(kind: str, recipe: Recipe, vocab_size: int, dim: int, num_classes: int) -> nn.Module:
@@ -24,6 +24,12 @@ def build_model(kind: str, recipe: Recipe, vocab_size: int, dim: int, num_classe
     if kind == "tailored":
         return TailoredTextCNN(vocab_size, dim, num_classes, m.widths, m.maps, m.dropout,
                                m.neurons_per_class)
+    if kind == "snn":
+        from .snn import SpikingTextCNN
+
+        s = recipe.snn
+        return SpikingTextCNN(vocab_size, dim, num_classes, m.widths, m.maps, m.dropout,
+                              m.neurons_per_class, s.time_steps, s.threshold, s.beta, s.surrogate_slope)
     raise UserError(f"unknown model '{kind}' (choices: {', '.join(MODEL_KINDS)})")
 
 

@@ -1,0 +1,114 @@
+"""Input spike encoding: Bernoulli ("Poisson") spike trains from positive embeddings.
+
+Every embedding component ``p`` in [0, 1] fires with probability ``p`` at each of the
+``T`` time steps. How the random numbers are drawn is chosen per call by an
+:class:`Encoding` (protocol.md, "A stochastic model under attack"):
+
+* ``fresh``  - a new draw on every call (what the paper did).
+* ``frozen`` - each word's spike train is a pure function of (campaign seed, position,
+  token id), so the network is a deterministic function of the text and replacing one
+  word changes only that word's input spikes. The uniforms come from an integer hash,
+  not a stateful generator, so a batch is drawn in one vectorised pass.
+* ``mean-k`` - the output rates of ``k`` fresh draws are averaged (expectation over
+  transformation); at the input this is ``k`` fresh draws.
+
+Spikes are laid out ``[T, batch, dim, length]`` so that folding time into the batch
+gives exactly the ``[N, channels, length]`` layout of ``Conv1d`` without a copy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import UserError
+
+MODES = ("fresh", "frozen", "mean-k")
+
+_MASK32 = 0xFFFFFFFF
+# Multiplier of the 32-bit integer hash (Mueller's "hash32"); below 2^27, so every
+# product of a 32-bit value stays below 2^63 and int64 arithmetic never overflows.
+_MUL = 0x45D9F3B
+_GOLDEN = 0x9E3779B9
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How input spikes are drawn for one call: ``Encoding("fresh")``,
+    ``Encoding("frozen", seed=7)`` or ``Encoding("mean-k", k=20)``."""
+
+    mode: str
+    k: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UserError(f"unknown encoding mode '{self.mode}' (choices: {', '.join(MODES)})")
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise UserError(f"encoding k must be a positive integer, got {self.k!r}")
+        if self.mode != "mean-k" and self.k != 1:
+            raise UserError(f"encoding k applies to mode 'mean-k' only (got mode '{self.mode}', k={self.k})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise UserError(f"encoding seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def draws(self) -> int:
+        """Simulations per call (``k`` for mean-k, else 1)."""
+        return self.k
+
+    @classmethod
+    def parse(cls, text: str, seed: int = 0) -> "Encoding":
+        """``fresh``, ``frozen`` or ``mean-<k>`` (e.g. ``mean-20``), as campaigns spell it."""
+        text = text.strip().lower()
+        match = re.fullmatch(r"mean-(\d+)", text)
+        if match:
+            return cls("mean-k", k=int(match.group(1)), seed=seed)
+        return cls(text, seed=seed)
+
+    def __str__(self) -> str:
+        return f"mean-{self.k}" if self.mode == "mean-k" else self.mode
+
+
+FRESH = Encoding("fresh")
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """Avalanching 32-bit integer hash on int64 tensors holding values in [0, 2^32)."""
+    x = x ^ (x >> 16)
+    x = (x * _MUL) & _MASK32
+    x = x ^ (x >> 16)
+    x = (x * _MUL) & _MASK32
+    return x ^ (x >> 16)
+
+
+def word_keys(ids: torch.Tensor, seed: int) -> torch.Tensor:
+    """One 32-bit key per (position, token id) for the frozen mode: ``[batch, length]``."""
+    positions = torch.arange(ids.shape[1], dtype=torch.int64).expand_as(ids)
+    key = _mix32(torch.full_like(ids, seed & _MASK32, dtype=torch.int64) ^ _GOLDEN)
+    key = _mix32(key ^ (ids.to(torch.int64) & _MASK32))
+    return _mix32((key + positions * _GOLDEN) & _MASK32)
+
+
+def frozen_uniforms(ids: torch.Tensor, seed: int, time_steps: int, dim: int) -> torch.Tensor:
+    """Uniforms in [0, 1) ``[T, batch, dim, length]``, a pure function of (seed, position,
+    token, t, component): the same word at the same position always gets the same train."""
+    keys = word_keys(ids, seed)[None, :, None, :]  # [1, B, 1, L]
+    counter = torch.arange(time_steps * dim, dtype=torch.int64).view(time_steps, 1, dim, 1)
+    bits = _mix32(keys ^ _mix32((counter + _GOLDEN) & _MASK32))
+    bits = _mix32((bits + keys) & _MASK32)  # second round: decorrelates neighbouring keys
+    return (bits >> 8).to(torch.float32) * (1.0 / (1 << 24))
+
+
+def input_spikes(probabilities: torch.Tensor, ids: torch.Tensor, encoding: Encoding, time_steps: int,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """One draw of input spikes ``[T, batch, dim, length]`` from ``probabilities``
+    ``[batch, dim, length]`` (embedding values). ``mean-k`` draws fresh here; the caller
+    repeats the simulation ``k`` times and averages."""
+    shape = (time_steps, *probabilities.shape)
+    if encoding.mode == "frozen":
+        uniforms = frozen_uniforms(ids, encoding.seed, time_steps, probabilities.shape[1])
+    else:
+        uniforms = torch.rand(shape, generator=generator, device=probabilities.device)
+    return (uniforms < probabilities.unsqueeze(0)).to(probabilities.dtype)

@@ -1,0 +1,287 @@
+"""The spiking TextCNN: the tailored network's layers on snnTorch LIF neurons.
+
+Layer mapping (tailored ANN -> spiking net), and why
+----------------------------------------------------
+
+=========================  ==========================================================
+tailored TextCNN           spiking TextCNN
+=========================  ==========================================================
+positive embedding p       Bernoulli spike generator, P(spike) = p per step (encoding.py)
+conv_w (no bias)           the same ``Conv1d`` weights, applied to input spikes
+ReLU after each conv       one ``snntorch.Leaky`` per branch (``conv_lifs[i]``, never shared)
+average pool over words    average of the branch's *spike trains* over word positions
+(nothing)                  ``pool_lif``: a neuron layer after pooling
+dropout                    dropout on the pooled spikes (one mask per example, all steps)
+fc (no bias)               the same ``Linear`` weights
+population sum per class   ``out_lif``: 10 (``neurons_per_class``) output neurons per class
+=========================  ==========================================================
+
+An integrate-and-fire neuron (beta 1, reset by subtraction, threshold theta) driven by a
+current with time-average ``I`` fires at rate ``clip(I / theta, 0, 1)``: it *is* a ReLU
+(clipped at one spike per step). Conv is linear, so the mean conv current equals the
+ANN's conv output on ``p``; the branch neurons then fire at ~``relu(conv(p))`` and the
+average of their spike trains over positions is ~ the ANN's average-pooled feature.
+Pooling is averaging only (no neuron can emit "0.37 spikes"), so the averaged trains are
+graded; ``pool_lif`` turns them back into binary spikes at the same rate (its input is
+at most 1 per step, so it never saturates) - the fc layer then sees spikes, as on
+neuromorphic hardware. The output neurons fire at ~``clip(fc(pooled), 0, 1)``; the ANN
+sums the same pre-activations per class, but negative ones are cut at zero here
+(method.md, "Practical notes": a known conversion loss). Conversion is therefore a pure
+weight copy; normalisation (convert.py) only rescales weights.
+
+Speed: no layer feeds back, so each layer is run over all ``T`` steps before the next.
+Conv, pooling and fc are stateless and run once over time folded into the batch
+(``[T * batch, ...]``); only the neuron recurrences step through time. This is exactly
+the per-step network (:func:`simulate_stepwise`, the reference), just reordered.
+
+State: every recurrence starts from an explicit zero membrane and the neuron modules'
+stored membrane is cleared afterwards, so nothing survives a forward call (snnTorch's
+``Leaky(x, mem=None)`` would otherwise reuse the last call's membrane).
+
+Decisions (ties): a class's score is its spike count over time and population; equal
+counts go to the class with the larger summed final output membrane (with beta 1 and
+reset by subtraction, count + membrane / theta is exactly the class's total input
+current, so this ranks by "closest to its next spike"); exact ties left after that go
+to the lowest class index. :attr:`SNNOutput.scores` folds this rule into one number per
+class, so ``scores.argmax(1)`` is the prediction and attack wrappers can normalise it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .encoding import FRESH, Encoding, input_spikes
+from .textcnn import _embedding
+
+# State-dict entries that are learned weights (copied by conversion); everything else in
+# the spiking net's state dict is a neuron constant (threshold, beta, ...) from the recipe.
+WEIGHT_PREFIXES = ("embedding.", "convs.", "fc.")
+
+
+def _leaky(beta: float, threshold: float, slope: float) -> nn.Module:
+    """An IF/LIF layer: reset by subtraction, fast-sigmoid surrogate (slope ``slope``)."""
+    import snntorch
+    from snntorch import surrogate
+    from snntorch._neurons.neurons import SpikingNeuron
+
+    lif = snntorch.Leaky(beta=beta, threshold=threshold, reset_mechanism="subtract",
+                         spike_grad=surrogate.fast_sigmoid(slope=slope))
+    # snnTorch keeps every neuron ever built in a class-level list (used only with
+    # init_hidden=True, which we never use); drop ours so models can be garbage-collected.
+    if lif in SpikingNeuron.instances:
+        SpikingNeuron.instances.remove(lif)
+    return lif
+
+
+def run_neurons(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step ``lif`` through ``currents`` ``[T, ...]`` from a zero membrane; returns the
+    spikes ``[T, ...]`` and the final membrane. The module keeps no state afterwards."""
+    mem = torch.zeros_like(currents[0])
+    spikes = []
+    try:
+        for cur in currents:
+            spk, mem = lif(cur, mem)
+            spikes.append(spk)
+    finally:
+        lif.mem = torch.zeros(0)  # drop snnTorch's stored membrane (and the graph it holds)
+    return torch.stack(spikes), mem
+
+
+@dataclass
+class Simulation:
+    """One simulated draw."""
+
+    out_spikes: torch.Tensor  # [T, batch, classes * neurons_per_class]
+    out_membrane: torch.Tensor  # [batch, classes * neurons_per_class] after the last step
+    layer_spikes: dict[str, torch.Tensor]  # layer name -> spikes per example [batch] (detached)
+
+
+@dataclass
+class SNNOutput:
+    """Decoded output of one call (averaged over the draws of ``mean-k``)."""
+
+    rates: torch.Tensor  # [batch, classes] in [0, 1]: mean over time and class population
+    membrane: torch.Tensor  # [batch, classes]: summed final output membrane / threshold
+    scores: torch.Tensor  # [batch, classes] in [0, 1): rates with the tie rule folded in
+    layer_rates: dict[str, torch.Tensor]  # layer -> firing rate per neuron per step [batch]
+    time_steps: int
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        return self.scores.argmax(dim=1)
+
+
+class SpikingTextCNN(nn.Module):
+    """Spiking TextCNN over id rows ``[batch, length]`` (see the module docstring)."""
+
+    kind = "snn"
+
+    def __init__(self, vocab_size: int, dim: int, num_classes: int, widths: Sequence[int] = (3, 4, 5),
+                 maps: int = 100, dropout: float = 0.5, neurons_per_class: int = 10,
+                 time_steps: int = 50, threshold: float = 1.0, beta: float = 1.0,
+                 surrogate_slope: float = 25.0):
+        super().__init__()
+        self.num_classes = num_classes
+        self.neurons_per_class = neurons_per_class
+        self.time_steps = time_steps
+        self.threshold = threshold
+        self.widths = tuple(widths)
+        self.maps = maps
+        self.dropout_p = dropout
+        # Frozen during fine-tuning: gradients cannot pass the Bernoulli sampling (see
+        # snn_training.py); the tailored net already trained the rows it saw.
+        self.embedding = _embedding(torch.zeros(vocab_size, dim), False)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, maps, w, bias=False) for w in widths)
+        self.fc = nn.Linear(maps * len(widths), num_classes * neurons_per_class, bias=False)
+        self.conv_lifs = nn.ModuleList(_leaky(beta, threshold, surrogate_slope) for _ in widths)
+        self.pool_lif = _leaky(beta, threshold, surrogate_slope)
+        self.out_lif = _leaky(beta, threshold, surrogate_slope)
+
+    # ---------------------------------------------------------------- pieces
+
+    def probabilities(self, ids: torch.Tensor) -> torch.Tensor:
+        """Firing probabilities ``[batch, dim, length]`` (embedding values, clipped to [0, 1])."""
+        return self.embedding(ids).transpose(1, 2).clamp(0.0, 1.0)
+
+    def encode(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """One draw of input spikes ``[T, batch, dim, length]``."""
+        with torch.no_grad():
+            p = self.probabilities(ids)
+        return input_spikes(p, ids, encoding, time_steps or self.time_steps, generator)
+
+    def layer_sizes(self, length: int) -> dict[str, int]:
+        """Neurons per layer for sentences of ``length`` tokens (for firing rates)."""
+        sizes = {"input": self.embedding.embedding_dim * length}
+        for i, w in enumerate(self.widths):
+            sizes[f"conv{i}"] = self.maps * max(length - w + 1, 0)
+        sizes["pool"] = self.maps * len(self.widths)
+        sizes["output"] = self.fc.out_features
+        return sizes
+
+    def _dropout_mask(self, batch: int, features: int, like: torch.Tensor) -> torch.Tensor | None:
+        if not self.training or self.dropout_p == 0.0:
+            return None
+        return F.dropout(torch.ones(batch, features, dtype=like.dtype), self.dropout_p, True)
+
+    def simulate(self, spikes: torch.Tensor) -> Simulation:
+        """Run the network on input spikes ``[T, batch, dim, length]``, time folded into
+        the batch for every stateless layer."""
+        steps, batch, dim, length = spikes.shape
+        layer_spikes = {"input": spikes.detach().sum(dim=(0, 2, 3))}
+        folded = spikes.reshape(steps * batch, dim, length)
+        pooled = []
+        for i, (conv, lif) in enumerate(zip(self.convs, self.conv_lifs)):
+            cur = conv(folded)
+            spk, _ = run_neurons(lif, cur.view(steps, batch, *cur.shape[1:]))
+            layer_spikes[f"conv{i}"] = spk.detach().sum(dim=(0, 2, 3))
+            pooled.append(spk.mean(dim=3))  # average pool over word positions
+        pool_spk, _ = run_neurons(self.pool_lif, torch.cat(pooled, dim=2))
+        layer_spikes["pool"] = pool_spk.detach().sum(dim=(0, 2))
+        mask = self._dropout_mask(batch, pool_spk.shape[2], pool_spk)
+        if mask is not None:
+            pool_spk = pool_spk * mask
+        out_spk, out_mem = run_neurons(self.out_lif, self.fc(pool_spk))
+        layer_spikes["output"] = out_spk.detach().sum(dim=(0, 2))
+        return Simulation(out_spk, out_mem, layer_spikes)
+
+    def population_counts(self, out_spikes: torch.Tensor) -> torch.Tensor:
+        """Output spikes ``[T, batch, C * N]`` -> per-step spikes per class ``[T, batch, C]``."""
+        steps, batch, _ = out_spikes.shape
+        return out_spikes.view(steps, batch, self.num_classes, self.neurons_per_class).sum(dim=3)
+
+    # ---------------------------------------------------------------- public API
+
+    def forward(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-step population spike counts ``[T, batch, classes]`` (each in 0..N) of one
+        draw - what the training loss consumes (:func:`rate_loss`)."""
+        return self.population_counts(self.simulate(self.encode(ids, encoding, time_steps, generator)).out_spikes)
+
+    @torch.no_grad()
+    def run(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
+            generator: torch.Generator | None = None) -> SNNOutput:
+        """Decoded output of one call: ``encoding.draws`` simulations averaged."""
+        steps = time_steps or self.time_steps
+        draws = encoding.draws
+        n = self.neurons_per_class
+        rates = membrane = None
+        spikes: dict[str, torch.Tensor] = {}
+        for _ in range(draws):
+            sim = self.simulate(self.encode(ids, encoding, steps, generator))
+            r = self.population_counts(sim.out_spikes).sum(dim=0) / (steps * n)
+            m = sim.out_membrane.view(len(ids), self.num_classes, n).sum(dim=2) / self.threshold
+            rates = r if rates is None else rates + r
+            membrane = m if membrane is None else membrane + m
+            for name, count in sim.layer_spikes.items():
+                spikes[name] = spikes.get(name, 0) + count
+        rates, membrane = rates / draws, membrane / draws
+        sizes = self.layer_sizes(ids.shape[1])
+        layer_rates = {name: count / (draws * steps * max(sizes[name], 1)) for name, count in spikes.items()}
+        return SNNOutput(rates, membrane, tie_broken_scores(rates, membrane, steps * n * draws),
+                         layer_rates, steps)
+
+    def class_rates(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-class output rates ``[batch, classes]`` in [0, 1] (no gradient)."""
+        return self.run(ids, encoding, time_steps, generator).rates
+
+    def predict(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """Predicted classes ``[batch]`` under the documented tie rule."""
+        return self.run(ids, encoding, time_steps, generator).predictions
+
+
+def tie_broken_scores(rates: torch.Tensor, membrane: torch.Tensor, resolution: int) -> torch.Tensor:
+    """``rates`` plus a tie-break smaller than one spike count: ``resolution`` is the number
+    of (draw x step x neuron) slots, so distinct rates differ by at least ``1/resolution``
+    and the membrane term (< ``0.5/resolution``) only orders equal rates. Scaled to [0, 1)."""
+    delta = 0.5 / resolution
+    return (rates + delta * torch.sigmoid(membrane)) / (1.0 + delta)
+
+
+def rate_loss(counts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on the per-step population spike counts ``[T, batch, C]`` used as
+    logits, averaged over time steps and examples (method.md, step 5)."""
+    steps, batch, classes = counts.shape
+    return F.cross_entropy(counts.reshape(steps * batch, classes), labels.repeat(steps))
+
+
+def simulate_stepwise(model: SpikingTextCNN, spikes: torch.Tensor) -> Simulation:
+    """Reference: the straightforward snnTorch loop (every layer once per time step).
+    Slow; kept to check and benchmark the folded :meth:`SpikingTextCNN.simulate`."""
+    steps, batch, _, _ = spikes.shape
+    mems = [None] * (len(model.convs) + 2)
+    out_spikes, names = [], ["input", *(f"conv{i}" for i in range(len(model.convs))), "pool", "output"]
+    counts = {name: torch.zeros(batch) for name in names}
+    mask = model._dropout_mask(batch, model.fc.in_features, spikes)
+    lifs = [*model.conv_lifs, model.pool_lif, model.out_lif]
+    try:
+        for t in range(steps):
+            x = spikes[t]
+            counts["input"] += x.detach().sum(dim=(1, 2))
+            pooled = []
+            for i, conv in enumerate(model.convs):
+                cur = conv(x)
+                mems[i] = torch.zeros_like(cur) if mems[i] is None else mems[i]
+                spk, mems[i] = model.conv_lifs[i](cur, mems[i])
+                counts[f"conv{i}"] += spk.detach().sum(dim=(1, 2))
+                pooled.append(spk.mean(dim=2))
+            cur = torch.cat(pooled, dim=1)
+            mems[-2] = torch.zeros_like(cur) if mems[-2] is None else mems[-2]
+            pool_spk, mems[-2] = model.pool_lif(cur, mems[-2])
+            counts["pool"] += pool_spk.detach().sum(dim=1)
+            cur = model.fc(pool_spk if mask is None else pool_spk * mask)
+            mems[-1] = torch.zeros_like(cur) if mems[-1] is None else mems[-1]
+            out, mems[-1] = model.out_lif(cur, mems[-1])
+            counts["output"] += out.detach().sum(dim=1)
+            out_spikes.append(out)
+    finally:
+        for lif in lifs:
+            lif.mem = torch.zeros(0)
+    return Simulation(torch.stack(out_spikes), mems[-1], counts)
