@@ -43,8 +43,11 @@ def tokenize_en(text: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _jieba() -> object:
     import logging
+    import warnings
 
-    import jieba
+    with warnings.catch_warnings():  # jieba imports the deprecated pkg_resources
+        warnings.simplefilter("ignore", UserWarning)
+        import jieba
 
     jieba.setLogLevel(logging.WARNING)  # jieba prints a banner on first use otherwise
     return jieba

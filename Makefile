@@ -1,0 +1,33 @@
+# The README's two commands. Both create .venv on first use: torch==2.13.0 first
+# (an unpinned torch would pull a multi-GB CUDA build), then this package.
+VENV ?= .venv
+PYTHON ?= python3
+EXTRAS ?= dev
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.robustsnn-installed
+DATA ?= $(or $(ROBUSTSNN_DATA),data)
+
+.PHONY: demo test venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+# The main job in miniature on SST-2 (fetches SST-2 first if it is missing).
+demo: venv
+	@test -f "$(DATA)/sst2/train.tsv" || ROBUSTSNN_DATA="$(DATA)" $(BIN)/robustsnn data fetch sst2
+	ROBUSTSNN_DATA="$(DATA)" $(BIN)/robustsnn train --config recipes/sst2.toml --model tailored \
+		--set train.max_epochs=5 --out runs/demo/sst2/tailored
+
+# pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
+test: venv
+	@$(BIN)/python -m pytest -q -ra; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,7 @@
+"""``python -m robustsnn`` is the ``robustsnn`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""Shared fixtures: tiny synthetic datasets and recipes, and the shared data when present."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+POSITIVE = ["good", "great", "fine", "superb", "lovely", "brilliant", "warm", "funny"]
+NEGATIVE = ["bad", "awful", "dull", "boring", "poor", "weak", "ugly", "tedious"]
+FILLER = ["the", "movie", "film", "was", "a", "plot", "and", "it", "is", "very", "of", "story"]
+
+
+def make_sentence(rng: random.Random, label: int) -> str:
+    words = [rng.choice(FILLER) for _ in range(rng.randint(4, 9))]
+    cue = rng.choice(POSITIVE if label else NEGATIVE)
+    words.insert(rng.randrange(len(words) + 1), cue)
+    return " ".join(words) + " ."
+
+
+def write_split(path: Path, rows: list[tuple[int, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("label\ttext\n" + "".join(f"{y}\t{t}\n" for y, t in rows), encoding="utf-8")
+
+
+def make_tiny_dataset(root: Path, name: str = "sst2", n_train: int = 320, n_dev: int = 60,
+                      n_test: int = 60, seed: int = 0) -> Path:
+    """A linearly separable toy sentiment set laid out like shared/data/<name>/."""
+    rng = random.Random(seed)
+    splits = {"train": n_train, "dev": n_dev, "test": n_test}
+    for split, n in splits.items():
+        rows = [(i % 2, make_sentence(rng, i % 2)) for i in range(n)]
+        write_split(root / name / f"{split}.tsv", rows)
+    return root
+
+
+def tiny_recipe_dict(dataset: str = "sst2", **sections: dict[str, Any]) -> dict[str, Any]:
+    """A recipe that trains in a second: random 16-d embeddings, small conv layers."""
+    base: dict[str, Any] = {
+        "data": {"dataset": dataset, "max_len": 12},
+        "embedding": {"source": "random", "dim": 16, "seed": 0},
+        "model": {"widths": [2, 3], "maps": 16, "dropout": 0.0, "neurons_per_class": 3},
+        "train": {"batch_size": 16, "lr": 0.02, "max_epochs": 3, "patience": 2, "seed": 0},
+        "snn": {"time_steps": 8},
+        "finetune": {"batch_size": 16, "lr": 0.001, "max_epochs": 1, "eval_draws": 2},
+    }
+    for key, values in sections.items():
+        base[key] = {**base.get(key, {}), **values}
+    return base
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A toy 'sst2' under a temp ROBUSTSNN_DATA, with runs going to a temp folder too."""
+    root = make_tiny_dataset(tmp_path / "data")
+    monkeypatch.setenv("ROBUSTSNN_DATA", str(root))
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
+    return root
+
+
+def shared_data_dir() -> Path | None:
+    """The real datasets (CI sets ROBUSTSNN_DATA=../shared/data)."""
+    candidates = [os.environ.get("ROBUSTSNN_DATA", ""), str(Path(__file__).parents[2] / "shared" / "data")]
+    for c in candidates:
+        if c and (Path(c) / "sst2" / "train.tsv").is_file():
+            return Path(c).resolve()
+    return None
+
+
+@pytest.fixture
+def shared_data(monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("shared datasets not found (set ROBUSTSNN_DATA)")
+    monkeypatch.setenv("ROBUSTSNN_DATA", str(root))
+    return root
