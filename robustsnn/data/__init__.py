@@ -1,0 +1,1 @@
+"""Datasets: specs, TSV loading, dev splits, validation and fetching."""
