@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="accuracy of a checkpoint on a split")
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--draws", type=int, default=None, metavar="R",
+                   help="spiking nets: independent Poisson draws (default: the recipe's finetune.eval_draws)")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -39,6 +41,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     loaded = load_model(args.checkpoint)
     split = load_recipe_dataset(loaded.recipe).split(args.split)
     ids, labels = encode_split(loaded.encoder, split)
+    if loaded.kind == "snn":
+        from ..errors import UserError
+        from ..snn_eval import evaluate_snn
+
+        draws = loaded.recipe.finetune.eval_draws if args.draws is None else args.draws
+        if draws < 1:
+            raise UserError("--draws must be at least 1")
+        acc = evaluate_snn(loaded.model, ids, labels, draws, seed=loaded.recipe.finetune.seed)
+        print(f"snn {loaded.recipe.data.dataset} {args.split}: accuracy {acc.mean:.4f} +- {acc.std:.4f} "
+              f"over {draws} draws at T={loaded.recipe.snn.time_steps} ({len(split)} examples)")
+        return 0
     acc = evaluate(loaded.model, ids, labels)
     print(f"{loaded.kind} {loaded.recipe.data.dataset} {args.split}: accuracy {acc:.4f} "
           f"({len(split)} examples)")

@@ -58,11 +58,6 @@ from torch import nn
 from .encoding import FRESH, Encoding, input_spikes
 from .textcnn import _embedding
 
-# State-dict entries that are learned weights (copied by conversion); everything else in
-# the spiking net's state dict is a neuron constant (threshold, beta, ...) from the recipe.
-WEIGHT_PREFIXES = ("embedding.", "convs.", "fc.")
-
-
 def _leaky(beta: float, threshold: float, slope: float) -> nn.Module:
     """An IF/LIF layer: reset by subtraction, fast-sigmoid surrogate (slope ``slope``)."""
     import snntorch

@@ -1,0 +1,60 @@
+"""``robustsnn convert``, ``robustsnn finetune`` and ``robustsnn train-snn``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+_SET_HELP = "override a recipe key, e.g. --set finetune.lr=1e-3 (repeatable)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert a tailored TextCNN checkpoint into a spiking one")
+    p.add_argument("checkpoint", type=Path, help="a tailored checkpoint, e.g. runs/sst2/tailored/best.pt")
+    p.add_argument("--norm", default="none", choices=("none", "model", "data"),
+                   help="weight normalisation (Diehl et al. 2015): none, model (max positive weight) "
+                        "or data (99.9th percentile of training activations)")
+    p.add_argument("--percentile", type=float, default=99.9, help="percentile for --norm data")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output checkpoint (default: $ROBUSTSNN_RUNS/<dataset>/snn/converted-<norm>.pt)")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("finetune", help="fine-tune a converted spiking checkpoint (surrogate-gradient BPTT)")
+    p.add_argument("checkpoint", type=Path, help="a spiking checkpoint from `robustsnn convert`")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help=_SET_HELP + "; only finetune.* and snn.* keys")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/snn-finetuned-<norm>)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("train-snn", help="train the spiking TextCNN directly from random init (baseline)")
+    p.add_argument("--config", required=True, type=Path, help="experiment recipe, e.g. recipes/sst2.toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help=_SET_HELP)
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/snn-direct)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.set_defaults(func=cmd_train_snn)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from ..convert import convert
+
+    convert(args.checkpoint, args.norm, args.out, args.percentile)
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from ..snn_training import finetune
+
+    finetune(args.checkpoint, args.out, resume=args.resume, overrides=args.overrides)
+    return 0
+
+
+def cmd_train_snn(args: argparse.Namespace) -> int:
+    from ..config import load_recipe
+    from ..snn_training import train_direct
+
+    train_direct(load_recipe(args.config, args.overrides), args.out, resume=args.resume)
+    return 0

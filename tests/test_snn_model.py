@@ -1,0 +1,142 @@
+"""The spiking TextCNN: encodings, state, equivalence with the per-step loop, gradients, ties."""
+
+import pytest
+import torch
+
+from robustsnn.errors import UserError
+from robustsnn.models.encoding import Encoding, frozen_uniforms
+from robustsnn.models.snn import (SpikingTextCNN, rate_loss, simulate_stepwise,
+                                  tie_broken_scores)
+
+VOCAB, DIM, LEN = 60, 12, 10
+
+
+def make_model(time_steps: int = 16, dropout: float = 0.0, seed: int = 0) -> SpikingTextCNN:
+    torch.manual_seed(seed)
+    model = SpikingTextCNN(VOCAB, DIM, 3, widths=(2, 3), maps=8, dropout=dropout,
+                           neurons_per_class=4, time_steps=time_steps)
+    with torch.no_grad():
+        model.embedding.weight.uniform_(0.0, 1.0)
+        model.embedding.weight[0] = 0.0  # padding
+        for conv in model.convs:
+            conv.weight.normal_(0.05, 0.3)  # strong enough for every layer to fire
+        model.fc.weight.normal_(0.1, 0.5)
+    return model.eval()
+
+
+def make_ids(batch: int = 5, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(2, VOCAB, (batch, LEN), generator=g)
+    ids[0, 7:] = 0  # one padded row
+    return ids
+
+
+def test_encoding_validation_and_parsing():
+    assert Encoding.parse("mean-20") == Encoding("mean-k", k=20)
+    assert Encoding.parse("frozen", seed=4) == Encoding("frozen", seed=4)
+    assert str(Encoding("mean-k", k=3)) == "mean-3"
+    for bad in (lambda: Encoding("poisson"), lambda: Encoding("mean-k", k=0),
+                lambda: Encoding("fresh", k=2), lambda: Encoding("frozen", seed=-1),
+                lambda: Encoding.parse("mean-x")):
+        with pytest.raises(UserError):
+            bad()
+
+
+def test_folded_network_equals_the_per_step_loop():
+    model = make_model()
+    spikes = model.encode(make_ids(), Encoding("fresh"), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        folded, stepwise = model.simulate(spikes), simulate_stepwise(model, spikes)
+    assert folded.out_spikes.sum() > 0  # the comparison is not between two silent nets
+    assert torch.equal(folded.out_spikes, stepwise.out_spikes)
+    torch.testing.assert_close(folded.out_membrane, stepwise.out_membrane)
+    for name, count in folded.layer_spikes.items():
+        torch.testing.assert_close(count, stepwise.layer_spikes[name])
+
+
+def test_frozen_is_deterministic_and_fresh_is_not():
+    model, ids = make_model(), make_ids()
+    frozen = Encoding("frozen", seed=3)
+    first = model.class_rates(ids, frozen)
+    model.class_rates(make_ids(seed=9), Encoding("fresh"))  # an unrelated call in between
+    assert torch.equal(first, model.class_rates(ids, frozen))
+    assert not torch.equal(first, model.class_rates(ids, Encoding("frozen", seed=4)))
+    fresh = [model.class_rates(ids, Encoding("fresh")) for _ in range(3)]
+    assert not (torch.equal(fresh[0], fresh[1]) and torch.equal(fresh[1], fresh[2]))
+
+
+def test_no_membrane_state_survives_a_call():
+    model, ids = make_model(), make_ids()
+    spikes = model.encode(ids, Encoding("frozen"))
+    with torch.no_grad():
+        a = model.simulate(spikes)
+        model.simulate(torch.ones_like(spikes))  # drive every membrane hard
+        b = model.simulate(spikes)
+    assert torch.equal(a.out_spikes, b.out_spikes)
+    for lif in [*model.conv_lifs, model.pool_lif, model.out_lif]:
+        assert lif.mem.numel() == 0
+    assert len({id(lif) for lif in model.conv_lifs}) == len(model.convs)  # one layer per branch
+
+
+def test_frozen_changing_one_word_changes_only_that_words_spikes():
+    model, ids = make_model(), make_ids()
+    other = ids.clone()
+    other[2, 4] = (ids[2, 4] + 1) % VOCAB or 2
+    enc = Encoding("frozen", seed=11)
+    a, b = model.encode(ids, enc), model.encode(other, enc)  # [T, B, D, L]
+    differs = (a != b).any(dim=0).any(dim=1)  # [B, L]
+    assert differs[2, 4] and differs.sum() == 1
+    # The same word at another position gets another train; the same (position, word) the same.
+    assert not torch.equal(model.encode(ids.roll(1, dims=1), enc)[:, :, :, 5], a[:, :, :, 4])
+
+
+def test_frozen_spikes_have_the_right_rate():
+    ids = torch.randint(2, VOCAB, (4, LEN))
+    u = frozen_uniforms(ids, seed=5, time_steps=400, dim=DIM)
+    assert 0.0 <= float(u.min()) and float(u.max()) < 1.0
+    assert abs(float(u.mean()) - 0.5) < 0.01
+    p = torch.full((4, DIM, LEN), 0.3)
+    assert abs(float((u < p).float().mean()) - 0.3) < 0.01
+
+
+def test_surrogate_gradients_reach_every_weight():
+    model = make_model(dropout=0.5).train()
+    ids, labels = make_ids(), torch.tensor([0, 1, 2, 0, 1])
+    counts = model(ids)
+    assert counts.shape == (16, 5, 3) and float(counts.detach().max()) <= 4
+    rate_loss(counts, labels).backward()
+    for conv in model.convs:
+        assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0
+    assert torch.isfinite(model.fc.weight.grad).all() and model.fc.weight.grad.abs().sum() > 0
+    assert model.embedding.weight.grad is None  # frozen: Bernoulli sampling has no gradient
+
+
+def test_mean_k_averages_k_fresh_draws():
+    model, ids = make_model(), make_ids()
+    out = model.run(ids, Encoding("mean-k", k=3), generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(2)
+    single = [model.run(ids, Encoding("fresh"), generator=g).rates for _ in range(3)]
+    torch.testing.assert_close(out.rates, sum(single) / 3)
+    assert out.rates.min() >= 0 and out.rates.max() <= 1
+
+
+def test_layer_rates_are_reported_per_layer():
+    model, ids = make_model(), make_ids()
+    out = model.run(ids, Encoding("frozen"))
+    assert list(out.layer_rates) == ["input", "conv0", "conv1", "pool", "output"]
+    for rate in out.layer_rates.values():
+        assert rate.shape == (5,) and 0 <= float(rate.min()) and float(rate.max()) <= 1
+    # Input rate = mean embedding value (padding counts as silent neurons).
+    p = model.probabilities(ids).mean(dim=(1, 2))
+    torch.testing.assert_close(out.layer_rates["input"], p, atol=0.03, rtol=0)
+
+
+def test_tie_rule_prefers_counts_then_membrane_then_lowest_index():
+    rates = torch.tensor([[0.2, 0.2, 0.1], [0.0, 0.0, 0.0], [0.3, 0.5, 0.5]])
+    membrane = torch.tensor([[-1.0, 0.5, 9.0], [2.0, 2.0, 2.0], [9.0, 0.1, 0.2]])
+    scores = tie_broken_scores(rates, membrane, resolution=10)
+    assert scores.argmax(dim=1).tolist() == [1, 0, 2]
+    assert float(scores.min()) >= 0 and float(scores.max()) < 1
+    model, ids = make_model(), make_ids()
+    out = model.run(ids, Encoding("frozen"))
+    assert torch.equal(model.predict(ids, Encoding("frozen")), out.scores.argmax(dim=1))
