@@ -156,60 +156,72 @@ def weight_scales(norm: str, factors: dict[str, float]) -> dict[str, float]:
 # ------------------------------------------------------------------ the stages
 
 
+def validate(checkpoint: str | Path) -> Any:
+    """Stage 1: the source rebuilds strictly, is tailored, and its inputs are probabilities."""
+    from .pipeline import load_model
+
+    source = load_model(checkpoint)
+    if source.kind != "tailored":
+        raise UserError(f"only tailored checkpoints convert exactly (got kind '{source.kind}'); "
+                        "train one with: robustsnn train --model tailored")
+    weight = source.model.embedding.weight.detach()
+    if float(weight.min()) < 0.0 or float(weight.max()) > 1.0:
+        raise UserError(f"{checkpoint}: embeddings outside [0, 1] cannot be spike probabilities")
+    return source
+
+
+def calibrate(source: Any, norm: str, percentile: float) -> tuple[dict[str, float], dict[str, Any]]:
+    """Stage 3: lambda per layer, and what to record about how it was found."""
+    from .pipeline import encode_split, load_recipe_dataset
+
+    if norm == "none":
+        return {"conv": 1.0, "fc": 1.0}, {}
+    if norm == "model":
+        return max_positive_weights(source.model), {}
+    split = load_recipe_dataset(source.recipe).train
+    ids, _ = encode_split(source.encoder, split)
+    factors = activation_percentiles(source.model, ids, percentile)
+    return factors, {"percentile": percentile, "calibration_split": split.origin,
+                     "calibration_examples": len(split)}
+
+
+@torch.no_grad()
+def finalize(snn: nn.Module, norm: str, factors: dict[str, float]) -> dict[str, float]:
+    """Stage 4: rescale the copied weights; the spiking net ends in eval mode."""
+    scales = weight_scales(norm, factors)
+    for conv in snn.convs:
+        conv.weight.mul_(scales["conv"])
+    snn.fc.weight.mul_(scales["fc"])
+    snn.eval()
+    return scales
+
+
 def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None = None,
             percentile: float = 99.9, save: bool = True, log: Callable[[str], None] = print) -> Conversion:
     """Convert a tailored checkpoint into a spiking one (saved to ``out`` unless ``save=False``)."""
     from .checkpoint import save_checkpoint
     from .models.factory import build_model
-    from .pipeline import encode_split, load_model, load_recipe_dataset
     from .provenance import provenance
 
-    # validate
     if norm not in NORMS:
         raise UserError(f"unknown normalisation '{norm}' (choices: {', '.join(NORMS)})")
     if not 0.0 < percentile <= 100.0:
         raise UserError("percentile must be in (0, 100]")
-    source = load_model(checkpoint)
-    if source.kind != "tailored":
-        raise UserError(f"only tailored checkpoints convert exactly (got kind '{source.kind}'); "
-                        "train one with: robustsnn train --model tailored")
-    tailored, recipe = source.model, source.recipe
-    weight = tailored.embedding.weight.detach()
-    if float(weight.min()) < 0.0 or float(weight.max()) > 1.0:
-        raise UserError(f"{checkpoint}: embeddings outside [0, 1] cannot be spike probabilities")
-    snn = build_model("snn", recipe, weight.shape[0], weight.shape[1], tailored.num_classes)
+    source = validate(checkpoint)
+    weight = source.model.embedding.weight
+    snn = build_model("snn", source.recipe, weight.shape[0], weight.shape[1], source.model.num_classes)
+    copied = copy_weights(source.model, snn)
+    factors, how = calibrate(source, norm, percentile)
+    scales = finalize(snn, norm, factors)
 
-    # copy
-    copied = copy_weights(tailored, snn)
-
-    # calibrate
-    meta_norm: dict[str, Any] = {}
-    if norm == "none":
-        factors = {"conv": 1.0, "fc": 1.0}
-    elif norm == "model":
-        factors = max_positive_weights(tailored)
-    else:
-        split = load_recipe_dataset(recipe).train
-        ids, _ = encode_split(source.encoder, split)
-        factors = activation_percentiles(tailored, ids, percentile)
-        meta_norm = {"percentile": percentile, "calibration_split": split.origin,
-                     "calibration_examples": len(split)}
-    scales = weight_scales(norm, factors)
-
-    # finalize (the source's train/eval mode was restored by the calibration stage)
-    with torch.no_grad():
-        for conv in snn.convs:
-            conv.weight.mul_(scales["conv"])
-        snn.fc.weight.mul_(scales["fc"])
-    snn.eval()
     meta = {"source_checkpoint": str(Path(checkpoint).resolve()), "source_kind": source.kind,
             "source_meta": source.meta, "norm": norm, "factors": factors, "weight_scales": scales,
-            "copied": copied, **meta_norm, "converted": provenance()}
-    payload = {"kind": "snn", "model": snn.state_dict(), "config": recipe.to_dict(),
+            "copied": copied, **how, "converted": provenance()}
+    payload = {"kind": "snn", "model": snn.state_dict(), "config": source.recipe.to_dict(),
                "vocab": source.encoder.vocab, "meta": meta}
     path = None
     if save:
-        path = Path(out) if out else default_out(recipe.data.dataset, norm)
+        path = Path(out) if out else default_out(source.recipe.data.dataset, norm)
         save_checkpoint(path, payload)
         log(f"converted {checkpoint} -> {path} (norm {norm}, lambda conv {factors['conv']:.4g}, "
             f"fc {factors['fc']:.4g})")

@@ -5,8 +5,8 @@ import torch
 
 from robustsnn.errors import UserError
 from robustsnn.models.encoding import Encoding, frozen_uniforms
-from robustsnn.models.snn import (SpikingTextCNN, rate_loss, simulate_stepwise,
-                                  tie_broken_scores)
+from robustsnn.models.snn import (SpikingTextCNN, leaky_layer, rate_loss, run_neurons,
+                                  simulate_stepwise, tie_broken_scores)
 
 VOCAB, DIM, LEN = 60, 12, 10
 
@@ -52,6 +52,18 @@ def test_folded_network_equals_the_per_step_loop():
     torch.testing.assert_close(folded.out_membrane, stepwise.out_membrane)
     for name, count in folded.layer_spikes.items():
         torch.testing.assert_close(count, stepwise.layer_spikes[name])
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.95])
+def test_in_place_inference_recurrence_matches_snntorch_leaky(beta):
+    lif = leaky_layer(beta, 1.0, 25.0)
+    currents = torch.randn(30, 4, 7, generator=torch.Generator().manual_seed(0)) * 0.8
+    with torch.no_grad():
+        fast_spk, fast_mem = run_neurons(lif, currents)  # in place
+    slow_spk, slow_mem = run_neurons(lif, currents.clone().requires_grad_())  # Leaky.forward
+    assert 0 < float(fast_spk.sum()) < fast_spk.numel()
+    assert torch.equal(fast_spk, slow_spk.detach()) and torch.equal(fast_mem, slow_mem.detach())
+    assert lif.mem.numel() == 0
 
 
 def test_frozen_is_deterministic_and_fresh_is_not():

@@ -32,7 +32,10 @@ weight copy; normalisation (convert.py) only rescales weights.
 Speed: no layer feeds back, so each layer is run over all ``T`` steps before the next.
 Conv, pooling and fc are stateless and run once over time folded into the batch
 (``[T * batch, ...]``); only the neuron recurrences step through time. This is exactly
-the per-step network (:func:`simulate_stepwise`, the reference), just reordered.
+the per-step network (:func:`simulate_stepwise`, the reference), just reordered. Without
+autograd the recurrences run in place (:func:`run_neurons`), bit-identical to
+``snntorch.Leaky``. Both forms do the same convolution FLOPs, which dominate on a CPU
+(benchmarks/snn_throughput.py measures what the reordering buys).
 
 State: every recurrence starts from an explicit zero membrane and the neuron modules'
 stored membrane is cleared afterwards, so nothing survives a forward call (snnTorch's
@@ -58,7 +61,8 @@ from torch import nn
 from .encoding import FRESH, Encoding, input_spikes
 from .textcnn import _embedding
 
-def _leaky(beta: float, threshold: float, slope: float) -> nn.Module:
+
+def leaky_layer(beta: float, threshold: float, slope: float) -> nn.Module:
     """An IF/LIF layer: reset by subtraction, fast-sigmoid surrogate (slope ``slope``)."""
     import snntorch
     from snntorch import surrogate
@@ -75,7 +79,15 @@ def _leaky(beta: float, threshold: float, slope: float) -> nn.Module:
 
 def run_neurons(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Step ``lif`` through ``currents`` ``[T, ...]`` from a zero membrane; returns the
-    spikes ``[T, ...]`` and the final membrane. The module keeps no state afterwards."""
+    spikes ``[T, ...]`` and the final membrane. The module keeps no state afterwards.
+
+    With autograd on, every step is snnTorch's own ``Leaky.forward`` (its surrogate
+    gradient). Without it (inference: attacks, evaluation) the same update runs in place,
+    reading the module's beta and threshold - 4 passes over the membrane per step instead
+    of snnTorch's ~12, with bit-identical spikes and membranes (tests/test_snn_model.py
+    holds the two against each other)."""
+    if not (torch.is_grad_enabled() and currents.requires_grad) and _plain_subtractive(lif):
+        return _run_in_place(lif, currents)
     mem = torch.zeros_like(currents[0])
     spikes = []
     try:
@@ -85,6 +97,29 @@ def run_neurons(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, t
     finally:
         lif.mem = torch.zeros(0)  # drop snnTorch's stored membrane (and the graph it holds)
     return torch.stack(spikes), mem
+
+
+def _plain_subtractive(lif: nn.Module) -> bool:
+    """The neuron our in-place path reproduces: reset by subtraction, no extras."""
+    return (lif.reset_mechanism == "subtract" and not lif.inhibition and not lif.state_quant
+            and lif.reset_delay and float(lif.graded_spikes_factor) == 1.0)
+
+
+def _run_in_place(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``U[t] = beta U[t-1] + I[t] - theta S[t-1]``, ``S[t] = H(U[t] - theta)`` in the
+    operation order of ``snntorch.Leaky`` (so results match it bit for bit)."""
+    beta = float(lif.beta.clamp(0, 1))
+    theta = float(lif.threshold)
+    spikes = torch.empty_like(currents)
+    mem = torch.zeros_like(currents[0])
+    for t in range(currents.shape[0]):
+        if beta != 1.0:
+            mem.mul_(beta)
+        mem.add_(currents[t])
+        if t:
+            mem.sub_(spikes[t - 1], alpha=theta)
+        spikes[t].copy_(mem > theta)
+    return spikes, mem
 
 
 @dataclass
@@ -133,9 +168,9 @@ class SpikingTextCNN(nn.Module):
         self.embedding = _embedding(torch.zeros(vocab_size, dim), False)
         self.convs = nn.ModuleList(nn.Conv1d(dim, maps, w, bias=False) for w in widths)
         self.fc = nn.Linear(maps * len(widths), num_classes * neurons_per_class, bias=False)
-        self.conv_lifs = nn.ModuleList(_leaky(beta, threshold, surrogate_slope) for _ in widths)
-        self.pool_lif = _leaky(beta, threshold, surrogate_slope)
-        self.out_lif = _leaky(beta, threshold, surrogate_slope)
+        self.conv_lifs = nn.ModuleList(leaky_layer(beta, threshold, surrogate_slope) for _ in widths)
+        self.pool_lif = leaky_layer(beta, threshold, surrogate_slope)
+        self.out_lif = leaky_layer(beta, threshold, surrogate_slope)
 
     # ---------------------------------------------------------------- pieces
 
