@@ -116,7 +116,7 @@ def local_counterfitted(
             **result.info, "source": "local", "vectors": vectors.info, "digest": digest,
             "algorithm_version": ALGORITHM_VERSION, "constraints": str(files.root),
             "nn_k": int(nn.shape[1] - 1), "nn_seconds": round(time.perf_counter() - nn_start, 2),
-            "build_seconds": round(time.perf_counter() - start, 2), "cache": str(folder),
+            "build_seconds": round(time.perf_counter() - start, 2),
         }
         _save_npz(data_path, words=np.array(result.words), vectors=result.vectors, nn=nn)
         atomic_write_json(info_path, info)
@@ -124,7 +124,8 @@ def local_counterfitted(
             f"({len(result.words)} words, {info['nn_k']} neighbours each)")
         data = CounterfittedVectors(result.words, result.vectors, nn, info)
     nn = _neighbours(folder, data, k, say)
-    return CounterfittedVectors(data.words, data.vectors, nn, data.info)
+    # The folder is where it was found, not stored: a copied cache stays truthful.
+    return CounterfittedVectors(data.words, data.vectors, nn, {**data.info, "cache": str(folder)})
 
 
 def describe_local(info: dict[str, Any]) -> str:
