@@ -1,0 +1,118 @@
+"""Text in, per-row class probabilities out: the one interface attacks and defenses see.
+
+A :class:`TextClassifier` takes raw strings, tokenizes them with the model's own
+encoder (the same one training used), and returns one probability row per text that
+sums to 1 - TextAttack softmaxes a whole batch when rows do not sum to 1, which scored
+spike-rate outputs inconsistently in the original code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from .errors import UserError
+
+
+@runtime_checkable
+class TextClassifier(Protocol):
+    """What attack wrappers and defenses need from a model."""
+
+    num_classes: int
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """``[len(texts), num_classes]`` float array; every row sums to 1."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for result records (model kind, checkpoint, encoding...)."""
+        ...
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """A list of non-empty strings, or a one-line error saying what is wrong."""
+    if isinstance(texts, str):
+        raise UserError("expected a list of texts, got a single string")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise UserError(f"text {i} is {type(text).__name__}, not str")
+        if not text.strip():
+            raise UserError(f"text {i} is empty")
+    return texts
+
+
+def normalise_rows(scores: "torch.Tensor") -> np.ndarray:  # noqa: F821
+    """Non-negative scores -> probability rows; an all-zero row becomes uniform."""
+    import torch
+
+    scores = scores.double().clamp_min(0.0)
+    total = scores.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(scores, 1.0 / scores.shape[1])
+    return torch.where(total > 0, scores / total.clamp_min(1e-300), uniform).numpy()
+
+
+@dataclass
+class NetworkClassifier:
+    """A robustsnn checkpoint as a :class:`TextClassifier`.
+
+    The TextCNNs answer with the softmax of their class scores, in ``eval()`` mode
+    under ``no_grad`` (the original code attacked its TextCNN with dropout on). The SNN
+    answers with its decoded spike scores (rates with the tie rule folded in; see
+    models/snn.py) normalised per row, drawn with ``encoding``.
+    """
+
+    loaded: Any  # pipeline.LoadedModel
+    encoding: Any = None  # models.encoding.Encoding, SNN only (default: fresh)
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        from .models.encoding import FRESH, Encoding
+
+        if self.loaded.kind == "snn":
+            self.encoding = self.encoding or FRESH
+            if not isinstance(self.encoding, Encoding):
+                raise UserError(f"encoding must be an Encoding, got {self.encoding!r}")
+        elif self.encoding is not None:
+            raise UserError(f"model '{self.loaded.kind}' is deterministic; it takes no encoding")
+        if self.batch_size < 1:
+            raise UserError("batch_size must be positive")
+
+    @property
+    def model(self) -> Any:
+        return self.loaded.model
+
+    @property
+    def num_classes(self) -> int:
+        from .data.registry import get_dataset_spec
+
+        return get_dataset_spec(self.loaded.recipe.data.dataset).num_classes
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        texts = check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.num_classes))
+        model = self.loaded.model
+        model.eval()
+        rows = []
+        with torch.no_grad():
+            for start in range(0, len(texts), self.batch_size):
+                ids = self.loaded.encoder.encode(texts[start : start + self.batch_size])
+                if self.loaded.kind == "snn":
+                    rows.append(normalise_rows(model.run(ids, self.encoding).scores))
+                else:
+                    rows.append(torch.softmax(model(ids).double(), dim=1).numpy())
+        return np.concatenate(rows)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.loaded.kind,
+            "checkpoint": str(self.loaded.path),
+            "dataset": self.loaded.recipe.data.dataset,
+            "encoding": str(self.encoding) if self.encoding is not None else None,
+            "encoding_seed": getattr(self.encoding, "seed", None),
+        }
