@@ -12,6 +12,7 @@ from pathlib import Path
 DATA_ENV = "ROBUSTSNN_DATA"
 RESOURCES_ENV = "ROBUSTSNN_RESOURCES"
 RUNS_ENV = "ROBUSTSNN_RUNS"
+RESULTS_ENV = "ROBUSTSNN_RESULTS"
 
 
 def _from_env(name: str, default: str) -> Path:
@@ -32,6 +33,11 @@ def resources_dir() -> Path:
 def runs_dir() -> Path:
     """Root of checkpoints, caches and logs (``$ROBUSTSNN_RUNS``, default ``./runs``)."""
     return _from_env(RUNS_ENV, "runs")
+
+
+def results_dir() -> Path:
+    """Generated tables and run records (``$ROBUSTSNN_RESULTS``, default ``./results``)."""
+    return _from_env(RESULTS_ENV, "results")
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,104 @@
+"""The per-example attack log: one CSV row per attacked example, appended as it goes.
+
+Each row is written with a single ``write`` followed by ``flush`` and ``fsync``, so a
+killed run leaves at most one partial row at the end. Opening the log again drops that
+partial row and reports which examples are done, so a resumed run neither repeats nor
+loses an example.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..errors import UserError
+
+COLUMNS = (
+    "index", "label", "result", "original_output", "perturbed_output",
+    "original_score", "perturbed_score", "queries", "words_perturbed", "num_words", "seconds",
+    "verdict_draws", "verdict_clean_votes", "verdict_final_votes",
+    "verdict_clean_correct", "verdict_final_correct",
+    "original_text", "perturbed_text",
+)
+_TERMINATOR = "\r\n"  # csv's default; texts never contain it (datasets are one line per example)
+
+
+def _row_bytes(row: Mapping[str, Any]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=_TERMINATOR).writerow([_cell(row.get(c)) for c in COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return repr(value)  # full precision, never rounded
+    return value
+
+
+class AttackLog:
+    """Append-only CSV of outcomes, resumable after a kill."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair()
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            header = io.StringIO()
+            csv.writer(header, lineterminator=_TERMINATOR).writerow(COLUMNS)
+            self._append(header.getvalue().encode("utf-8"))
+
+    def _repair(self) -> None:
+        """Cut a partial last row (a run killed mid-write) off the end of the file."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(_TERMINATOR.encode()):
+            cut = data.rfind(_TERMINATOR.encode())
+            with open(self.path, "r+b") as handle:
+                handle.truncate(cut + len(_TERMINATOR) if cut >= 0 else 0)
+
+    def _append(self, data: bytes) -> None:
+        with open(self.path, "ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def rows(self) -> list[dict[str, str]]:
+        with open(self.path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != COLUMNS:
+                raise UserError(f"{self.path} is not an attack log of this robustsnn version "
+                                "(columns differ); move it away to start over")
+            return list(reader)
+
+    def done(self) -> set[int]:
+        return {int(r["index"]) for r in self.rows()}
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        self._append(_row_bytes(row))
+
+
+def read_log(path: str | Path) -> list[dict[str, str]]:
+    """Rows of an existing log (no repair, no header written)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"attack log not found: {path}")
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def parse_bool(text: str) -> bool | None:
+    return None if text == "" else bool(int(text))
+
+
+def outcomes_of(rows: Iterable[Mapping[str, str]]) -> list["Outcome"]:  # noqa: F821
+    from .metrics import Outcome
+
+    return [Outcome.from_row(r) for r in rows]

@@ -1,0 +1,154 @@
+"""Running one cell of a campaign: attack examples one by one, log each outcome as it
+happens, resume after a kill, and write the run record.
+
+Outputs, under ``<results>/<campaign>/``: ``<cell>.csv`` (the per-example log, see
+:mod:`.log`) and ``<cell>.json`` (the run record: campaign, threat model, model,
+attack and encoder descriptions, seeds, versions, machine, metrics).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import UserError
+from ..io_utils import atomic_write_json
+from .campaign import NOISE_NONE, Campaign, Cell, Example, example_seed, parse_noise, select_examples
+from .log import AttackLog, outcomes_of, parse_bool
+from .metrics import FAILED, SKIPPED, SUCCESSFUL, compute_metrics, compute_verdict
+
+
+def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = None,
+                     noise: str | None = None) -> Any:
+    """The model of ``cell`` (with its defense) as a TextClassifier."""
+    from ..zoo import MODELS
+
+    noise = noise or cell.noise
+    entry = MODELS.get(cell.model)
+    encoding = parse_noise(noise, campaign.campaign.seed) if noise != NOISE_NONE else None
+    classifier = entry.load(cell.dataset, checkpoint, encoding)
+    if cell.defense != "none":
+        from ..defenses import apply_defense
+
+        classifier = apply_defense(cell.defense, classifier, cell.dataset, campaign.campaign.seed)
+    return classifier
+
+
+def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Path]:
+    folder = Path(results) / campaign.campaign.name
+    return folder / f"{cell.key}.csv", folder / f"{cell.key}.json"
+
+
+def _seed_all(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def result_type(result: Any) -> str:
+    """TextAttack's result class -> successful | failed | skipped."""
+    name = type(result).__name__
+    if name == "SuccessfulAttackResult":
+        return SUCCESSFUL
+    if name == "SkippedAttackResult":
+        return SKIPPED
+    if name in ("FailedAttackResult", "MaximizedAttackResult"):
+        return FAILED
+    raise TypeError(f"unexpected attack result {name}")
+
+
+def _outcome_row(example: Example, result: Any, seconds: float) -> dict[str, Any]:
+    original = result.original_result
+    perturbed = result.perturbed_result
+    kind = result_type(result)
+    changed = original.attacked_text.all_words_diff(perturbed.attacked_text) if kind != SKIPPED else set()
+    return {
+        "index": example.index, "label": example.label, "result": kind,
+        "original_output": original.output, "perturbed_output": perturbed.output,
+        "original_score": float(original.score), "perturbed_score": float(perturbed.score),
+        "queries": int(perturbed.num_queries), "words_perturbed": len(changed),
+        "num_words": len(original.attacked_text.words), "seconds": seconds,
+        "original_text": example.text, "perturbed_text": perturbed.attacked_text.text,
+    }
+
+
+def _running(rows: list[dict[str, str]]) -> dict[str, str]:
+    m = compute_metrics(outcomes_of(rows))
+    pct = lambda x: "-" if x != x else f"{100 * x:.1f}"  # noqa: E731  (nan -> "-")
+    return {"Cln": pct(m.clean_accuracy), "Boa": pct(m.accuracy_under_attack),
+            "Suc": pct(m.attack_success_rate)}
+
+
+def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | None = None,
+             log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Attack every selected example of ``cell`` not yet in its log; return the record."""
+    from tqdm.auto import tqdm
+
+    from ..data.tsv import load_dataset
+    from ..provenance import provenance
+    from .recipes import RECIPES, describe_attack
+    from .verdict import majority_votes
+    from .wrappers import RobustSNNModelWrapper
+
+    csv_path, record_path = cell_paths(results, campaign, cell)
+    classifier = build_classifier(cell, campaign, checkpoint)
+    stochastic = cell.noise != NOISE_NONE
+    verdict_draws = campaign.verdict.draws if stochastic else 0
+    verdict_model = build_classifier(cell, campaign, checkpoint, noise="fresh") if verdict_draws else None
+    examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
+    attack = RECIPES.get(cell.recipe)(RobustSNNModelWrapper(classifier), campaign.threat)
+
+    attack_log = AttackLog(csv_path)
+    done = attack_log.done()
+    stale = done - {e.index for e in examples}
+    if stale:
+        raise UserError(f"{csv_path} holds examples outside this campaign's selection; "
+                        "it belongs to another configuration (move it away)")
+    record = {
+        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": asdict(cell),
+        "protocol": campaign.threat.protocol, "attack": describe_attack(cell.recipe, campaign.threat),
+        "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
+        "verdict_draws": verdict_draws, "complete": False, **provenance(),
+    }
+    atomic_write_json(record_path, record)
+    todo = [e for e in examples if e.index not in done]
+    rows = attack_log.rows()
+    if done:
+        log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
+    with tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None) as bar:
+        for example in todo:
+            _seed_all(example_seed(campaign.campaign.seed, example.index))
+            began = time.perf_counter()
+            result = attack.attack(example.text, example.label)
+            row = _outcome_row(example, result, time.perf_counter() - began)
+            if verdict_model is not None:
+                final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
+                clean, after = majority_votes(verdict_model, [example.text, final], example.label,
+                                              verdict_draws)
+                row.update(verdict_draws=verdict_draws, verdict_clean_votes=clean.label_votes,
+                           verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
+                           verdict_final_correct=after.correct)
+            attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
+            attack_log.append(row)
+            rows.append({k: str(int(v) if isinstance(v, bool) else v) for k, v in row.items()})
+            bar.update(1)
+            bar.set_postfix(_running(rows))
+    record.update(summarise(attack_log.rows(), verdict_draws), complete=True)
+    atomic_write_json(record_path, record)
+    return record
+
+
+def summarise(rows: list[dict[str, str]], verdict_draws: int) -> dict[str, Any]:
+    """Metrics of a log, from the one metrics module."""
+    summary: dict[str, Any] = {"metrics": compute_metrics(outcomes_of(rows)).to_dict()}
+    if verdict_draws:
+        parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),
+                   "verdict_final_correct": parse_bool(r["verdict_final_correct"])} for r in rows]
+        summary["verdict"] = compute_verdict(parsed, verdict_draws).to_dict()
+    return summary

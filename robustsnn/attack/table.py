@@ -1,0 +1,114 @@
+"""``robustsnn table``: aggregate attack run records into ``results/table2.csv`` and a
+markdown table. Metrics are recomputed from each per-example log by
+:mod:`.metrics` (the one place they are computed); floats are stored unrounded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..io_utils import atomic_write_text
+from .log import read_log
+from .runner import summarise
+
+COLUMNS = [
+    "campaign", "dataset", "model", "defense", "recipe", "noise", "protocol",
+    "n", "clean_accuracy", "accuracy_under_attack", "attack_success_rate",
+    "words_perturbed", "queries", "seconds_per_example",
+    "verdict_draws", "verdict_clean_accuracy", "verdict_accuracy_under_attack",
+    "verdict_attack_success_rate", "verdict_attack_holds",
+    "complete", "max_modification_rate", "candidates", "similarity", "query_budget",
+    "encoder", "embedding", "checkpoint", "git", "date",
+]
+
+
+def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    rows = read_log(record_path.parent / record["log"])
+    summary = summarise(rows, int(record.get("verdict_draws", 0)))
+    m, v = summary["metrics"], summary.get("verdict", {})
+    cell, threat, attack = record["cell"], record["campaign"]["threat"], record.get("attack", {})
+    return {
+        "campaign": record["campaign"]["campaign"]["name"], **{k: cell[k] for k in
+                                                               ("dataset", "model", "defense", "recipe", "noise")},
+        "protocol": record["protocol"], "n": m["n"],
+        "clean_accuracy": m["clean_accuracy"], "accuracy_under_attack": m["accuracy_under_attack"],
+        "attack_success_rate": m["attack_success_rate"], "words_perturbed": m["words_perturbed"],
+        "queries": m["queries"], "seconds_per_example": m["seconds_per_example"],
+        "verdict_draws": v.get("draws", 0),
+        "verdict_clean_accuracy": v.get("clean_accuracy"),
+        "verdict_accuracy_under_attack": v.get("accuracy_under_attack"),
+        "verdict_attack_success_rate": v.get("attack_success_rate"),
+        "verdict_attack_holds": v.get("attack_holds"),
+        "complete": bool(record.get("complete")) and m["n"] == record.get("examples_selected"),
+        "max_modification_rate": threat.get("max_modification_rate"),
+        "candidates": threat.get("candidates"), "similarity": threat.get("similarity"),
+        "query_budget": threat.get("query_budget"),
+        "encoder": attack.get("encoder"), "embedding": attack.get("embedding"),
+        "checkpoint": record["model"].get("checkpoint"), "git": record.get("git"),
+        "date": record.get("date"),
+    }
+
+
+def collect(results: Path) -> list[dict[str, Any]]:
+    """One row per run record under ``results`` (recursively), in a stable order."""
+    results = Path(results)
+    if not results.is_dir():
+        raise UserError(f"no attack results under {results} (run `robustsnn attack` or `robustsnn campaign`)")
+    rows = []
+    for path in sorted(results.rglob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UserError(f"{path} is not a readable run record") from None
+        if isinstance(record, dict) and "cell" in record and "log" in record:
+            rows.append(_row(path, record))
+    if not rows:
+        raise UserError(f"no run records under {results}")
+    order = ("campaign", "dataset", "recipe", "model", "defense", "noise")
+    return sorted(rows, key=lambda r: tuple(str(r[k]) for k in order))
+
+
+def _pct(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{100 * x:.1f}"
+
+
+def render_markdown(rows: list[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    headers = ["dataset", "model", "defense", "recipe", "noise", "protocol", "N", "Cln", "Boa", "Suc",
+               "% words", "queries", "s/ex", "R", "Cln_R", "Boa_R", "Suc_R", "holds_R"]
+    body = []
+    for r in rows:
+        body.append([
+            r["dataset"], r["model"], r["defense"], r["recipe"], r["noise"], r["protocol"],
+            f"{r['n']}{'' if r['complete'] else '*'}", _pct(r["clean_accuracy"]),
+            _pct(r["accuracy_under_attack"]), _pct(r["attack_success_rate"]), _pct(r["words_perturbed"]),
+            "-" if math.isnan(r["queries"]) else f"{r['queries']:.0f}", f"{r['seconds_per_example']:.2f}",
+            r["verdict_draws"] or "-", _pct(r["verdict_clean_accuracy"]),
+            _pct(r["verdict_accuracy_under_attack"]), _pct(r["verdict_attack_success_rate"]),
+            _pct(r["verdict_attack_holds"]),
+        ])
+    return tabulate(body, headers=headers, tablefmt="github")
+
+
+def write_table(results: Path, out_csv: Path, out_md: Path | None = None) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    rows = collect(results)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    atomic_write_text(out_csv, frame.to_csv(index=False, float_format="%.17g"))
+    if out_md is not None:
+        legend = ("Cln = clean accuracy, Boa = accuracy under attack, Suc = attack success rate, in %; "
+                  "% words = mean share of words perturbed by successful attacks; R = fresh draws of "
+                  "the final verdict (majority vote) and its Cln/Boa/Suc, holds_R = share of "
+                  "single-draw successes that still fool the majority. N* = run not complete. "
+                  f"Generated by `robustsnn table` from {len(rows)} run records; unrounded values in "
+                  f"{out_csv.name}.\n")
+        atomic_write_text(out_md, "# Attack results (Table 2)\n\n" + legend + "\n" + render_markdown(rows) + "\n")
+    return rows

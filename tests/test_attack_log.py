@@ -1,0 +1,57 @@
+"""The per-example log survives a kill: no duplicated or lost rows on resume."""
+
+import pytest
+
+from robustsnn.attack.log import COLUMNS, AttackLog, read_log
+from robustsnn.errors import UserError
+
+
+def row(i, result="failed"):
+    return {"index": i, "label": 1, "result": result, "original_output": 1, "perturbed_output": 1,
+            "original_score": 0.123456789012345, "perturbed_score": 0.5, "queries": 7,
+            "words_perturbed": 0, "num_words": 5, "seconds": 0.25,
+            "original_text": 'a "quoted", text', "perturbed_text": "a, text"}
+
+
+def test_rows_round_trip_unrounded(tmp_path):
+    log = AttackLog(tmp_path / "x.csv")
+    log.append(row(3))
+    rows = log.rows()
+    assert [r["index"] for r in rows] == ["3"]
+    assert rows[0]["original_score"] == "0.123456789012345"
+    assert rows[0]["original_text"] == 'a "quoted", text'
+    assert log.done() == {3}
+
+
+def test_partial_last_row_is_dropped_on_reopen(tmp_path):
+    path = tmp_path / "x.csv"
+    log = AttackLog(path)
+    for i in range(3):
+        log.append(row(i))
+    with open(path, "ab") as f:  # a kill in the middle of writing row 3
+        f.write(b'3,1,successful,1,0,0.9,0.1,12,1,5,0.3,,,,,,"half a te')
+    reopened = AttackLog(path)
+    assert reopened.done() == {0, 1, 2}
+    reopened.append(row(3))
+    assert [r["index"] for r in read_log(path)] == ["0", "1", "2", "3"]
+
+
+def test_header_written_once(tmp_path):
+    path = tmp_path / "x.csv"
+    AttackLog(path).append(row(0))
+    AttackLog(path).append(row(1))
+    text = path.read_text(encoding="utf-8")
+    assert text.count("index,label,result") == 1 and len(read_log(path)) == 2
+
+
+def test_foreign_file_is_refused(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\r\n1,2\r\n", encoding="utf-8")
+    with pytest.raises(UserError, match="not an attack log"):
+        AttackLog(path).done()
+
+
+def test_columns_cover_the_issue_list():
+    for needed in ("original_text", "perturbed_text", "label", "result", "queries",
+                   "words_perturbed", "seconds", "original_score", "perturbed_score"):
+        assert needed in COLUMNS
