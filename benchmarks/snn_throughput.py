@@ -53,10 +53,14 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=25, help="tokens per row")
     parser.add_argument("--time-steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--fold-rows", type=int, default=None,
+                        help="rows (steps x batch) per conv call in the shipped net (default: its own)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     model = build(args)
+    if args.fold_rows:
+        model.fold_rows = args.fold_rows
     g = torch.Generator().manual_seed(0)
     vocab = model.embedding.num_embeddings
     batches = [torch.randint(2, vocab, (args.batch, args.length), generator=g) for _ in range(args.batches + 1)]
@@ -92,7 +96,7 @@ def main() -> None:
         same = all(torch.equal(model.simulate(s).out_spikes, simulate_stepwise(model, s).out_spikes)
                    for s in spikes[:2])
     print(f"batch {args.batch}, length {args.length}, T={args.time_steps}, threads {args.threads}, "
-          f"{args.batches} batches, {'checkpoint ' + args.checkpoint if args.checkpoint else 'synthetic net'}")
+          f"fold_rows {model.fold_rows}, {args.batches} batches, {'checkpoint ' + args.checkpoint if args.checkpoint else 'synthetic net'}")
     print(f"identical inference outputs: {same}")
     print(f"{'phase':<10} {'per-step loop ex/s':>19} {'shipped ex/s':>13} {'ratio':>6}")
     for phase, r in results.items():

@@ -77,9 +77,11 @@ def leaky_layer(beta: float, threshold: float, slope: float) -> nn.Module:
     return lif
 
 
-def run_neurons(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Step ``lif`` through ``currents`` ``[T, ...]`` from a zero membrane; returns the
-    spikes ``[T, ...]`` and the final membrane. The module keeps no state afterwards.
+def run_neurons(lif: nn.Module, currents: torch.Tensor,
+                mem: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step ``lif`` through ``currents`` ``[T, ...]`` from membrane ``mem`` (zeros when
+    None); returns the spikes ``[T, ...]`` and the last membrane, which a caller passes
+    back to continue through the next chunk of time. The module keeps no state.
 
     With autograd on, every step is snnTorch's own ``Leaky.forward`` (its surrogate
     gradient). Without it (inference: attacks, evaluation) the same update runs in place,
@@ -87,8 +89,8 @@ def run_neurons(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, t
     of snnTorch's ~12, with bit-identical spikes and membranes (tests/test_snn_model.py
     holds the two against each other)."""
     if not (torch.is_grad_enabled() and currents.requires_grad) and _plain_subtractive(lif):
-        return _run_in_place(lif, currents)
-    mem = torch.zeros_like(currents[0])
+        return _run_in_place(lif, currents, mem)
+    mem = torch.zeros_like(currents[0]) if mem is None else mem
     spikes = []
     try:
         for cur in currents:
@@ -105,20 +107,26 @@ def _plain_subtractive(lif: nn.Module) -> bool:
             and lif.reset_delay and float(lif.graded_spikes_factor) == 1.0)
 
 
-def _run_in_place(lif: nn.Module, currents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``U[t] = beta U[t-1] + I[t] - theta S[t-1]``, ``S[t] = H(U[t] - theta)`` in the
-    operation order of ``snntorch.Leaky`` (so results match it bit for bit)."""
+def _run_in_place(lif: nn.Module, currents: torch.Tensor,
+                  mem: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``U[t] = beta U[t-1] + I[t] - theta H(U[t-1] - theta)``, ``S[t] = H(U[t] - theta)``
+    in the operation order of ``snntorch.Leaky`` (so results match it bit for bit)."""
     beta = float(lif.beta.clamp(0, 1))
     theta = float(lif.threshold)
     spikes = torch.empty_like(currents)
-    mem = torch.zeros_like(currents[0])
+    if mem is None:
+        mem, previous = torch.zeros_like(currents[0]), None
+    else:
+        mem = mem.clone()
+        previous = (mem > theta).to(currents.dtype)  # the spike whose reset is still due
     for t in range(currents.shape[0]):
         if beta != 1.0:
             mem.mul_(beta)
         mem.add_(currents[t])
-        if t:
-            mem.sub_(spikes[t - 1], alpha=theta)
+        if previous is not None:
+            mem.sub_(previous, alpha=theta)
         spikes[t].copy_(mem > theta)
+        previous = spikes[t]
     return spikes, mem
 
 
@@ -163,6 +171,8 @@ class SpikingTextCNN(nn.Module):
         self.widths = tuple(widths)
         self.maps = maps
         self.dropout_p = dropout
+        # Rows (time steps x batch) per conv call; see simulate(). Speed only, not results.
+        self.fold_rows = 256
         # Frozen during fine-tuning: gradients cannot pass the Bernoulli sampling (see
         # snn_training.py); the tailored net already trained the rows it saw.
         self.embedding = _embedding(torch.zeros(vocab_size, dim), False)
@@ -200,25 +210,40 @@ class SpikingTextCNN(nn.Module):
         return F.dropout(torch.ones(batch, features, dtype=like.dtype), self.dropout_p, True)
 
     def simulate(self, spikes: torch.Tensor) -> Simulation:
-        """Run the network on input spikes ``[T, batch, dim, length]``, time folded into
-        the batch for every stateless layer."""
+        """Run the network on input spikes ``[T, batch, dim, length]``.
+
+        Time is folded into the batch in chunks of ``fold_rows // batch`` steps: one conv
+        call per chunk and branch (few calls for small batches, where per-call overhead
+        dominates) while each chunk's currents stay cache-sized (for large batches, a
+        fully folded ``[T * batch, ...]`` tensor spills the cache and runs slower than a
+        per-step loop). Membranes carry over between chunks, so the result does not
+        depend on the chunking."""
         steps, batch, dim, length = spikes.shape
-        layer_spikes = {"input": spikes.detach().sum(dim=(0, 2, 3))}
-        folded = spikes.reshape(steps * batch, dim, length)
-        pooled = []
-        for i, (conv, lif) in enumerate(zip(self.convs, self.conv_lifs)):
-            cur = conv(folded)
-            spk, _ = run_neurons(lif, cur.view(steps, batch, *cur.shape[1:]))
-            layer_spikes[f"conv{i}"] = spk.detach().sum(dim=(0, 2, 3))
-            pooled.append(spk.mean(dim=3))  # average pool over word positions
-        pool_spk, _ = run_neurons(self.pool_lif, torch.cat(pooled, dim=2))
-        layer_spikes["pool"] = pool_spk.detach().sum(dim=(0, 2))
-        mask = self._dropout_mask(batch, pool_spk.shape[2], pool_spk)
-        if mask is not None:
-            pool_spk = pool_spk * mask
-        out_spk, out_mem = run_neurons(self.out_lif, self.fc(pool_spk))
-        layer_spikes["output"] = out_spk.detach().sum(dim=(0, 2))
-        return Simulation(out_spk, out_mem, layer_spikes)
+        chunk = max(1, min(steps, self.fold_rows // max(batch, 1)))
+        mems: list[torch.Tensor | None] = [None] * (len(self.convs) + 2)
+        mask = self._dropout_mask(batch, self.fc.in_features, spikes)
+        names = [f"conv{i}" for i in range(len(self.convs))] + ["pool", "output"]
+        counts = {name: torch.zeros(batch) for name in ["input", *names]}
+        counts["input"] = spikes.detach().sum(dim=(0, 2, 3))
+        outputs = []
+        for start in range(0, steps, chunk):
+            x = spikes[start : start + chunk]
+            n = x.shape[0]
+            folded = x.reshape(n * batch, dim, length)
+            pooled = []
+            for i, (conv, lif) in enumerate(zip(self.convs, self.conv_lifs)):
+                cur = conv(folded)
+                spk, mems[i] = run_neurons(lif, cur.view(n, batch, *cur.shape[1:]), mems[i])
+                counts[f"conv{i}"] += spk.detach().sum(dim=(0, 2, 3))
+                pooled.append(spk.mean(dim=3))  # average pool over word positions
+            pool_spk, mems[-2] = run_neurons(self.pool_lif, torch.cat(pooled, dim=2), mems[-2])
+            counts["pool"] += pool_spk.detach().sum(dim=(0, 2))
+            if mask is not None:
+                pool_spk = pool_spk * mask
+            out_spk, mems[-1] = run_neurons(self.out_lif, self.fc(pool_spk), mems[-1])
+            counts["output"] += out_spk.detach().sum(dim=(0, 2))
+            outputs.append(out_spk)
+        return Simulation(torch.cat(outputs), mems[-1], counts)
 
     def population_counts(self, out_spikes: torch.Tensor) -> torch.Tensor:
         """Output spikes ``[T, batch, C * N]`` -> per-step spikes per class ``[T, batch, C]``."""
