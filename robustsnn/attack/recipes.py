@@ -1,0 +1,148 @@
+"""Attack recipes by name: TextAttack attacks rebuilt offline under a threat model.
+
+Public API::
+
+    RECIPES                                     Registry "attack recipe" (entry-point group
+                                                robustsnn.recipes): name -> builder
+    build_attack(name, model_wrapper, threat)   -> textattack.Attack
+    describe_attack(name, threat)               -> dict for result records
+    AttackResources()                           loaded offline resources, reusable across builds
+
+A builder is ``build(model_wrapper, threat, resources=None) -> textattack.Attack``.
+The built-in ones (``textfooler``, ``textbugger``, ``bert-attack``, ``pwws``) live in
+:mod:`robustsnn.attack.recipe_builders`, with each paper's numbers and every
+deviation stated beside the code. They are registered here as light proxies, so
+listing or validating recipe names never imports TextAttack.
+
+The rule that makes "under shared constraints" mean one thing: every knob the
+:class:`~robustsnn.attack.threat.ThreatModel` covers (modification rate, K, sentence
+similarity, stopwords, query budget) is set by the threat model alone, replacing the
+recipe's own value of that knob; each recipe keeps the rest (its search method,
+``RepeatModification``, TextFooler's word-embedding distance and part of speech).
+The protocol decides the transformation: ``shared-swap`` gives every recipe the same
+K-nearest counter-fitted swap; ``native`` keeps each recipe's own, capped at K.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import UserError
+from ..registry import Registry
+from . import resources as offline
+from .threat import ThreatModel
+
+if TYPE_CHECKING:
+    from .masked_lm import MaskedLM
+
+RecipeBuilder = Callable[..., Any]  # (model_wrapper, threat, resources=None) -> textattack.Attack
+
+# name -> the paper it reproduces (for result records).
+REFERENCES = {
+    "textfooler": "Jin et al. 2019, Is BERT Really Robust? (TextFooler), arXiv:1907.11932",
+    "textbugger": "Li et al. 2018, TextBugger, arXiv:1812.05271",
+    "bert-attack": "Li et al. 2020, BERT-ATTACK: Adversarial Attack Against BERT Using BERT, "
+                   "arXiv:2004.09984",
+    "pwws": "Ren et al. 2019, Probability Weighted Word Saliency (PWWS), ACL 2019 P19-1103",
+}
+
+
+@dataclass
+class AttackResources:
+    """The offline resources a build needs, loaded on first use and kept, so that one
+    holder can serve many builds (a campaign builds every recipe once per model and
+    noise mode) - or hand builds a ready object (tests pass small ones).
+
+    ``embedding``: a counter-fitted ``textattack.shared.WordEmbedding``;
+    ``masked_lm``: a :class:`~robustsnn.attack.masked_lm.MaskedLM`.
+    """
+
+    embedding: Any = None
+    masked_lm: MaskedLM | None = None
+
+    def counterfitted(self, k: int) -> Any:
+        """The counter-fitted embedding, with at least ``k`` neighbours per word."""
+        if self.embedding is None:
+            self.embedding = offline.counterfitted_embedding(k)
+        have = self.embedding.nn_matrix.shape[1] - 1  # column 0 is the word itself
+        if have < k:
+            raise UserError(f"the counter-fitted embedding holds {have} neighbours per word, "
+                            f"fewer than candidates={k}")
+        return self.embedding
+
+    def mlm(self, spec: str) -> MaskedLM:
+        """The masked LM named by ``spec`` ('' = ``$ROBUSTSNN_MLM``), loaded once."""
+        if self.masked_lm is None:
+            self.masked_lm = offline.masked_lm(spec or None)
+        return self.masked_lm
+
+
+class _Builtin:
+    """A built-in recipe, resolved from :mod:`.recipe_builders` on first call."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, model_wrapper: Any, threat: ThreatModel,
+                 resources: AttackResources | None = None) -> Any:
+        from .recipe_builders import BUILDERS
+
+        return BUILDERS[self.name](model_wrapper, threat, resources)
+
+    def __repr__(self) -> str:
+        return f"robustsnn.attack.recipe_builders:{self.name}"
+
+
+def _register_builtins(registry: Registry[RecipeBuilder]) -> None:
+    for name in REFERENCES:
+        registry.register(name, _Builtin(name))
+
+
+RECIPES: Registry[RecipeBuilder] = Registry("attack recipe", "robustsnn.recipes",
+                                            builtins=_register_builtins)
+
+
+def build_attack(name: str, model_wrapper: Any, threat: ThreatModel,
+                 resources: AttackResources | None = None) -> Any:
+    """A new ``textattack.Attack`` for recipe ``name`` against ``model_wrapper``
+    (e.g. :class:`~robustsnn.attack.wrappers.TextClassifierWrapper`)."""
+    if not isinstance(threat, ThreatModel):
+        raise UserError(f"threat must be a ThreatModel, got {type(threat).__name__}")
+    return RECIPES.get(name)(model_wrapper, threat, resources)
+
+
+class _NoModel:
+    """Stands in for the victim when an attack is built only to be described: the
+    goal function reads ``model`` at construction and queries it only when attacking."""
+
+    model = None
+
+    def __call__(self, text_input_list: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("this attack was built to be described, not run")
+
+
+def describe_attack(name: str, threat: ThreatModel, attack: Any = None,
+                    resources: AttackResources | None = None) -> dict[str, Any]:
+    """What recipe ``name`` under ``threat`` consists of, for result records: the
+    protocol, goal function, search, transformation(s) and constraints (one line
+    each), and the ``describe()`` of every offline resource in it (counter-fitted
+    embedding, sentence encoder, masked LM, homoglyph table).
+
+    Pass the ``attack`` built by :func:`build_attack` to describe it without
+    building another (which would load the resources again).
+    """
+    entry = RECIPES.entry(name)
+    if attack is None:
+        attack = build_attack(name, _NoModel(), threat, resources)
+    from .describe import describe_components
+
+    return {
+        "recipe": name,
+        "reference": REFERENCES.get(name) if entry.obj.__class__ is _Builtin else None,
+        "source": entry.source,
+        "protocol": threat.protocol,
+        "threat": threat.to_dict(),
+        "threat_description": threat.describe(),
+        **describe_components(attack),
+    }
