@@ -256,26 +256,28 @@ class SpikingTextCNN(nn.Module):
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-step population spike counts ``[T, batch, classes]`` (each in 0..N) of one
         draw - what the training loss consumes (:func:`rate_loss`)."""
-        return self.population_counts(self.simulate(self.encode(ids, encoding, time_steps, generator)).out_spikes)
+        spikes = self.encode(ids, encoding, time_steps, generator)
+        return self.population_counts(self.simulate(spikes).out_spikes)
 
     @torch.no_grad()
     def run(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
             generator: torch.Generator | None = None) -> SNNOutput:
-        """Decoded output of one call: ``encoding.draws`` simulations averaged."""
+        """Decoded output of one call: ``encoding.draws`` simulations averaged. Runs in the
+        module's current mode (``load_model`` returns it in eval mode: no dropout)."""
         steps = time_steps or self.time_steps
         draws = encoding.draws
         n = self.neurons_per_class
-        rates = membrane = None
+        counts = torch.zeros(len(ids), self.num_classes)
+        membrane = torch.zeros(len(ids), self.num_classes)
         spikes: dict[str, torch.Tensor] = {}
         for _ in range(draws):
             sim = self.simulate(self.encode(ids, encoding, steps, generator))
-            r = self.population_counts(sim.out_spikes).sum(dim=0) / (steps * n)
-            m = sim.out_membrane.view(len(ids), self.num_classes, n).sum(dim=2) / self.threshold
-            rates = r if rates is None else rates + r
-            membrane = m if membrane is None else membrane + m
+            counts += self.population_counts(sim.out_spikes).sum(dim=0)  # whole spikes: exact
+            membrane += sim.out_membrane.view(len(ids), self.num_classes, n).sum(dim=2) / self.threshold
             for name, count in sim.layer_spikes.items():
                 spikes[name] = spikes.get(name, 0) + count
-        rates, membrane = rates / draws, membrane / draws
+        # Divide once, so equal spike totals give bit-equal rates and the tie rule applies.
+        rates, membrane = counts / (draws * steps * n), membrane / draws
         sizes = self.layer_sizes(ids.shape[1])
         layer_rates = {name: count / (draws * steps * max(sizes[name], 1)) for name, count in spikes.items()}
         return SNNOutput(rates, membrane, tie_broken_scores(rates, membrane, steps * n * draws),
