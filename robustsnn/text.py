@@ -16,6 +16,7 @@ from .errors import UserError
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
+UNK_MARK = "[UNK]"  # TextAttack's placeholder for a removed word
 
 # PTB bracket escapes in SST ("-lrb-"); GloVe has the brackets themselves.
 _BRACKETS = {"lrb": " ( ", "rrb": " ) ", "lsb": " [ ", "rsb": " ] ", "lcb": " { ", "rcb": " } "}
@@ -88,8 +89,19 @@ class TextEncoder:
         return len(self.vocab)
 
     def token_ids(self, text: str) -> list[int]:
-        """Ids of every token of ``text`` (not padded or truncated)."""
-        ids: list[int] = []
+        """Ids of every token of ``text`` (not padded or truncated).
+
+        The literal ``[UNK]`` (which word-saliency searches such as PWWS and BERT-Attack
+        put in place of a word) is the unknown token, not the three tokens ``[ unk ]``.
+        """
+        if UNK_MARK in text:
+            ids: list[int] = []
+            for i, piece in enumerate(text.split(UNK_MARK)):
+                if i:
+                    ids.append(UNK_ID)
+                ids.extend(self.token_ids(piece))
+            return ids
+        ids = []
         get = self.index.get
         for tok in self.tokenize(text):
             i = get(tok)

@@ -51,3 +51,9 @@ def test_empty_text_is_a_user_error():
 def test_coverage_counts_known_tokens():
     enc = TextEncoder(VOCAB, "en", max_len=4)
     assert enc.coverage(["the zzz"]) == 0.5
+
+
+def test_textattack_unk_placeholder_is_one_unknown_token():
+    enc = TextEncoder(VOCAB, "en", max_len=8)
+    assert enc.token_ids("the [UNK] film") == [2, UNK_ID, 3]
+    assert enc.token_ids("[UNK] good") == [UNK_ID, 8]

@@ -86,15 +86,19 @@ def _running(rows: list[dict[str, str]]) -> dict[str, str]:
 
 
 def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | None = None,
-             log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Attack every selected example of ``cell`` not yet in its log; return the record."""
+             resources: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Attack every selected example of ``cell`` not yet in its log; return the record.
+
+    ``resources`` (an :class:`~robustsnn.attack.recipes.AttackResources`) lets a campaign
+    load the counter-fitted vectors and the masked LM once for all its cells.
+    """
     from tqdm.auto import tqdm
 
     from ..data.tsv import load_dataset
     from ..provenance import provenance
-    from .recipes import RECIPES, describe_attack
+    from .recipes import AttackResources, build_attack, describe_attack
     from .verdict import majority_votes
-    from .wrappers import RobustSNNModelWrapper
+    from .wrappers import TextClassifierWrapper
 
     csv_path, record_path = cell_paths(results, campaign, cell)
     classifier = build_classifier(cell, campaign, checkpoint)
@@ -102,7 +106,8 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     verdict_draws = campaign.verdict.draws if stochastic else 0
     verdict_model = build_classifier(cell, campaign, checkpoint, noise="fresh") if verdict_draws else None
     examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
-    attack = RECIPES.get(cell.recipe)(RobustSNNModelWrapper(classifier), campaign.threat)
+    resources = resources or AttackResources()
+    attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
 
     attack_log = AttackLog(csv_path)
     done = attack_log.done()
@@ -112,7 +117,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
                         "it belongs to another configuration (move it away)")
     record = {
         "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": asdict(cell),
-        "protocol": campaign.threat.protocol, "attack": describe_attack(cell.recipe, campaign.threat),
+        "protocol": campaign.threat.protocol, "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
         "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
         "verdict_draws": verdict_draws, "complete": False, **provenance(),
     }

@@ -47,7 +47,7 @@ def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "max_modification_rate": threat.get("max_modification_rate"),
         "candidates": threat.get("candidates"), "similarity": threat.get("similarity"),
         "query_budget": threat.get("query_budget"),
-        "encoder": attack.get("encoder"), "embedding": attack.get("embedding"),
+        "encoder": attack.get("sentence_encoder"), "embedding": attack.get("embedding"),
         "checkpoint": record["model"].get("checkpoint"), "git": record.get("git"),
         "date": record.get("date"),
     }

@@ -114,11 +114,14 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     from ..attack.campaign import cells
     from ..attack.runner import run_cell
 
+    from ..attack.recipes import AttackResources
+
     campaign = _campaign(args.file, args.overrides, args.num_examples)
     grid = cells(campaign)
     print(f"campaign {campaign.campaign.name}: {len(grid)} runs, {campaign.examples.num_examples} examples each")
+    resources = AttackResources()  # counter-fitted vectors and masked LM, loaded once
     for cell in grid:
-        _print_record(run_cell(campaign, cell, _results(args.results)))
+        _print_record(run_cell(campaign, cell, _results(args.results), resources=resources))
     return 0
 
 

@@ -1,0 +1,175 @@
+"""The attack harness end to end on a tiny trained TextCNN and its spiking conversion:
+per-example logs, the modification cap and K in the logged outputs, resume after a
+kill, the final verdict over draws, the table and the CLI's one-line errors."""
+
+import csv
+import math
+import subprocess
+import sys
+
+import pytest
+
+from attack_toys import require_textattack, textattack_fixture, toy_embedding
+
+require_textattack()
+
+from conftest import tiny_recipe_dict  # noqa: E402
+from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
+from robustsnn.attack.log import read_log  # noqa: E402
+from robustsnn.attack.recipes import AttackResources  # noqa: E402
+from robustsnn.attack.runner import run_cell  # noqa: E402
+from robustsnn.config import recipe_from_dict  # noqa: E402
+from robustsnn.training import train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def textattack(tmp_path_factory):
+    yield from textattack_fixture(tmp_path_factory)
+
+
+@pytest.fixture
+def models(tiny_data, textattack, tmp_path):
+    """A trained toy TextCNN and a converted SNN where the zoo looks for them."""
+    import os
+    from pathlib import Path
+
+    from robustsnn.convert import convert
+
+    runs = Path(os.environ["ROBUSTSNN_RUNS"])
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 4}, snn={"time_steps": 16}))
+    train(recipe, "textcnn", runs / "sst2" / "textcnn", log=lambda _: None)
+    train(recipe, "tailored", runs / "sst2" / "tailored", log=lambda _: None)
+    convert(runs / "sst2" / "tailored" / "best.pt", "none", log=lambda _: None)
+    return runs
+
+
+def campaign(n=8, draws=5, **threat):
+    return campaign_from_dict({
+        "campaign": {"name": "toy", "models": ["textcnn", "snn-converted"], "recipes": ["pwws"],
+                     "noise": ["frozen"], "seed": 3},
+        "examples": {"num_examples": n},
+        "threat": {"candidates": 3, "max_modification_rate": 0.2, "similarity": 0.0, **threat},
+        "verdict": {"draws": draws},
+    })
+
+
+def toy_resources():
+    return AttackResources(embedding=toy_embedding())
+
+
+def strip_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_cap_and_k_hold_in_the_logged_outputs(models, tmp_path):
+    c = campaign(n=12)
+    record = run_cell(c, Cell("sst2", "textcnn", "none", "pwws", "none"), tmp_path / "res",
+                      resources=toy_resources(), log=lambda _: None)
+    rows = read_log(tmp_path / "res" / "toy" / "sst2__textcnn__none__pwws__none.csv")
+    assert len(rows) == 12 == record["metrics"]["n"] and record["complete"]
+    assert {r["result"] for r in rows} <= {"successful", "failed", "skipped"}
+    emb = toy_embedding()
+    attacked = 0
+    for r in rows:
+        n_words = int(r["num_words"])
+        cap = max(math.ceil(0.2 * n_words), 1)
+        assert int(r["words_perturbed"]) <= cap
+        before, after = r["original_text"].split(), r["perturbed_text"].split()
+        if r["result"] != "successful":
+            continue
+        attacked += 1
+        assert len(before) == len(after)
+        for old, new in zip(before, after):
+            if old != new:  # every substitute is among the K = 3 nearest neighbours
+                neighbours = [emb.index2word(i) for i in emb.nearest_neighbours(emb.word2index(old), 3)]
+                assert new in neighbours
+    assert attacked > 0, "the toy attack should succeed at least once"
+    assert record["protocol"] == "shared-swap" and record["attack"]["recipe"] == "pwws"
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(models, tmp_path):
+    cell = Cell("sst2", "snn-converted", "none", "pwws", "frozen")
+    full = run_cell(campaign(n=6), cell, tmp_path / "a", resources=toy_resources(), log=lambda _: None)
+    reference = read_log(tmp_path / "a" / "toy" / f"{cell.key}.csv")
+
+    run_cell(campaign(n=3), cell, tmp_path / "b", resources=toy_resources(), log=lambda _: None)
+    path = tmp_path / "b" / "toy" / f"{cell.key}.csv"
+    with open(path, "ab") as f:
+        f.write(b"4,1,successful,1,0,0.5,0.4,9,1")  # killed while writing the next row
+    lines = []
+    resumed = run_cell(campaign(n=6), cell, tmp_path / "b", resources=toy_resources(), log=lines.append)
+    rows = read_log(path)
+    assert [r["index"] for r in rows] == [r["index"] for r in reference]  # none lost, none twice
+    assert strip_seconds(rows) == strip_seconds(reference)
+    assert any("resuming, 3 of 6" in line for line in lines)
+    assert resumed["metrics"] == {**full["metrics"], "seconds_per_example": resumed["metrics"]["seconds_per_example"]}
+
+
+def test_stochastic_model_gets_a_final_verdict(models, tmp_path):
+    cell = Cell("sst2", "snn-converted", "none", "pwws", "frozen")
+    record = run_cell(campaign(n=4, draws=7), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
+    rows = read_log(tmp_path / "toy" / f"{cell.key}.csv")
+    assert all(r["verdict_draws"] == "7" for r in rows)
+    assert all(0 <= int(r["verdict_clean_votes"]) <= 7 for r in rows)
+    assert record["verdict"]["draws"] == 7 and 0 <= record["verdict"]["clean_accuracy"] <= 1
+    assert record["model"]["encoding"] == "frozen" and record["model"]["encoding_seed"] == 3
+
+
+def test_table_aggregates_records(models, tmp_path):
+    from robustsnn.attack.table import write_table
+
+    for cell in (Cell("sst2", "textcnn", "none", "pwws", "none"),
+                 Cell("sst2", "snn-converted", "none", "pwws", "frozen")):
+        run_cell(campaign(n=3), cell, tmp_path / "res", resources=toy_resources(), log=lambda _: None)
+    out = tmp_path / "table2.csv"
+    rows = write_table(tmp_path / "res", out, tmp_path / "table2.md")
+    assert [(r["model"], r["noise"]) for r in rows] == [("snn-converted", "frozen"), ("textcnn", "none")]
+    with open(out, newline="") as f:
+        table = list(csv.DictReader(f))
+    assert table[1]["n"] == "3" and table[1]["protocol"] == "shared-swap"
+    cln = float(table[1]["clean_accuracy"])
+    assert 0 <= cln <= 1 and (tmp_path / "table2.md").read_text().count("| sst2") == 2
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "robustsnn", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["attack", "--model", "snn", "--recipe", "nope"], "unknown attack recipe 'nope'"),
+    (["attack", "--model", "resnet", "--recipe", "pwws"], "unknown model 'resnet'"),
+    (["attack", "--model", "textcnn", "--recipe", "pwws", "--dataset", "imdb"], "unknown dataset 'imdb'"),
+    (["attack", "--model", "textcnn", "--recipe", "pwws", "--noise", "fresh"], "is deterministic"),
+    (["attack", "--model", "snn", "--recipe", "pwws", "--noise", "loud"], "unknown encoding mode 'loud'"),
+    (["campaign", "attacks/nope.toml"], "campaign file not found"),
+    (["campaign", "attacks/paper.toml", "--set", "threat.candidatez=3"], "unknown config key 'threat.candidatez'"),
+])
+def test_cli_names_are_checked_in_one_line(args, message):
+    proc = _cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_checkpoint_says_how_to_build_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    proc = _cli("attack", "--model", "textcnn", "--recipe", "pwws", "--dataset", "mr")
+    assert proc.returncode == 2
+    assert "no textcnn checkpoint for mr" in proc.stderr
+    assert "robustsnn train --config recipes/mr.toml --model textcnn" in proc.stderr
+
+
+def test_shipped_campaigns_load():
+    from robustsnn.attack.campaign import cells, load_campaign
+
+    paper = load_campaign("attacks/paper.toml")
+    assert paper.threat.max_modification_rate == 0.1 and paper.threat.candidates == 15
+    assert paper.threat.similarity == 0.8 and paper.threat.query_budget == 0
+    assert paper.examples.selection == "first" and paper.examples.num_examples == 1000
+    td = load_campaign("attacks/textdefender.toml")
+    assert td.threat.max_modification_rate == 0.3 and td.threat.candidates == 50
+    assert td.threat.similarity == pytest.approx(0.840845057) and td.examples.min_words == 5
+    assert len(cells(paper)) == 6 * 4 * (1 + 2)  # datasets x recipes x (textcnn + snn x 2 noise)
+    for path in ("attacks/paper.toml", "attacks/textdefender.toml"):
+        first = open(path, encoding="utf-8").readline()
+        assert first.startswith(f"# robustsnn campaign {path}")
