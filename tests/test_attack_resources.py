@@ -327,8 +327,10 @@ def textattack(tmp_path_factory: pytest.TempPathFactory):
 @needs_shared
 def test_import_textattack_is_offline_and_leaves_the_environment_alone(tmp_path: Path) -> None:
     code = (
-        "import json, os; before = dict(os.environ)\n"
+        # Snapshot after importing nltk: nltk itself (through scikit-learn) sets KMP_* variables.
+        "import json, os\n"
         "import nltk; nltk.download = lambda *a, **k: (_ for _ in ()).throw(AssertionError(a))\n"
+        "before = dict(os.environ)\n"
         "from robustsnn.attack.resources import import_textattack\n"
         "ta = import_textattack()\n"
         "import huggingface_hub.constants as hf\n"
