@@ -167,12 +167,16 @@ def validate_campaign(c: Campaign) -> None:
 
 def cells(c: Campaign) -> list[Cell]:
     """The grid in run order; names are checked against the registries first."""
+    from ..defenses import DEFENSES, NO_DEFENSE
     from ..zoo import MODELS
     from .recipes import RECIPES
 
     spec = c.campaign
     for recipe in spec.recipes:
         RECIPES.entry(recipe)
+    for defense in spec.defenses:  # checked before the first cell runs, not hours later
+        if defense != NO_DEFENSE:
+            DEFENSES.entry(defense)
     out = []
     for dataset in spec.datasets:
         for model in spec.models:
