@@ -81,12 +81,12 @@ def _pct(x: Any) -> str:
 def render_markdown(rows: list[dict[str, Any]]) -> str:
     from tabulate import tabulate
 
-    headers = ["dataset", "model", "defense", "recipe", "noise", "protocol", "N", "Cln", "Boa", "Suc",
+    headers = ["campaign", "dataset", "model", "defense", "recipe", "noise", "protocol", "N", "Cln", "Boa", "Suc",
                "% words", "queries", "s/ex", "R", "Cln_R", "Boa_R", "Suc_R", "holds_R"]
     body = []
     for r in rows:
         body.append([
-            r["dataset"], r["model"], r["defense"], r["recipe"], r["noise"], r["protocol"],
+            r["campaign"], r["dataset"], r["model"], r["defense"], r["recipe"], r["noise"], r["protocol"],
             f"{r['n']}{'' if r['complete'] else '*'}", _pct(r["clean_accuracy"]),
             _pct(r["accuracy_under_attack"]), _pct(r["attack_success_rate"]), _pct(r["words_perturbed"]),
             "-" if math.isnan(r["queries"]) else f"{r['queries']:.0f}", f"{r['seconds_per_example']:.2f}",
