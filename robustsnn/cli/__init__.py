@@ -13,7 +13,7 @@ from typing import Sequence
 from ..errors import UserError
 
 # Modules with a ``register(subparsers)`` function, in help order.
-_COMMAND_MODULES = ("data", "train", "snn", "attack", "registry")
+_COMMAND_MODULES = ("data", "train", "snn", "attack", "registry", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

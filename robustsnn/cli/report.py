@@ -1,0 +1,116 @@
+"""``robustsnn report accuracy``, ``robustsnn energy`` and ``robustsnn sweep``: the paper's
+tables and figures from checkpoints on disk (results go to ``$ROBUSTSNN_RESULTS``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _datasets(text: str) -> list[str]:
+    return [d.strip() for d in text.split(",") if d.strip()]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="tables of results from existing checkpoints")
+    kinds = p.add_subparsers(dest="report", metavar="TABLE")
+    kinds.required = True
+    a = kinds.add_parser("accuracy", help="test accuracy of every Table 1 row (or Table 3 with --rwe) "
+                                          "-> results/accuracy.csv and .md")
+    a.add_argument("--datasets", type=_datasets, default=None, metavar="A,B",
+                   help="comma-separated datasets (default: all six, in the paper's order)")
+    a.add_argument("--draws", type=int, default=None, metavar="R",
+                   help="Poisson draws per SNN cell (default: each checkpoint's finetune.eval_draws)")
+    a.add_argument("--runs", type=Path, default=None, help="runs root (default: $ROBUSTSNN_RUNS)")
+    a.add_argument("--out-dir", type=Path, default=None, help="where to write (default: $ROBUSTSNN_RESULTS)")
+    a.add_argument("--rwe", action="store_true",
+                   help="the random-word-embedding ablation (Table 3; run folders <dataset>/rwe-*) "
+                        "-> accuracy_rwe.csv and .md")
+    a.set_defaults(func=cmd_report_accuracy)
+
+    p = sub.add_parser("energy", help="FLOPs of the TextCNN vs synaptic operations of the SNN, energy "
+                                      "(Table 5) -> results/energy.csv and .md")
+    p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT",
+                   help="per dataset one textcnn or tailored checkpoint and one or more spiking ones, e.g. "
+                        "runs/sst2/tailored/best.pt runs/sst2/snn-finetuned-none/best.pt")
+    p.add_argument("--draws", type=int, default=None, metavar="R",
+                   help="Poisson draws for rates and accuracy (default: the SNN's finetune.eval_draws)")
+    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--mac-pj", type=float, default=4.6, help="energy per float MAC in pJ (default 4.6)")
+    p.add_argument("--ac-pj", type=float, default=0.9, help="energy per spike accumulate in pJ (default 0.9)")
+    p.add_argument("--out", type=Path, default=None, help="CSV to write (default: $ROBUSTSNN_RESULTS/energy.csv)")
+    p.set_defaults(func=cmd_energy)
+
+    p = sub.add_parser("sweep", help="accuracy and spikes against T, threshold, beta or neurons per class "
+                                     "(Figures 3 and 5) -> results/sweeps/<dataset>-<param>.csv and .png")
+    p.add_argument("param", choices=("time_steps", "threshold", "beta", "neurons_per_class"))
+    p.add_argument("checkpoint", type=Path, nargs="?", default=None,
+                   help="a converted or fine-tuned spiking checkpoint (time_steps, threshold, beta)")
+    p.add_argument("--values", default=None, metavar="V1,V2",
+                   help="comma-separated values (default: a small grid per parameter)")
+    p.add_argument("--draws", type=int, default=2, metavar="R", help="Poisson draws per point (default 2)")
+    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="where to write (default: $ROBUSTSNN_RESULTS/sweeps)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="neurons_per_class: the experiment recipe to retrain from, e.g. recipes/sst2.toml")
+    p.add_argument("--retrain", action="store_true",
+                   help="neurons_per_class: train a tailored net per value (minutes to hours; resumable, "
+                        "one run folder per value under <runs>/<dataset>/sweep-npc/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="neurons_per_class: recipe override for each retraining, e.g. train.max_epochs=5")
+    p.add_argument("--finetune-epochs", type=int, default=0,
+                   help="neurons_per_class: fine-tune each converted net this many epochs (default 0: "
+                        "evaluate the converted net)")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_report_accuracy(args: argparse.Namespace) -> int:
+    from ..report import accuracy_report
+
+    accuracy_report(args.datasets, args.runs, args.out_dir, args.draws, args.rwe)
+    return 0
+
+
+def cmd_energy(args: argparse.Namespace) -> int:
+    from ..energy import energy_table, write_energy
+    from ..paths import results_dir
+
+    rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj)
+    out = args.out or results_dir() / "energy.csv"
+    write_energy(rows, out, out.with_suffix(".md"))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ..errors import UserError
+    from ..paths import results_dir
+    from ..sweep import parse_values, sweep_constants, sweep_neurons_per_class, write_sweep
+
+    values = parse_values(args.param, args.values)
+    if args.draws < 1:
+        raise UserError("--draws must be at least 1")
+    out_dir = args.out_dir or results_dir() / "sweeps"
+    if args.param == "neurons_per_class":
+        if not args.retrain or args.config is None:
+            raise UserError("neurons_per_class changes the network: give --config RECIPE and --retrain "
+                            "(trains, converts and evaluates one tailored net per value)")
+        if args.checkpoint is not None:
+            raise UserError("neurons_per_class retrains from --config; drop the checkpoint argument")
+        rows = sweep_neurons_per_class(args.config, values, args.draws, args.overrides, args.finetune_epochs,
+                                       args.split)
+        note = "retrained per value, " + (f"fine-tuned {args.finetune_epochs} epochs" if args.finetune_epochs
+                                          else "converted, not fine-tuned")
+    else:
+        if args.checkpoint is None:
+            raise UserError(f"sweeping {args.param} needs a spiking checkpoint, e.g. "
+                            "runs/sst2/snn-finetuned-none/best.pt")
+        if args.retrain or args.overrides or args.config or args.finetune_epochs:
+            raise UserError(f"{args.param} is swept without retraining; --retrain, --config, --set and "
+                            "--finetune-epochs apply to neurons_per_class only")
+        rows = sweep_constants(args.checkpoint, args.param, values, args.draws, args.split)
+        note = f"no retraining, {args.checkpoint.name}"
+    csv_path, png_path = write_sweep(rows, args.param, out_dir, note)
+    print(f"wrote {csv_path} and {png_path}")
+    return 0

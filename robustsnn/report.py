@@ -1,0 +1,297 @@
+"""``robustsnn report accuracy``: the paper's accuracy tables from the checkpoints on disk.
+
+Table 1 (pre-trained word embeddings, "PRE") and Table 3 (the random-word-embedding
+ablation, "RWE") are evaluated on each dataset's test split from the checkpoints under
+``$ROBUSTSNN_RUNS`` (or ``--runs``); nothing is trained here. A missing checkpoint leaves
+its cell empty and adds a note with the command that builds it - never a made-up number.
+
+Run-folder convention (per dataset, under the runs root):
+
+=========================  ==================================  =========================================
+row                        PRE (Table 1)                       RWE (Table 3)
+=========================  ==================================  =========================================
+Original TextCNN           ``textcnn/best.pt``                 ``rwe-textcnn/best.pt``
+Tailored TextCNN           ``tailored/best.pt``                ``rwe-tailored/best.pt``
+Directly-trained SNN       ``snn-direct/best.pt``              (not in the paper's Table 3)
+Conv SNN / MN / DN         ``snn/converted-{none,model,data}.pt``  ``rwe-snn/converted-{none,model,data}.pt``
+Conv SNN FT                ``snn-finetuned-none/best.pt``      ``rwe-snn-finetuned-none/best.pt``
+=========================  ==================================  =========================================
+
+The RWE runs are the same commands with ``--set embedding.source=random`` (and, for a
+like-for-like ablation, ``embedding.dim`` equal to the pre-trained vectors' dimension)
+and ``--out`` pointing at the ``rwe-`` folders; :func:`build_command` spells them out.
+An RWE cell is only filled from a checkpoint whose recipe says ``source = "random"``
+(and a PRE cell only from one that does not), so a misplaced checkpoint cannot land
+in the wrong table.
+
+Accuracy: ANN rows are deterministic (eval mode, no dropout): one evaluation, std 0.
+SNN rows: mean and sample std over ``R`` independent fresh Poisson draws of the whole
+test split (draw ``r`` seeded ``finetune.seed + r``; ``R`` = the checkpoint's
+``finetune.eval_draws`` unless ``--draws``). Each cell is one trained checkpoint
+(``n_runs`` = 1); seed-to-seed spread is not included.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import UserError
+
+# The paper's column order.
+DATASET_ORDER = ("mr", "sst2", "subj", "sst5", "chnsenti", "waimai")
+DATASET_TITLES = {"mr": "MR", "sst2": "SST-2", "subj": "Subj", "sst5": "SST-5",
+                  "chnsenti": "ChnSenti", "waimai": "Waimai"}
+RWE_PREFIX = "rwe-"
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """A table row: where its checkpoint lives (relative to ``<runs>/<dataset>/``), the kind
+    it must hold, which embeddings it must use, and the step that builds it."""
+
+    label: str
+    relpath: str
+    kind: str  # textcnn | tailored | snn
+    step: str  # textcnn | tailored | direct | convert-<norm> | finetune
+    rwe: bool = False
+
+
+def _table1(rwe: bool) -> list[RowSpec]:
+    p = RWE_PREFIX if rwe else ""
+    tag = " (RWE)" if rwe else ""
+    rows = [
+        RowSpec("Original TextCNN" + tag, f"{p}textcnn/best.pt", "textcnn", "textcnn", rwe),
+        RowSpec("Tailored TextCNN" + tag, f"{p}tailored/best.pt", "tailored", "tailored", rwe),
+    ]
+    if not rwe:
+        rows.append(RowSpec("Directly-trained SNN", "snn-direct/best.pt", "snn", "direct"))
+    rows += [
+        RowSpec("Conv SNN" + tag, f"{p}snn/converted-none.pt", "snn", "convert-none", rwe),
+        RowSpec("Conv SNN MN" + tag, f"{p}snn/converted-model.pt", "snn", "convert-model", rwe),
+        RowSpec("Conv SNN DN" + tag, f"{p}snn/converted-data.pt", "snn", "convert-data", rwe),
+        RowSpec("Conv SNN FT" + tag, f"{p}snn-finetuned-none/best.pt", "snn", "finetune", rwe),
+    ]
+    return rows
+
+
+TABLE1 = tuple(_table1(False))
+# Table 3 ends with the PRE fine-tuned net for comparison.
+TABLE3 = tuple(_table1(True)) + (RowSpec("Conv SNN FT (PWE)", "snn-finetuned-none/best.pt", "snn", "finetune"),)
+
+
+def _rwe_dim(dataset: str) -> int | None:
+    """Dimension of the pre-trained vectors the shipped recipe uses (for the RWE hint)."""
+    from .config import load_recipe
+
+    path = Path("recipes") / f"{dataset}.toml"
+    if not path.is_file():
+        return None
+    try:
+        emb = load_recipe(path).embedding
+    except UserError:
+        return None
+    return 50 if emb.source == "glove-50d" else emb.dim
+
+
+def build_command(spec: RowSpec, dataset: str) -> str:
+    """The command that builds ``spec``'s checkpoint for ``dataset`` (default folders)."""
+    runs = "$ROBUSTSNN_RUNS/" + dataset
+    p = RWE_PREFIX if spec.rwe else ""
+    rwe_set = ""
+    out = ""
+    if spec.rwe:
+        dim = _rwe_dim(dataset)
+        rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
+    if spec.step in ("textcnn", "tailored"):
+        if spec.rwe:
+            out = f" --out {runs}/{p}{spec.step}"
+        return f"robustsnn train --config recipes/{dataset}.toml --model {spec.step}{rwe_set}{out}"
+    if spec.step == "direct":
+        return f"robustsnn train-snn --config recipes/{dataset}.toml"
+    if spec.step.startswith("convert-"):
+        norm = spec.step.split("-", 1)[1]
+        if spec.rwe:
+            out = f" --out {runs}/{spec.relpath}"
+        return f"robustsnn convert {runs}/{p}tailored/best.pt --norm {norm}{out}"
+    if spec.step == "finetune":
+        if spec.rwe:
+            out = f" --out {runs}/{p}snn-finetuned-none"
+        return f"robustsnn finetune {runs}/{p}snn/converted-none.pt{out}"
+    raise ValueError(f"unknown build step {spec.step}")  # a bug in the specs above
+
+
+# ------------------------------------------------------------------ evaluating
+
+
+@dataclass
+class Cell:
+    """One table cell: a measured accuracy, or why there is none."""
+
+    spec: RowSpec
+    dataset: str
+    checkpoint: Path
+    mean: float | None = None
+    std: float | None = None
+    per_draw: tuple[float, ...] = ()
+    deterministic: bool = True
+    n_examples: int = 0
+    embedding_source: str | None = None
+    embedding_dim: int | None = None
+    time_steps: int | None = None
+    note: str | None = None  # set when the cell is empty
+
+
+def _embedding_label(recipe: Any) -> str:
+    emb = recipe.embedding
+    return f"file:{Path(emb.path).name}" if emb.source == "file" else emb.source
+
+
+def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = None) -> Cell:
+    """Evaluate the checkpoint of ``spec`` for ``dataset`` on the test split (or explain
+    why the cell stays empty)."""
+    from .pipeline import encode_split, load_model, load_recipe_dataset
+    from .snn_eval import evaluate_snn
+    from .training import evaluate
+
+    path = runs / dataset / spec.relpath
+    cell = Cell(spec, dataset, path)
+    build = build_command(spec, dataset)
+    if not path.is_file():
+        cell.note = f"missing {path}; build it with: {build}"
+        return cell
+    loaded = load_model(path)
+    problem = None
+    if loaded.kind != spec.kind:
+        problem = f"holds a '{loaded.kind}' model, not '{spec.kind}'"
+    elif loaded.recipe.data.dataset != dataset:
+        problem = f"was trained on '{loaded.recipe.data.dataset}'"
+    elif (loaded.recipe.embedding.source == "random") != spec.rwe:
+        problem = (f"uses embedding source '{loaded.recipe.embedding.source}', but this row needs "
+                   + ("random embeddings" if spec.rwe else "pre-trained embeddings"))
+    if problem:
+        cell.note = f"skipped {path}: it {problem}; build the right one with: {build}"
+        return cell
+    split = load_recipe_dataset(loaded.recipe).test
+    ids, labels = encode_split(loaded.encoder, split)
+    cell.n_examples = len(ids)
+    cell.embedding_source = _embedding_label(loaded.recipe)
+    cell.embedding_dim = int(loaded.model.embedding.embedding_dim)
+    if loaded.kind == "snn":
+        r = loaded.recipe.finetune.eval_draws if draws is None else draws
+        acc = evaluate_snn(loaded.model, ids, labels, r, seed=loaded.recipe.finetune.seed)
+        cell.mean, cell.std, cell.per_draw = acc.mean, acc.std, acc.per_draw
+        cell.deterministic, cell.time_steps = False, loaded.model.time_steps
+    else:
+        cell.mean, cell.std = evaluate(loaded.model, ids, labels), 0.0
+        cell.per_draw = (cell.mean,)
+    return cell
+
+
+# ------------------------------------------------------------------ writing
+
+
+COLUMNS = [
+    "table", "row", "dataset", "mean", "std", "deterministic", "n_draws", "n_runs", "per_draw",
+    "n_examples", "split", "time_steps", "embedding_source", "embedding_dim", "checkpoint", "status",
+    "note", "git", "date", "robustsnn", "versions", "machine", "command",
+]
+
+
+def cell_record(cell: Cell, table: str, prov: dict[str, Any]) -> dict[str, Any]:
+    ok = cell.mean is not None
+    return {
+        "table": table, "row": cell.spec.label, "dataset": cell.dataset,
+        "mean": cell.mean if ok else math.nan, "std": cell.std if ok else math.nan,
+        "deterministic": cell.deterministic if ok else None,
+        "n_draws": len(cell.per_draw) if ok else 0, "n_runs": 1 if ok else 0,
+        "per_draw": json.dumps(list(cell.per_draw)) if ok else "", "n_examples": cell.n_examples,
+        "split": "test", "time_steps": cell.time_steps, "embedding_source": cell.embedding_source,
+        "embedding_dim": cell.embedding_dim, "checkpoint": str(cell.checkpoint),
+        "status": "ok" if ok else ("missing" if cell.note and cell.note.startswith("missing") else "skipped"),
+        "note": cell.note or "", "git": prov["git"], "date": prov["date"], "robustsnn": prov["robustsnn"],
+        "versions": json.dumps(prov["versions"]), "machine": json.dumps(prov["machine"]),
+        "command": prov["command"],
+    }
+
+
+def format_cell(cell: Cell) -> str:
+    """Percent with two decimals: ``mean ± std`` for SNNs, ``mean (det.)`` for ANNs."""
+    if cell.mean is None:
+        return ""
+    if cell.deterministic:
+        return f"{100 * cell.mean:.2f} (det.)"
+    return f"{100 * cell.mean:.2f} ± {100 * (cell.std or 0.0):.2f}"
+
+
+def render_markdown(cells: Sequence[Cell], datasets: Sequence[str], title: str,
+                    prov: dict[str, Any], csv_name: str) -> str:
+    from tabulate import tabulate
+
+    rows: dict[str, dict[str, Cell]] = {}
+    for c in cells:
+        rows.setdefault(c.spec.label, {})[c.dataset] = c
+    embeddings = []
+    for d in datasets:
+        seen = sorted({f"{c.embedding_source}, {c.embedding_dim}d" for c in cells
+                       if c.dataset == d and c.mean is not None})
+        embeddings.append("; ".join(seen))
+    body = [["Embeddings (source, dim)", *embeddings]]
+    body += [[label, *(format_cell(by_ds[d]) if d in by_ds else "" for d in datasets)]
+             for label, by_ds in rows.items()]
+    headers = ["Method", *(DATASET_TITLES.get(d, d) for d in datasets)]
+    draws = sorted({len(c.per_draw) for c in cells if c.mean is not None and not c.deterministic})
+    legend = (
+        "Test accuracy in %. ANN rows (TextCNN, tailored TextCNN) are deterministic: one evaluation "
+        "in eval mode, marked (det.). SNN rows: mean ± sample std over R independent Poisson draws "
+        f"of the test split (R = {', '.join(map(str, draws)) or '-'}). Each cell is one trained "
+        "checkpoint (seed-to-seed spread is not included). Empty cell: no checkpoint (see notes). "
+        f"Unrounded values, checkpoints and per-draw accuracies in {csv_name}.")
+    notes = [f"- {c.spec.label}, {c.dataset}: {c.note}" for c in cells if c.note]
+    text = [f"# {title}", "", legend, "", tabulate(body, headers=headers, tablefmt="github"), ""]
+    if notes:
+        text += ["Notes:", "", *notes, ""]
+    text += [f"Generated by `robustsnn report accuracy` at git {prov['git']} on {prov['date']} "
+             f"(robustsnn {prov['robustsnn']}).", ""]
+    return "\n".join(text)
+
+
+def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = None,
+                    out_dir: Path | None = None, draws: int | None = None, rwe: bool = False,
+                    log: Callable[[str], None] = print) -> list[Cell]:
+    """Evaluate every row x dataset and write ``accuracy[_rwe].csv`` and ``.md``."""
+    import pandas as pd
+
+    from .data.registry import get_dataset_spec
+    from .io_utils import atomic_write_text
+    from .paths import results_dir, runs_dir
+    from .provenance import provenance
+
+    if draws is not None and draws < 1:
+        raise UserError("--draws must be at least 1")
+    datasets = list(datasets or DATASET_ORDER)
+    for d in datasets:
+        get_dataset_spec(d)
+    runs = Path(runs) if runs else runs_dir()
+    if not runs.is_dir():
+        raise UserError(f"runs folder not found: {runs}")
+    out_dir = Path(out_dir) if out_dir else results_dir()
+    specs, table, title = ((TABLE3, "table3-rwe", "Test accuracy, random word embeddings (Table 3)")
+                           if rwe else (TABLE1, "table1", "Test accuracy (Table 1)"))
+    cells = []
+    for spec in specs:
+        for d in datasets:
+            cell = evaluate_cell(spec, d, runs, draws)
+            log(f"{spec.label:<24} {d:<9} " + (format_cell(cell) if cell.mean is not None else "(empty)"))
+            cells.append(cell)
+    prov = provenance()
+    stem = "accuracy_rwe" if rwe else "accuracy"
+    frame = pd.DataFrame([cell_record(c, table, prov) for c in cells], columns=COLUMNS)
+    atomic_write_text(out_dir / f"{stem}.csv", frame.to_csv(index=False, float_format="%.17g"))
+    atomic_write_text(out_dir / f"{stem}.md",
+                      render_markdown(cells, datasets, title, prov, f"{stem}.csv"))
+    log(f"wrote {out_dir / (stem + '.csv')} and {out_dir / (stem + '.md')}")
+    return cells

@@ -1,0 +1,126 @@
+"""``robustsnn report accuracy``: evaluated cells, empty cells with build notes, RWE tables."""
+
+import json
+import math
+import random
+
+import pandas as pd
+import pytest
+
+from conftest import FILLER, NEGATIVE, POSITIVE, tiny_recipe_dict
+from robustsnn.cli import main
+from robustsnn.config import recipe_from_dict
+from robustsnn.pipeline import encode_split, load_model, load_recipe_dataset
+from robustsnn.report import TABLE1, TABLE3, build_command
+from robustsnn.snn_eval import evaluate_snn
+from robustsnn.training import evaluate, train
+
+QUIET = {"log": lambda _: None}
+
+
+def vectors_file(path):
+    """A small 'pre-trained' vector file over the toy vocabulary (GloVe text format)."""
+    rng = random.Random(0)
+    lines = [" ".join([w] + [f"{rng.gauss(0, 1):.4f}" for _ in range(8)])
+             for w in [*POSITIVE, *NEGATIVE, *FILLER, "."]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def runs(tiny_data, tmp_path):
+    """Tailored nets with 'pre-trained' (file) and random embeddings in the conventional folders."""
+    root = tmp_path / "runs"
+    pre = recipe_from_dict(tiny_recipe_dict(
+        embedding={"source": "file", "path": str(vectors_file(tmp_path / "vec.txt"))}, train={"max_epochs": 2}))
+    train(pre, "tailored", root / "sst2" / "tailored", **QUIET)
+    train(pre, "textcnn", root / "sst2" / "textcnn", **QUIET)
+    assert main(["convert", str(root / "sst2" / "tailored" / "best.pt"), "--out",
+                 str(root / "sst2" / "snn" / "converted-none.pt")]) == 0
+    rwe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))  # source "random"
+    train(rwe, "tailored", root / "sst2" / "rwe-tailored", **QUIET)
+    assert main(["convert", str(root / "sst2" / "rwe-tailored" / "best.pt"), "--norm", "data", "--out",
+                 str(root / "sst2" / "rwe-snn" / "converted-data.pt")]) == 0
+    return root
+
+
+def test_table1_cells_match_direct_evaluation_and_missing_ones_stay_empty(runs, tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["report", "accuracy", "--datasets", "sst2", "--runs", str(runs), "--out-dir", str(out),
+                 "--draws", "3"]) == 0
+    frame = pd.read_csv(out / "accuracy.csv")
+    assert len(frame) == len(TABLE1)  # one row per model x dataset
+    by_row = frame.set_index("row")
+
+    tailored = load_model(runs / "sst2" / "tailored" / "best.pt")
+    ids, labels = encode_split(tailored.encoder, load_recipe_dataset(tailored.recipe).test)
+    t = by_row.loc["Tailored TextCNN"]
+    assert t["mean"] == pytest.approx(evaluate(tailored.model, ids, labels))
+    assert t["std"] == 0 and bool(t["deterministic"]) and t["n_draws"] == 1 and t["status"] == "ok"
+    assert t["embedding_source"] == "file:vec.txt" and t["embedding_dim"] == 8
+
+    snn = load_model(runs / "sst2" / "snn" / "converted-none.pt")
+    acc = evaluate_snn(snn.model, ids, labels, 3, seed=snn.recipe.finetune.seed)
+    c = by_row.loc["Conv SNN"]
+    assert c["mean"] == pytest.approx(acc.mean) and c["std"] == pytest.approx(acc.std)
+    assert c["n_draws"] == 3 and not bool(c["deterministic"])
+    assert json.loads(c["per_draw"]) == pytest.approx(list(acc.per_draw))
+
+    ft = by_row.loc["Conv SNN FT"]
+    assert ft["status"] == "missing" and math.isnan(ft["mean"])
+    assert "robustsnn finetune $ROBUSTSNN_RUNS/sst2/snn/converted-none.pt" in ft["note"]
+    assert {"git", "date", "versions", "machine", "checkpoint"} <= set(frame.columns)
+
+    md = (out / "accuracy.md").read_text()
+    assert "| Embeddings (source, dim) | file:vec.txt, 8d" in md
+    assert f"{100 * t['mean']:.2f} (det.)" in md and f"{100 * acc.mean:.2f} ± {100 * acc.std:.2f}" in md
+    assert "Conv SNN FT, sst2: missing" in md and "robustsnn train-snn --config recipes/sst2.toml" in md
+    assert "Directly-trained SNN" in capsys.readouterr().out
+
+
+def test_rwe_table_reads_only_random_embedding_runs(runs, tmp_path):
+    out = tmp_path / "results"
+    assert main(["report", "accuracy", "--rwe", "--datasets", "sst2", "--runs", str(runs),
+                 "--out-dir", str(out), "--draws", "1"]) == 0
+    frame = pd.read_csv(out / "accuracy_rwe.csv").set_index("row")
+    assert len(frame) == len(TABLE3)
+    assert frame.loc["Tailored TextCNN (RWE)", "status"] == "ok"
+    assert frame.loc["Tailored TextCNN (RWE)", "embedding_source"] == "random"
+    assert frame.loc["Conv SNN DN (RWE)", "status"] == "ok"
+    assert frame.loc["Conv SNN (RWE)", "status"] == "missing"
+    assert "--out $ROBUSTSNN_RUNS/sst2/rwe-snn/converted-none.pt" in frame.loc["Conv SNN (RWE)", "note"]
+    assert frame.loc["Conv SNN FT (PWE)", "status"] == "missing"
+    assert (out / "accuracy_rwe.md").read_text().startswith("# Test accuracy, random word embeddings")
+
+
+def test_a_checkpoint_with_the_wrong_embeddings_is_skipped_not_reported(runs, tmp_path):
+    # Put the random-embedding net where Table 1 expects the pre-trained one.
+    (runs / "sst2" / "tailored" / "best.pt").write_bytes((runs / "sst2" / "rwe-tailored" / "best.pt").read_bytes())
+    out = tmp_path / "results"
+    assert main(["report", "accuracy", "--datasets", "sst2", "--runs", str(runs), "--out-dir", str(out),
+                 "--draws", "1"]) == 0
+    row = pd.read_csv(out / "accuracy.csv").set_index("row").loc["Tailored TextCNN"]
+    assert row["status"] == "skipped" and math.isnan(row["mean"]) and "random" in row["note"]
+
+
+def test_build_commands_follow_the_run_folder_convention():
+    rwe = {s.label: build_command(s, "mr") for s in TABLE3}
+    assert rwe["Tailored TextCNN (RWE)"].startswith("robustsnn train --config recipes/mr.toml --model tailored "
+                                                    "--set embedding.source=random")
+    assert rwe["Tailored TextCNN (RWE)"].endswith("--out $ROBUSTSNN_RUNS/mr/rwe-tailored")
+    assert rwe["Conv SNN FT (RWE)"] == ("robustsnn finetune $ROBUSTSNN_RUNS/mr/rwe-snn/converted-none.pt "
+                                        "--out $ROBUSTSNN_RUNS/mr/rwe-snn-finetuned-none")
+    pre = {s.label: build_command(s, "mr") for s in TABLE1}
+    assert pre["Conv SNN MN"] == "robustsnn convert $ROBUSTSNN_RUNS/mr/tailored/best.pt --norm model"
+
+
+def test_report_errors(tmp_path, capsys):
+    for argv, message in [
+        (["report", "accuracy", "--datasets", "imdb", "--runs", str(tmp_path)], "unknown dataset"),
+        (["report", "accuracy", "--runs", str(tmp_path / "none")], "runs folder not found"),
+        (["report", "accuracy", "--runs", str(tmp_path), "--draws", "0"], "at least 1"),
+    ]:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
