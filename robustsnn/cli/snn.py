@@ -35,7 +35,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/snn-direct)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--init", default="data", choices=("data", "default"),
+                   help="data (default): prepare PyTorch's random init on training sentences (centred "
+                        "filters, mirrored class populations, each layer rescaled to fire at --init-rates; "
+                        "see robustsnn/snn_init.py); default: PyTorch's init as is (its output neurons "
+                        "never fire: stays at chance)")
+    p.add_argument("--init-rates", type=_rates, default=None, metavar="CONV,OUT",
+                   help="target firing rates of the data-driven init (default 0.2,0.2)")
     p.set_defaults(func=cmd_train_snn)
+
+
+def _rates(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        conv, out = (float(x) for x in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected two rates, e.g. 0.2,0.2") from None
+    if not (0.0 < conv < 1.0 and 0.0 < out < 1.0):
+        raise argparse.ArgumentTypeError("rates must be in (0, 1)")
+    return conv, out
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -54,7 +72,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 def cmd_train_snn(args: argparse.Namespace) -> int:
     from ..config import load_recipe
-    from ..snn_training import train_direct
+    from ..errors import UserError
+    from ..snn_training import DIRECT_INIT_RATES, train_direct
 
-    train_direct(load_recipe(args.config, args.overrides), args.out, resume=args.resume)
+    if args.init == "default" and args.init_rates is not None:
+        raise UserError("--init-rates applies to --init data only")
+    train_direct(load_recipe(args.config, args.overrides), args.out, resume=args.resume, init=args.init,
+                 init_rates=args.init_rates or DIRECT_INIT_RATES)
     return 0
