@@ -25,8 +25,10 @@ K-nearest counter-fitted swap; ``native`` keeps each recipe's own, capped at K.
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import UserError
 from ..registry import Registry
@@ -109,7 +111,22 @@ def build_attack(name: str, model_wrapper: Any, threat: ThreatModel,
     (e.g. :class:`~robustsnn.attack.wrappers.TextClassifierWrapper`)."""
     if not isinstance(threat, ThreatModel):
         raise UserError(f"threat must be a ThreatModel, got {type(threat).__name__}")
-    return RECIPES.get(name)(model_wrapper, threat, resources)
+    builder = RECIPES.get(name)
+    with _quiet_model_check():
+        return builder(model_wrapper, threat, resources)
+
+
+@contextmanager
+def _quiet_model_check() -> Iterator[None]:
+    """TextAttack warns "Unknown if model ... compatible" for every model class it does
+    not know (all of ours) while building a goal function; silence that one logger here."""
+    logger = logging.getLogger("textattack.shared.utils.install")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class _NoModel:
