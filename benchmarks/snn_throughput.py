@@ -33,6 +33,7 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     model = SpikingTextCNN(5000, 50, 2, (3, 4, 5), 100, 0.5, 10, args.time_steps)
     with torch.no_grad():  # positive-GloVe-like firing probabilities
         model.embedding.weight.normal_(0.5, 0.17).clamp_(0.0, 1.0)
+        model.embedding.weight[0] = 0.0  # padding emits no spikes, as in real checkpoints
     return model
 
 
@@ -51,6 +52,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--length", type=int, default=25, help="tokens per row")
+    parser.add_argument("--real-tokens", type=int, default=None,
+                        help="real tokens per row, the rest padding (default: all real); the shipped net "
+                             "skips trailing padding the whole batch shares")
     parser.add_argument("--time-steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fold-rows", type=int, default=None,
@@ -64,6 +68,9 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     vocab = model.embedding.num_embeddings
     batches = [torch.randint(2, vocab, (args.batch, args.length), generator=g) for _ in range(args.batches + 1)]
+    if args.real_tokens is not None:
+        for ids in batches:
+            ids[:, args.real_tokens:] = 0  # padding
     spikes = [model.encode(ids, Encoding("fresh"), generator=g) for ids in batches]
     labels = torch.randint(0, model.num_classes, (args.batch,), generator=g)
 
@@ -95,7 +102,8 @@ def main() -> None:
     with torch.no_grad():
         same = all(torch.equal(model.simulate(s).out_spikes, simulate_stepwise(model, s).out_spikes)
                    for s in spikes[:2])
-    print(f"batch {args.batch}, length {args.length}, T={args.time_steps}, threads {args.threads}, "
+    print(f"batch {args.batch}, length {args.length} ({args.real_tokens or args.length} real), "
+          f"T={args.time_steps}, threads {args.threads}, "
           f"fold_rows {model.fold_rows}, {args.batches} batches, {'checkpoint ' + args.checkpoint if args.checkpoint else 'synthetic net'}")
     print(f"identical inference outputs: {same}")
     print(f"{'phase':<10} {'per-step loop ex/s':>19} {'shipped ex/s':>13} {'ratio':>6}")

@@ -219,6 +219,12 @@ class SpikingTextCNN(nn.Module):
         per-step loop). Membranes carry over between chunks, so the result does not
         depend on the chunking."""
         steps, batch, dim, length = spikes.shape
+        # Average pooling divides by every window of the padded row, trimmed or not.
+        windows = [max(length - w + 1, 1) for w in self.widths]
+        keep = self.active_length(spikes)
+        if keep < length:
+            spikes = spikes[..., :keep].contiguous()
+            dim, length = spikes.shape[2], keep
         chunk = max(1, min(steps, self.fold_rows // max(batch, 1)))
         mems: list[torch.Tensor | None] = [None] * (len(self.convs) + 2)
         mask = self._dropout_mask(batch, self.fc.in_features, spikes)
@@ -235,7 +241,7 @@ class SpikingTextCNN(nn.Module):
                 cur = conv(folded)
                 spk, mems[i] = run_neurons(lif, cur.view(n, batch, *cur.shape[1:]), mems[i])
                 counts[f"conv{i}"] += spk.detach().sum(dim=(0, 2, 3))
-                pooled.append(spk.mean(dim=3))  # average pool over word positions
+                pooled.append(spk.sum(dim=3) / windows[i])  # average pool over word positions
             pool_spk, mems[-2] = run_neurons(self.pool_lif, torch.cat(pooled, dim=2), mems[-2])
             counts["pool"] += pool_spk.detach().sum(dim=(0, 2))
             if mask is not None:
@@ -244,6 +250,25 @@ class SpikingTextCNN(nn.Module):
             counts["output"] += out_spk.detach().sum(dim=(0, 2))
             outputs.append(out_spk)
         return Simulation(torch.cat(outputs), mems[-1], counts)
+
+    def active_length(self, spikes: torch.Tensor) -> int:
+        """Columns of ``spikes`` ``[T, batch, dim, length]`` the convolutions need: up to the
+        last position where any input spikes, plus the widest window's reach past it.
+
+        Why this is exact: nothing has a bias, so a window whose input columns are all
+        silent gets exactly zero current at every step; its membrane stays exactly 0 and
+        it never spikes (threshold > 0). Dropping those windows changes no spike, no
+        membrane and no spike count; pooling keeps dividing by the padded row's window
+        count, and spike sums are whole numbers (exact in float32), so the pooled rates
+        are bit-identical too (tests/test_snn_model.py checks outputs against the
+        per-step reference). It saves the convolution work on trailing padding shared by
+        the whole batch: a batch of one sentence's perturbations (attacks) or of short
+        sentences. A training batch of 32 SST-2 sentences nearly always holds one at the
+        pad length, so it saves nothing there."""
+        length = spikes.shape[-1]
+        columns = spikes.detach().amax(dim=(0, 1, 2)).nonzero()
+        last = int(columns.max()) + 1 if len(columns) else 0
+        return min(length, max(last + max(self.widths) - 1, max(self.widths)))
 
     def population_counts(self, out_spikes: torch.Tensor) -> torch.Tensor:
         """Output spikes ``[T, batch, C * N]`` -> per-step spikes per class ``[T, batch, C]``."""
