@@ -160,8 +160,10 @@ def _pair_up(loaded: Sequence[Any]) -> list[tuple[Any, Any]]:
 
 
 def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test",
-               e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ) -> dict[str, Any]:
-    """One row of the energy table for a loaded TextCNN and a loaded spiking net."""
+               e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ,
+               time_steps: int | None = None) -> dict[str, Any]:
+    """One row of the energy table for a loaded TextCNN and a loaded spiking net
+    (simulated for ``time_steps`` steps instead of its recipe's ``T`` when given)."""
     import json
 
     from .pipeline import encode_split, load_recipe_dataset
@@ -180,7 +182,8 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
     ann_flops = layer_flops(ann.model, length)
     snn_flops = layer_flops(snn.model, length)
     draws = snn.recipe.finetune.eval_draws if draws is None else draws
-    measured = measure_snn(snn.model, snn_ids, snn_y, draws, seed=snn.recipe.finetune.seed)
+    measured = measure_snn(snn.model, snn_ids, snn_y, draws, seed=snn.recipe.finetune.seed,
+                           time_steps=time_steps)
     sops = synaptic_ops(snn_flops, measured.rates, measured.time_steps)
     flops_total, sops_total = sum(ann_flops.values()), sum(sops.values())
     ann_energy, snn_energy = flops_total * e_mac_pj, sops_total * e_ac_pj
@@ -210,11 +213,11 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
 def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
     from tabulate import tabulate
 
-    headers = ["dataset", "DNN", "DNN acc. %", "FLOPs", "DNN energy (uJ)", "SNN acc. %", "T",
+    headers = ["dataset", "DNN", "DNN acc. %", "FLOPs", "DNN energy (uJ)", "SNN", "SNN acc. %", "T",
                "input / conv / pool rate", "SOPs", "SNN energy (uJ)", "reduction"]
     body = [[
         r["dataset"], r["ann_kind"], f"{100 * r['ann_accuracy']:.2f}", f"{r['ann_flops']:,}",
-        f"{r['ann_energy_pj'] / 1e6:.3f}",
+        f"{r['ann_energy_pj'] / 1e6:.3f}", "/".join(Path(r["snn_checkpoint"]).parts[-2:]),
         f"{100 * r['snn_accuracy']:.2f} ± {100 * r['snn_accuracy_std']:.2f}", r["time_steps"],
         f"{r['rate_input']:.3f} / {r['rate_conv']:.4f} / {r['rate_pool']:.4f}", f"{r['snn_sops']:,.0f}",
         f"{r['snn_energy_pj'] / 1e6:.3f}", f"{r['energy_reduction']:.2f}x",
@@ -245,7 +248,7 @@ def write_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | N
 
 
 def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, split: str = "test",
-                 e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ,
+                 e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ, time_steps: int | None = None,
                  log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Rows for ``checkpoints``: TextCNN and spiking checkpoints, one TextCNN per dataset."""
     from .pipeline import load_model
@@ -257,9 +260,11 @@ def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, sp
             raise UserError(f"checkpoint not found: {path}")
     if draws is not None and draws < 1:
         raise UserError("--draws must be at least 1")
+    if time_steps is not None and time_steps < 1:
+        raise UserError("--time-steps must be at least 1")
     rows = []
     for ann, snn in _pair_up([load_model(p) for p in checkpoints]):
-        row = energy_row(ann, snn, draws, split, e_mac_pj, e_ac_pj)
+        row = energy_row(ann, snn, draws, split, e_mac_pj, e_ac_pj, time_steps)
         log(f"{row['dataset']}: {ann.kind} {row['ann_flops']:,} FLOPs = {row['ann_energy_pj'] / 1e6:.3f} uJ; "
             f"snn {row['snn_sops']:,.0f} SOPs = {row['snn_energy_pj'] / 1e6:.3f} uJ "
             f"(rates input {row['rate_input']:.3f}, pool {row['rate_pool']:.4f}); "

@@ -157,9 +157,13 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
     from .snn_eval import evaluate_snn
     from .training import evaluate
 
+    from .paths import runs_dir
+
     path = runs / dataset / spec.relpath
     cell = Cell(spec, dataset, path)
     build = build_command(spec, dataset)
+    if Path(runs).resolve() != runs_dir():  # the commands write under $ROBUSTSNN_RUNS
+        build = f"ROBUSTSNN_RUNS={Path(runs).resolve()} " + build
     if not path.is_file():
         cell.note = f"missing {path}; build it with: {build}"
         return cell

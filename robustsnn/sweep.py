@@ -114,7 +114,7 @@ def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws
     for value in values:
         row = _point(param, value, rebuild(loaded, param, value), ids, labels, draws,
                      loaded.recipe.finetune.seed, Path(checkpoint))
-        row["dataset"] = loaded.recipe.data.dataset
+        row["dataset"], row["split"] = loaded.recipe.data.dataset, split
         log(f"{param} = {value:g}: accuracy {row['accuracy']:.4f} +- {row['accuracy_std']:.4f}, "
             f"{row['spikes_per_example']:.0f} spikes per example ({row['seconds']:.0f}s)")
         rows.append(row)
@@ -162,13 +162,13 @@ def sweep_neurons_per_class(config: Path, values: Sequence[int], draws: int, ove
         ids, labels = encode_split(loaded.encoder, load_recipe_dataset(loaded.recipe).split(split))
         row = _point("neurons_per_class", int(value), loaded.model, ids, labels, draws,
                      loaded.recipe.finetune.seed, chosen)
-        row["dataset"] = recipe.data.dataset
+        row["dataset"], row["split"] = recipe.data.dataset, split
         log(f"neurons_per_class = {value}: accuracy {row['accuracy']:.4f} +- {row['accuracy_std']:.4f}")
         rows.append(row)
     return rows
 
 
-def plot(rows: Sequence[dict[str, Any]], param: str, path: Path, title: str) -> None:
+def plot(rows: Sequence[dict[str, Any]], param: str, path: Path, title: str, split: str = "test") -> None:
     """Accuracy (with ± std bars) and spikes per example against the swept value."""
     import matplotlib
 
@@ -183,11 +183,11 @@ def plot(rows: Sequence[dict[str, Any]], param: str, path: Path, title: str) -> 
         ax.errorbar(xs, [100 * r["accuracy"] for r in rows], yerr=[100 * r["accuracy_std"] for r in rows],
                     marker="o", capsize=3, color="tab:blue", label="accuracy")
         ax.set_xlabel(LABELS[param])
-        ax.set_ylabel("test accuracy (%)", color="tab:blue")
+        ax.set_ylabel(f"{split} accuracy (%)", color="tab:blue")
         twin = ax.twinx()
         twin.plot(xs, [r["spikes_per_example"] for r in rows], marker="s", linestyle="--",
                   color="tab:red", label="spikes per example")
-        twin.set_ylabel("spikes per example", color="tab:red")
+        twin.set_ylabel("spikes per example (neurons, not input)", color="tab:red")
         ax.set_title(title, fontsize=9)
         fig.tight_layout()
         atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
@@ -195,7 +195,8 @@ def plot(rows: Sequence[dict[str, Any]], param: str, path: Path, title: str) -> 
         plt.close(fig)
 
 
-def write_sweep(rows: Sequence[dict[str, Any]], param: str, out_dir: Path, note: str) -> tuple[Path, Path]:
+def write_sweep(rows: Sequence[dict[str, Any]], param: str, out_dir: Path, note: str,
+                split: str = "test") -> tuple[Path, Path]:
     import pandas as pd
 
     from .io_utils import atomic_write_text
@@ -210,5 +211,5 @@ def write_sweep(rows: Sequence[dict[str, Any]], param: str, out_dir: Path, note:
     stem = f"{dataset}-{param}"
     csv_path, png_path = Path(out_dir) / f"{stem}.csv", Path(out_dir) / f"{stem}.png"
     atomic_write_text(csv_path, pd.DataFrame(records).to_csv(index=False, float_format="%.17g"))
-    plot(rows, param, png_path, f"{dataset}: {LABELS[param]} ({note})")
+    plot(rows, param, png_path, f"{dataset}: {LABELS[param]} ({note})", split)
     return csv_path, png_path

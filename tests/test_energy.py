@@ -97,6 +97,11 @@ def test_energy_cli_writes_the_table(tiny_pair, tmp_path, capsys):
     md = out.with_suffix(".md").read_text()
     assert "Table 5" in md and "| sst2" in md
     assert "reduction" in capsys.readouterr().out
+    # Fewer time steps: the same weights simulated shorter, so fewer synaptic operations.
+    assert main(["energy", str(tailored), str(converted), "--draws", "1", "--out", str(out),
+                 "--time-steps", "2"]) == 0
+    short = pd.read_csv(out).iloc[0]
+    assert short["time_steps"] == 2 and short["snn_sops"] < row["snn_sops"]
 
 
 def test_energy_cli_refuses_unpaired_checkpoints(tiny_pair, tmp_path, capsys):
@@ -107,6 +112,7 @@ def test_energy_cli_refuses_unpaired_checkpoints(tiny_pair, tmp_path, capsys):
         (["energy", str(tailored), str(tailored), str(converted)], "two TextCNN checkpoints"),
         (["energy", str(tmp_path / "nope.pt")], "not found"),
         (["energy", str(tailored), str(converted), "--draws", "0"], "at least 1"),
+        (["energy", str(tailored), str(converted), "--time-steps", "0"], "at least 1"),
     ]:
         capsys.readouterr()
         assert main(argv) == 2, argv

@@ -11,7 +11,7 @@ from conftest import FILLER, NEGATIVE, POSITIVE, tiny_recipe_dict
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
 from robustsnn.pipeline import encode_split, load_model, load_recipe_dataset
-from robustsnn.report import TABLE1, TABLE3, build_command
+from robustsnn.report import TABLE1, TABLE3, build_command, evaluate_cell
 from robustsnn.snn_eval import evaluate_snn
 from robustsnn.training import evaluate, train
 
@@ -112,6 +112,13 @@ def test_build_commands_follow_the_run_folder_convention():
                                         "--out $ROBUSTSNN_RUNS/mr/rwe-snn-finetuned-none")
     pre = {s.label: build_command(s, "mr") for s in TABLE1}
     assert pre["Conv SNN MN"] == "robustsnn convert $ROBUSTSNN_RUNS/mr/tailored/best.pt --norm model"
+
+
+def test_missing_cell_under_another_runs_root_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "default"))
+    cell = evaluate_cell(TABLE1[0], "sst2", tmp_path / "other")
+    assert cell.mean is None and cell.note.startswith(f"missing {tmp_path / 'other' / 'sst2' / 'textcnn' / 'best.pt'}")
+    assert f"build it with: ROBUSTSNN_RUNS={(tmp_path / 'other').resolve()} robustsnn train" in cell.note
 
 
 def test_report_errors(tmp_path, capsys):

@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--draws", type=int, default=None, metavar="R",
                    help="Poisson draws for rates and accuracy (default: the SNN's finetune.eval_draws)")
     p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--time-steps", type=int, default=None, metavar="T",
+                   help="simulate the SNNs for T steps instead of their recipe's (weights unchanged)")
     p.add_argument("--mac-pj", type=float, default=4.6, help="energy per float MAC in pJ (default 4.6)")
     p.add_argument("--ac-pj", type=float, default=0.9, help="energy per spike accumulate in pJ (default 0.9)")
     p.add_argument("--out", type=Path, default=None, help="CSV to write (default: $ROBUSTSNN_RESULTS/energy.csv)")
@@ -76,7 +78,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
     from ..energy import energy_table, write_energy
     from ..paths import results_dir
 
-    rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj)
+    rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj, args.time_steps)
     out = args.out or results_dir() / "energy.csv"
     write_energy(rows, out, out.with_suffix(".md"))
     print(f"wrote {out} and {out.with_suffix('.md')}")
@@ -110,7 +112,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise UserError(f"{args.param} is swept without retraining; --retrain, --config, --set and "
                             "--finetune-epochs apply to neurons_per_class only")
         rows = sweep_constants(args.checkpoint, args.param, values, args.draws, args.split)
-        note = f"no retraining, {args.checkpoint.name}"
-    csv_path, png_path = write_sweep(rows, args.param, out_dir, note)
+        note = f"no retraining, {args.checkpoint.parent.name}/{args.checkpoint.name}"
+    csv_path, png_path = write_sweep(rows, args.param, out_dir, note, args.split)
     print(f"wrote {csv_path} and {png_path}")
     return 0
