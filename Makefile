@@ -18,11 +18,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-# The main job in miniature on SST-2 (fetches SST-2 first if it is missing).
+# The main job in miniature on SST-2 (fetches SST-2 first if it is missing): train the
+# tailored and the original TextCNN briefly, convert, fine-tune one epoch, print the
+# accuracy rows, attack 20 sentences with PWWS and print the table. Everything it
+# writes stays under runs/demo.
+DEMO := $(CURDIR)/runs/demo
+RESOURCES ?= $(or $(ROBUSTSNN_RESOURCES),resources)
+DEMO_ENV := ROBUSTSNN_DATA="$(DATA)" ROBUSTSNN_RESOURCES="$(RESOURCES)" ROBUSTSNN_RUNS="$(DEMO)" \
+	ROBUSTSNN_RESULTS="$(DEMO)/results"
+
 demo: venv
 	@test -f "$(DATA)/sst2/train.tsv" || ROBUSTSNN_DATA="$(DATA)" $(BIN)/robustsnn data fetch sst2
-	ROBUSTSNN_DATA="$(DATA)" $(BIN)/robustsnn train --config recipes/sst2.toml --model tailored \
-		--set train.max_epochs=5 --out runs/demo/sst2/tailored
+	$(DEMO_ENV) $(BIN)/robustsnn train --config recipes/sst2.toml --model tailored --set train.max_epochs=5
+	$(DEMO_ENV) $(BIN)/robustsnn train --config recipes/sst2.toml --model textcnn --set train.max_epochs=5
+	$(DEMO_ENV) $(BIN)/robustsnn convert $(DEMO)/sst2/tailored/best.pt
+	$(DEMO_ENV) $(BIN)/robustsnn finetune $(DEMO)/sst2/snn/converted-none.pt --set finetune.max_epochs=1
+	$(DEMO_ENV) $(BIN)/robustsnn report accuracy --datasets sst2 --draws 3
+	$(DEMO_ENV) $(BIN)/robustsnn campaign attacks/demo.toml
+	$(DEMO_ENV) $(BIN)/robustsnn table
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 test: venv
