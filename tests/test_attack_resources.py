@@ -25,6 +25,7 @@ from robustsnn.attack.counterfitting import (
     ConstraintFiles, CounterfitParams, counterfit, nearest_neighbours, pair_indices,
     run_counterfitting,
 )
+from attack_toys import make_tiny_bert
 from robustsnn.embeddings import WordVectors
 from robustsnn.errors import UserError
 
@@ -272,20 +273,6 @@ def test_masked_lm_missing_is_a_one_line_user_error(monkeypatch: pytest.MonkeyPa
         masked_lm(str(tmp_path / "no-such-model"))
 
 
-def make_tiny_bert(folder: Path) -> None:
-    """A random-weight BERT masked LM with a 15-token vocabulary (about 50 kB)."""
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "film", "movie", "was",
-             "good", "bad", "great", "awful", "a", "."]
-    folder.mkdir(parents=True)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
-    BertForMaskedLM(config).save_pretrained(folder)
-
-
 @pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="transformers not installed")
 def test_masked_lm_resolves_a_local_folder_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from robustsnn.attack.resources import masked_lm
@@ -295,7 +282,7 @@ def test_masked_lm_resolves_a_local_folder_offline(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("ROBUSTSNN_MLM", str(tmp_path / "tiny-bert"))
     mlm = masked_lm()
     assert mlm.tokenizer.mask_token == "[MASK]"
-    assert mlm.model.config.vocab_size == 15 and not mlm.model.training
+    assert mlm.model.config.vocab_size == len(mlm.tokenizer) and not mlm.model.training
     assert str(tmp_path / "tiny-bert") in mlm.describe()
     # A model id that is not in the cache fails at once, without trying the network.
     with pytest.raises(UserError, match="HF_HUB_OFFLINE"):
