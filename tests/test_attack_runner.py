@@ -65,7 +65,7 @@ def test_cap_and_k_hold_in_the_logged_outputs(models, tmp_path):
     c = campaign(n=12)
     record = run_cell(c, Cell("sst2", "textcnn", "none", "pwws", "none"), tmp_path / "res",
                       resources=toy_resources(), log=lambda _: None)
-    rows = read_log(tmp_path / "res" / "toy" / "sst2__textcnn__none__pwws__none.csv")
+    rows = read_log(tmp_path / "res" / "toy" / "sst2__textcnn__none__pwws__none__shared-swap.csv")
     assert len(rows) == 12 == record["metrics"]["n"] and record["complete"]
     assert {r["result"] for r in rows} <= {"successful", "failed", "skipped"}
     emb = toy_embedding()
@@ -90,10 +90,10 @@ def test_cap_and_k_hold_in_the_logged_outputs(models, tmp_path):
 def test_resume_after_a_kill_matches_an_uninterrupted_run(models, tmp_path):
     cell = Cell("sst2", "snn-converted", "none", "pwws", "frozen")
     full = run_cell(campaign(n=6), cell, tmp_path / "a", resources=toy_resources(), log=lambda _: None)
-    reference = read_log(tmp_path / "a" / "toy" / f"{cell.key}.csv")
+    reference = read_log(tmp_path / "a" / "toy" / f"{cell.key}__shared-swap.csv")
 
     run_cell(campaign(n=3), cell, tmp_path / "b", resources=toy_resources(), log=lambda _: None)
-    path = tmp_path / "b" / "toy" / f"{cell.key}.csv"
+    path = tmp_path / "b" / "toy" / f"{cell.key}__shared-swap.csv"
     with open(path, "ab") as f:
         f.write(b"4,1,successful,1,0,0.5,0.4,9,1")  # killed while writing the next row
     lines = []
@@ -108,7 +108,7 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(models, tmp_path):
 def test_stochastic_model_gets_a_final_verdict(models, tmp_path):
     cell = Cell("sst2", "snn-converted", "none", "pwws", "frozen")
     record = run_cell(campaign(n=4, draws=7), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
-    rows = read_log(tmp_path / "toy" / f"{cell.key}.csv")
+    rows = read_log(tmp_path / "toy" / f"{cell.key}__shared-swap.csv")
     assert all(r["verdict_draws"] == "7" for r in rows)
     assert all(0 <= int(r["verdict_clean_votes"]) <= 7 for r in rows)
     assert record["verdict"]["draws"] == 7 and 0 <= record["verdict"]["clean_accuracy"] <= 1
@@ -173,3 +173,18 @@ def test_shipped_campaigns_load():
     for path in ("attacks/paper.toml", "attacks/textdefender.toml"):
         first = open(path, encoding="utf-8").readline()
         assert first.startswith(f"# robustsnn campaign {path}")
+
+
+def test_a_log_is_never_extended_under_other_settings(models, tmp_path):
+    from robustsnn.errors import UserError
+
+    cell = Cell("sst2", "textcnn", "none", "pwws", "none")
+    run_cell(campaign(n=2), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
+    # Another protocol is another file; the same protocol with another K is refused.
+    native = campaign(n=2, protocol="native")
+    assert native.threat.protocol == "native"
+    with pytest.raises(UserError, match="under other settings"):
+        run_cell(campaign(n=2, candidates=5), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
+    # More examples under the same settings extend the log.
+    record = run_cell(campaign(n=3), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
+    assert record["metrics"]["n"] == 3

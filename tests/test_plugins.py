@@ -115,6 +115,6 @@ def test_attack_cli_runs_the_plugin_defense_end_to_end(plugin_installed, session
                 "--results", str(results), env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"defense {PLUGIN}) vs pwws" in proc.stdout and "N=4" in proc.stdout
-    record = json.loads((results / "adhoc" / f"sst2__textcnn__{PLUGIN}__pwws__none.json").read_text())
+    record = json.loads((results / "adhoc" / f"sst2__textcnn__{PLUGIN}__pwws__none__shared-swap.json").read_text())
     assert record["complete"] and record["cell"]["defense"] == PLUGIN and record["metrics"]["n"] == 4
     assert record["model"]["defense"]["name"] == PLUGIN and record["model"]["model"] == "textcnn"

@@ -39,7 +39,31 @@ def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = N
 
 def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Path]:
     folder = Path(results) / campaign.campaign.name
-    return folder / f"{cell.key}.csv", folder / f"{cell.key}.json"
+    stem = f"{cell.key}__{campaign.threat.protocol}"
+    return folder / f"{stem}.csv", folder / f"{stem}.json"
+
+
+def _identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
+    """What makes two runs of a cell the same experiment (the example count may grow)."""
+    examples = {k: v for k, v in campaign_dict["examples"].items() if k != "num_examples"}
+    return {"threat": campaign_dict["threat"], "examples": examples,
+            "seed": campaign_dict["campaign"]["seed"], "verdict": campaign_dict["verdict"]}
+
+
+def check_same_experiment(record_path: Path, campaign: Campaign) -> None:
+    """Refuse to extend a log that was written under other settings."""
+    import json
+
+    if not record_path.exists():
+        return
+    try:
+        old = json.loads(record_path.read_text(encoding="utf-8"))["campaign"]
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{record_path} is not a readable run record; move it away to start over") from None
+    if _identity(old) != _identity(campaign.to_dict()):
+        raise UserError(f"{record_path.parent} already holds this run under other settings (threat "
+                        "model, example selection, seed or verdict); give the campaign another name "
+                        "(--set campaign.name=...) or another --results folder")
 
 
 def _seed_all(seed: int) -> None:
@@ -101,6 +125,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     from .wrappers import TextClassifierWrapper
 
     csv_path, record_path = cell_paths(results, campaign, cell)
+    check_same_experiment(record_path, campaign)
     classifier = build_classifier(cell, campaign, checkpoint)
     stochastic = cell.noise != NOISE_NONE
     verdict_draws = campaign.verdict.draws if stochastic else 0
@@ -117,7 +142,8 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
                         "it belongs to another configuration (move it away)")
     record = {
         "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": asdict(cell),
-        "protocol": campaign.threat.protocol, "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
+        "protocol": campaign.threat.protocol,
+        "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
         "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
         "verdict_draws": verdict_draws, "complete": False, **provenance(),
     }
