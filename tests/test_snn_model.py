@@ -89,6 +89,61 @@ def test_in_place_inference_recurrence_matches_snntorch_leaky(beta):
     assert lif.mem.numel() == 0
 
 
+@pytest.mark.parametrize("beta", [1.0, 0.95])
+def test_fused_training_recurrence_matches_snntorch_autograd(beta):
+    """The fused node's spikes, membranes and gradients (to the currents and to a carried-in
+    membrane, through the spikes and the last membrane) equal snnTorch's autograd graph."""
+    lif = leaky_layer(beta, 1.0, 25.0)
+    g = torch.Generator().manual_seed(0)
+    currents, mem0 = torch.randn(30, 4, 7, generator=g) * 0.8, torch.rand(4, 7, generator=g) * 1.5
+    weights, mem_weights = torch.randn(30, 4, 7, generator=g), torch.randn(4, 7, generator=g)
+
+    def run(fused: bool):
+        cur, mem = currents.clone().requires_grad_(), mem0.clone().requires_grad_()
+        spk, last = run_neurons(lif, cur, mem, fused=fused)
+        ((spk * weights).sum() + (last * mem_weights).sum()).backward()
+        return spk.detach(), last.detach(), cur.grad, mem.grad
+
+    fused, reference = run(True), run(False)
+    assert 0 < float(fused[0].sum()) < fused[0].numel()
+    assert float(fused[2].abs().sum()) > 0
+    for a, b in zip(fused, reference):
+        assert torch.equal(a, b)
+    assert lif.mem.numel() == 0
+
+
+def test_fused_training_gives_the_whole_network_snntorchs_gradients(monkeypatch):
+    import functools
+
+    import robustsnn.models.snn as snn_module
+
+    model = make_model(dropout=0.0).train()
+    model.fold_rows = 15  # membranes carried across uneven chunks
+    spikes = model.encode(make_ids(), Encoding("frozen"))
+    labels = torch.tensor([0, 1, 2, 0, 1])
+
+    def grads() -> list[torch.Tensor]:
+        model.zero_grad()
+        rate_loss(model.population_counts(model.simulate(spikes).out_spikes), labels).backward()
+        return [p.grad.clone() for p in (*model.convs.parameters(), model.fc.weight)]
+
+    fused = grads()
+    monkeypatch.setattr(snn_module, "run_neurons", functools.partial(run_neurons, fused=False))
+    reference = grads()
+    assert all(float(g.abs().sum()) > 0 for g in fused)
+    for a, b in zip(fused, reference):
+        assert torch.equal(a, b)
+
+
+def test_fused_path_is_skipped_for_neurons_it_does_not_reproduce():
+    lif = leaky_layer(1.0, 1.0, 25.0)
+    lif.threshold = torch.nn.Parameter(torch.tensor(1.0))  # learnable: snnTorch's own graph
+    currents = (torch.rand(5, 3) * 2).requires_grad_()
+    spikes, _ = run_neurons(lif, currents)
+    spikes.sum().backward()
+    assert lif.threshold.grad is not None
+
+
 def test_frozen_is_deterministic_and_fresh_is_not():
     model, ids = make_model(), make_ids()
     frozen = Encoding("frozen", seed=3)

@@ -33,8 +33,9 @@ Speed: no layer feeds back, so each layer is run over all ``T`` steps before the
 Conv, pooling and fc are stateless and run once over time folded into the batch
 (``[T * batch, ...]``); only the neuron recurrences step through time. This is exactly
 the per-step network (:func:`simulate_stepwise`, the reference), just reordered. Without
-autograd the recurrences run in place (:func:`run_neurons`), bit-identical to
-``snntorch.Leaky``. Both forms do the same convolution FLOPs, which dominate on a CPU
+autograd the recurrences run in place, with autograd as one fused node per layer
+(neurons.py: :func:`run_neurons`), with spikes, membranes and gradients identical to
+``snntorch.Leaky``'s. Both forms do the same convolution FLOPs, which dominate on a CPU
 (benchmarks/snn_throughput.py measures what the reordering buys).
 
 State: every recurrence starts from an explicit zero membrane and the neuron modules'
@@ -59,75 +60,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .encoding import FRESH, Encoding, input_spikes
+from .neurons import leaky_layer, run_neurons  # noqa: F401  (re-exported)
 from .textcnn import _embedding
-
-
-def leaky_layer(beta: float, threshold: float, slope: float) -> nn.Module:
-    """An IF/LIF layer: reset by subtraction, fast-sigmoid surrogate (slope ``slope``)."""
-    import snntorch
-    from snntorch import surrogate
-    from snntorch._neurons.neurons import SpikingNeuron
-
-    lif = snntorch.Leaky(beta=beta, threshold=threshold, reset_mechanism="subtract",
-                         spike_grad=surrogate.fast_sigmoid(slope=slope))
-    # snnTorch keeps every neuron ever built in a class-level list (used only with
-    # init_hidden=True, which we never use); drop ours so models can be garbage-collected.
-    if lif in SpikingNeuron.instances:
-        SpikingNeuron.instances.remove(lif)
-    return lif
-
-
-def run_neurons(lif: nn.Module, currents: torch.Tensor,
-                mem: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Step ``lif`` through ``currents`` ``[T, ...]`` from membrane ``mem`` (zeros when
-    None); returns the spikes ``[T, ...]`` and the last membrane, which a caller passes
-    back to continue through the next chunk of time. The module keeps no state.
-
-    With autograd on, every step is snnTorch's own ``Leaky.forward`` (its surrogate
-    gradient). Without it (inference: attacks, evaluation) the same update runs in place,
-    reading the module's beta and threshold - 4 passes over the membrane per step instead
-    of snnTorch's ~12, with bit-identical spikes and membranes (tests/test_snn_model.py
-    holds the two against each other)."""
-    if not (torch.is_grad_enabled() and currents.requires_grad) and _plain_subtractive(lif):
-        return _run_in_place(lif, currents, mem)
-    mem = torch.zeros_like(currents[0]) if mem is None else mem
-    spikes = []
-    try:
-        for cur in currents:
-            spk, mem = lif(cur, mem)
-            spikes.append(spk)
-    finally:
-        lif.mem = torch.zeros(0)  # drop snnTorch's stored membrane (and the graph it holds)
-    return torch.stack(spikes), mem
-
-
-def _plain_subtractive(lif: nn.Module) -> bool:
-    """The neuron our in-place path reproduces: reset by subtraction, no extras."""
-    return (lif.reset_mechanism == "subtract" and not lif.inhibition and not lif.state_quant
-            and lif.reset_delay and float(lif.graded_spikes_factor) == 1.0)
-
-
-def _run_in_place(lif: nn.Module, currents: torch.Tensor,
-                  mem: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``U[t] = beta U[t-1] + I[t] - theta H(U[t-1] - theta)``, ``S[t] = H(U[t] - theta)``
-    in the operation order of ``snntorch.Leaky`` (so results match it bit for bit)."""
-    beta = float(lif.beta.clamp(0, 1))
-    theta = float(lif.threshold)
-    spikes = torch.empty_like(currents)
-    if mem is None:
-        mem, previous = torch.zeros_like(currents[0]), None
-    else:
-        mem = mem.clone()
-        previous = (mem > theta).to(currents.dtype)  # the spike whose reset is still due
-    for t in range(currents.shape[0]):
-        if beta != 1.0:
-            mem.mul_(beta)
-        mem.add_(currents[t])
-        if previous is not None:
-            mem.sub_(previous, alpha=theta)
-        spikes[t].copy_(mem > theta)
-        previous = spikes[t]
-    return spikes, mem
 
 
 @dataclass
