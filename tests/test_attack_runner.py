@@ -19,6 +19,7 @@ from robustsnn.attack.log import read_log  # noqa: E402
 from robustsnn.attack.recipes import AttackResources  # noqa: E402
 from robustsnn.attack.runner import run_cell  # noqa: E402
 from robustsnn.config import recipe_from_dict  # noqa: E402
+from robustsnn.errors import UserError  # noqa: E402
 from robustsnn.training import train  # noqa: E402
 
 
@@ -129,6 +130,13 @@ def test_table_aggregates_records(models, tmp_path):
     assert table[1]["n"] == "3" and table[1]["protocol"] == "shared-swap"
     cln = float(table[1]["clean_accuracy"])
     assert 0 <= cln <= 1 and (tmp_path / "table2.md").read_text().count("| sst2") == 2
+    # Several folders (one inside another counts each record once); a missing one is an error.
+    run_cell(campaign(n=2), Cell("sst2", "textcnn", "none", "textfooler", "none"), tmp_path / "more",
+             resources=toy_resources(), log=lambda _: None)
+    both = write_table([tmp_path / "res", tmp_path / "more", tmp_path / "res" / "toy"], out)
+    assert sorted(r["recipe"] for r in both) == ["pwws", "pwws", "textfooler"]
+    with pytest.raises(UserError, match="no attack results under"):
+        write_table([tmp_path / "res", tmp_path / "nowhere"], out)
 
 
 def _cli(*args):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import UserError
 from ..io_utils import atomic_write_text
@@ -53,13 +53,16 @@ def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def collect(results: Path) -> list[dict[str, Any]]:
-    """One row per run record under ``results`` (recursively), in a stable order."""
-    results = Path(results)
-    if not results.is_dir():
-        raise UserError(f"no attack results under {results} (run `robustsnn attack` or `robustsnn campaign`)")
+def collect(results: Path | Sequence[Path]) -> list[dict[str, Any]]:
+    """One row per run record under ``results`` (one folder or several, each searched
+    recursively), in a stable order."""
+    folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(f) for f in results]
+    for folder in folders:
+        if not folder.is_dir():
+            raise UserError(f"no attack results under {folder} (run `robustsnn attack` or `robustsnn campaign`)")
+    paths = sorted({path.resolve() for folder in folders for path in folder.rglob("*.json")})
     rows = []
-    for path in sorted(results.rglob("*.json")):
+    for path in paths:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -67,7 +70,7 @@ def collect(results: Path) -> list[dict[str, Any]]:
         if isinstance(record, dict) and "cell" in record and "log" in record:
             rows.append(_row(path, record))
     if not rows:
-        raise UserError(f"no run records under {results}")
+        raise UserError(f"no run records under {', '.join(map(str, folders))}")
     order = ("campaign", "dataset", "recipe", "model", "defense", "noise")
     return sorted(rows, key=lambda r: tuple(str(r[k]) for k in order))
 
@@ -97,7 +100,7 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
     return tabulate(body, headers=headers, tablefmt="github")
 
 
-def write_table(results: Path, out_csv: Path, out_md: Path | None = None) -> list[dict[str, Any]]:
+def write_table(results: Path | Sequence[Path], out_csv: Path, out_md: Path | None = None) -> list[dict[str, Any]]:
     import pandas as pd
 
     rows = collect(results)

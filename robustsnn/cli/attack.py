@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_campaign)
 
     p = sub.add_parser("table", help="aggregate attack run records into results/table2.csv and .md")
-    p.add_argument("--results", type=Path, default=None,
-                   help="folder of run records (default: $ROBUSTSNN_RESULTS/attacks)")
+    p.add_argument("--results", type=Path, nargs="+", default=None,
+                   help="folders of run records, searched recursively (default: $ROBUSTSNN_RESULTS/attacks)")
     p.add_argument("--out", type=Path, default=None, help="CSV to write (default: $ROBUSTSNN_RESULTS/table2.csv)")
     p.set_defaults(func=cmd_table)
 
@@ -130,7 +130,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     from ..paths import results_dir
 
     out = args.out or results_dir() / "table2.csv"
-    rows = write_table(_results(args.results), out, out.with_suffix(".md"))
+    rows = write_table(args.results or [_results(None)], out, out.with_suffix(".md"))
     print(render_markdown(rows))
     print(f"\nwrote {out} and {out.with_suffix('.md')} ({len(rows)} rows)")
     return 0
