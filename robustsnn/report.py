@@ -167,6 +167,11 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
     if not path.is_file():
         cell.note = f"missing {path}; build it with: {build}"
         return cell
+    if not spec.step.startswith("convert-") and not (path.parent / "result.json").is_file():
+        # best.pt of a run that is still going (or was killed) is not its selected model yet.
+        cell.note = (f"skipped {path}: its run has not finished (no result.json beside it); "
+                     f"finish it with: {build} --resume")
+        return cell
     loaded = load_model(path)
     problem = None
     if loaded.kind != spec.kind:

@@ -103,6 +103,16 @@ def test_a_checkpoint_with_the_wrong_embeddings_is_skipped_not_reported(runs, tm
     assert row["status"] == "skipped" and math.isnan(row["mean"]) and "random" in row["note"]
 
 
+def test_an_unfinished_run_is_skipped_not_reported(runs, tmp_path):
+    (runs / "sst2" / "textcnn" / "result.json").unlink()  # as while the run is still going
+    out = tmp_path / "results"
+    assert main(["report", "accuracy", "--datasets", "sst2", "--runs", str(runs), "--out-dir", str(out),
+                 "--draws", "1"]) == 0
+    row = pd.read_csv(out / "accuracy.csv").set_index("row").loc["Original TextCNN"]
+    assert row["status"] == "skipped" and math.isnan(row["mean"])
+    assert "has not finished" in row["note"] and row["note"].endswith("--model textcnn --resume")
+
+
 def test_build_commands_follow_the_run_folder_convention():
     rwe = {s.label: build_command(s, "mr") for s in TABLE3}
     assert rwe["Tailored TextCNN (RWE)"].startswith("robustsnn train --config recipes/mr.toml --model tailored "
