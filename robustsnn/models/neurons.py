@@ -114,7 +114,7 @@ def _recurrence(currents: torch.Tensor, mem: torch.Tensor | None, beta: float, t
         mem.add_(currents[t])
         if previous is not None:
             mem.sub_(previous, alpha=theta)
-        spikes[t].copy_(mem > theta)
+        torch.gt(mem, theta, out=spikes[t])  # straight into the float buffer: no bool temporary
         if membranes is not None:
             membranes[t].copy_(mem)
         previous = spikes[t]
