@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from robustsnn.attack.metrics import Outcome, compute_metrics, compute_verdict
+from robustsnn.attack.metrics import Outcome, compute_metrics, compute_verdict, words_changed
 
 
 def o(result, perturbed=0, words=10, queries=0, seconds=1.0):
@@ -56,3 +56,16 @@ def test_final_verdict_over_draws():
     assert v.accuracy_under_attack == pytest.approx(2 / 4)
     assert v.attack_success_rate == pytest.approx(1 / 3)
     assert v.attack_holds == pytest.approx(1 / 2)  # one of two single-draw successes holds
+
+
+def test_words_changed_aligns_the_two_texts():
+    original = "a true connoisseur of horror , this is your ticket .".split()
+    assert words_changed(original, original) == 0
+    swapped = "a true connoisseur of terror , this is your ticket .".split()
+    assert words_changed(original, swapped) == 1
+    # A space inserted inside a word (TextBugger) is one changed word, not every word after it.
+    split = "a true con noisseur of horror , this is your ticket .".split()
+    assert words_changed(original, split) == 1
+    assert words_changed(original, original[:2] + original[3:]) == 1  # a deletion
+    assert words_changed(original, ["so", *original]) == 1  # an insertion
+    assert words_changed(original, split[:5] + ["terror"] + split[6:]) == 2

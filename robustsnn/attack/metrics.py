@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 SUCCESSFUL, FAILED, SKIPPED = "successful", "failed", "skipped"
 RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED)
@@ -40,6 +40,24 @@ class Outcome:
     def from_row(cls, row: Mapping[str, object]) -> "Outcome":
         return cls(str(row["result"]), int(row["words_perturbed"]), int(row["num_words"]),
                    int(row["queries"]), float(row["seconds"]))
+
+
+def words_changed(original: Sequence[str], perturbed: Sequence[str]) -> int:
+    """Original words an attack changed: words replaced or deleted in the best alignment
+    of the two word lists, plus words inserted. Aligning (difflib) rather than comparing
+    position by position keeps a word split in two (TextBugger's inserted space: "con
+    noisseur") at one changed word; TextAttack's ``all_words_diff`` would count every
+    word after the split as changed."""
+    import difflib
+
+    count = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=list(original), b=list(perturbed),
+                                                       autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            count += i2 - i1
+        elif tag == "insert":
+            count += j2 - j1
+    return count
 
 
 def _mean(values: list[float]) -> float:

@@ -18,7 +18,7 @@ from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import NOISE_NONE, Campaign, Cell, Example, example_seed, parse_noise, select_examples
 from .log import AttackLog, outcomes_of, parse_bool
-from .metrics import FAILED, SKIPPED, SUCCESSFUL, compute_metrics, compute_verdict
+from .metrics import FAILED, SKIPPED, SUCCESSFUL, compute_metrics, compute_verdict, words_changed
 
 
 def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = None,
@@ -91,12 +91,13 @@ def _outcome_row(example: Example, result: Any, seconds: float) -> dict[str, Any
     original = result.original_result
     perturbed = result.perturbed_result
     kind = result_type(result)
-    changed = original.attacked_text.all_words_diff(perturbed.attacked_text) if kind != SKIPPED else set()
+    changed = (words_changed(original.attacked_text.words, perturbed.attacked_text.words)
+               if kind != SKIPPED else 0)
     return {
         "index": example.index, "label": example.label, "result": kind,
         "original_output": original.output, "perturbed_output": perturbed.output,
         "original_score": float(original.score), "perturbed_score": float(perturbed.score),
-        "queries": int(perturbed.num_queries), "words_perturbed": len(changed),
+        "queries": int(perturbed.num_queries), "words_perturbed": changed,
         "num_words": len(original.attacked_text.words), "seconds": seconds,
         "original_text": example.text, "perturbed_text": perturbed.attacked_text.text,
     }
