@@ -153,11 +153,10 @@ def _embedding_label(recipe: Any) -> str:
 def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = None) -> Cell:
     """Evaluate the checkpoint of ``spec`` for ``dataset`` on the test split (or explain
     why the cell stays empty)."""
+    from .paths import runs_dir
     from .pipeline import encode_split, load_model, load_recipe_dataset
     from .snn_eval import evaluate_snn
     from .training import evaluate
-
-    from .paths import runs_dir
 
     path = runs / dataset / spec.relpath
     cell = Cell(spec, dataset, path)

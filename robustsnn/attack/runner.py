@@ -1,13 +1,14 @@
 """Running one cell of a campaign: attack examples one by one, log each outcome as it
 happens, resume after a kill, and write the run record.
 
-Outputs, under ``<results>/<campaign>/``: ``<cell>.csv`` (the per-example log, see
-:mod:`.log`) and ``<cell>.json`` (the run record: campaign, threat model, model,
-attack and encoder descriptions, seeds, versions, machine, metrics).
+Outputs, under ``<results>/<campaign>/``: ``<cell>__<protocol>.csv`` (the per-example
+log, see :mod:`.log`) and ``<cell>__<protocol>.json`` (the run record: campaign, threat
+model, model, attack and encoder descriptions, seeds, versions, machine, metrics).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import asdict
@@ -52,8 +53,6 @@ def _identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
 
 def check_same_experiment(record_path: Path, campaign: Campaign) -> None:
     """Refuse to extend a log that was written under other settings."""
-    import json
-
     if not record_path.exists():
         return
     try:

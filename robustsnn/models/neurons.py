@@ -50,14 +50,13 @@ def run_neurons(lif: nn.Module, currents: torch.Tensor, mem: torch.Tensor | None
     ``fused=False`` forces snnTorch's per-step ``Leaky.forward`` (the reference)."""
     needs_grad = torch.is_grad_enabled() and (currents.requires_grad or (mem is not None and mem.requires_grad))
     if fused and _plain_subtractive(lif):
+        beta, theta = float(lif.beta.detach().clamp(0, 1)), float(lif.threshold.detach())
         if not needs_grad:
-            return _run_in_place(lif, currents, mem)
-        if _fusable(lif):
-            zeros = torch.zeros_like(currents[0])
-            spikes, last = _FusedLeaky.apply(currents, zeros if mem is None else mem,
-                                             float(lif.beta.clamp(0, 1)), float(lif.threshold),
-                                             lif.surrogate_slope)
+            spikes, _, last = _recurrence(currents, mem, beta, theta, keep_membranes=False)
             return spikes, last
+        if _fusable(lif):
+            start = torch.zeros_like(currents[0]) if mem is None else mem
+            return _FusedLeaky.apply(currents, start, beta, theta, lif.surrogate_slope)
     return _run_snntorch(lif, currents, mem)
 
 
@@ -86,13 +85,6 @@ def _fusable(lif: nn.Module) -> bool:
     learnable = any(isinstance(p, torch.Tensor) and p.requires_grad
                     for p in (lif.beta, lif.threshold, lif.graded_spikes_factor))
     return hasattr(lif, "surrogate_slope") and not learnable
-
-
-def _run_in_place(lif: nn.Module, currents: torch.Tensor,
-                  mem: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    beta = float(lif.beta.clamp(0, 1))
-    spikes, _, last = _recurrence(currents, mem, beta, float(lif.threshold), keep_membranes=False)
-    return spikes, last
 
 
 def _recurrence(currents: torch.Tensor, mem: torch.Tensor | None, beta: float, theta: float,
