@@ -24,7 +24,7 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     from robustsnn.models.snn import SpikingTextCNN
 
     if args.checkpoint:
-        from robustsnn.pipeline import load_model
+        from robustsnn.models.loading import load_model
 
         model = load_model(args.checkpoint).model
         model.time_steps = args.time_steps

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import UserError
 from .paths import cache_dir
-from .text import PAD, UNK
+from .data.text import PAD, UNK
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from .registry import Registry
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float) -> Any:
     """One in-memory copy per checkpoint file and version (campaigns reuse models)."""
-    from .pipeline import load_model
+    from .models.loading import load_model
 
     return load_model(path)
 

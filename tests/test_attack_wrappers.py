@@ -124,7 +124,8 @@ def test_plain_textattack_attacker_runs_our_recipe_and_wrapper(textattack) -> No
     from textattack.attack_results import SuccessfulAttackResult
     from textattack.datasets import Dataset
 
-    from robustsnn.attack.recipes import AttackResources, build_attack
+    from robustsnn.attack.recipes import build_attack
+    from robustsnn.resources import AttackResources
     from robustsnn.attack.threat import ThreatModel
     from robustsnn.attack.wrappers import TextClassifierWrapper
 

@@ -9,13 +9,13 @@ import torch
 from conftest import tiny_recipe_dict
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
-from robustsnn.energy import layer_flops, measure_snn, synaptic_ops
+from robustsnn.reports.energy import layer_flops, measure_snn, synaptic_ops
 from robustsnn.models.encoding import Encoding
 from robustsnn.models.snn import SpikingTextCNN
 from robustsnn.models.textcnn import TailoredTextCNN, TextCNN
-from robustsnn.pipeline import encode_split, load_model, load_recipe_dataset
-from robustsnn.snn_eval import evaluate_snn
-from robustsnn.training import train
+from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
+from robustsnn.train.evaluate import evaluate_snn
+from robustsnn.train.ann import train
 
 QUIET = {"log": lambda _: None}
 

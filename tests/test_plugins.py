@@ -97,7 +97,7 @@ def test_attack_cli_runs_the_plugin_defense_end_to_end(plugin_installed, session
 
     require_textattack()
     from robustsnn.config import recipe_from_dict
-    from robustsnn.training import train
+    from robustsnn.train.ann import train
 
     data = make_tiny_dataset(tmp_path / "data")
     env = {**os.environ, "ROBUSTSNN_DATA": str(data), "ROBUSTSNN_RUNS": str(session_runs),

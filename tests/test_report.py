@@ -10,10 +10,10 @@ import pytest
 from conftest import FILLER, NEGATIVE, POSITIVE, tiny_recipe_dict
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
-from robustsnn.pipeline import encode_split, load_model, load_recipe_dataset
-from robustsnn.report import TABLE1, TABLE3, build_command, evaluate_cell
-from robustsnn.snn_eval import evaluate_snn
-from robustsnn.training import evaluate, train
+from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
+from robustsnn.reports.accuracy import TABLE1, TABLE3, build_command, evaluate_cell
+from robustsnn.train.evaluate import evaluate_snn
+from robustsnn.train.ann import evaluate, train
 
 QUIET = {"log": lambda _: None}
 

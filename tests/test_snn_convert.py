@@ -6,16 +6,16 @@ import torch
 from torch import nn
 
 from conftest import tiny_recipe_dict
-from robustsnn.checkpoint import load_checkpoint
+from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
-from robustsnn.convert import TopTail, convert, copy_weights
+from robustsnn.train.convert import TopTail, convert, copy_weights
 from robustsnn.errors import UserError
 from robustsnn.models.encoding import Encoding
 from robustsnn.models.snn import SpikingTextCNN
 from robustsnn.models.textcnn import TailoredTextCNN
-from robustsnn.pipeline import encode_split, load_model, load_recipe_dataset
-from robustsnn.training import train
+from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
+from robustsnn.train.ann import train
 
 QUIET = {"log": lambda _: None}
 

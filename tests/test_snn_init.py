@@ -9,7 +9,7 @@ from robustsnn.cli import main
 from robustsnn.errors import UserError
 from robustsnn.models.encoding import Encoding
 from robustsnn.models.snn import SpikingTextCNN, leaky_layer
-from robustsnn.snn_init import center_filters, data_driven_init, fit_scale
+from robustsnn.train.snn_init import center_filters, data_driven_init, fit_scale
 
 
 def default_init_model(seed: int = 0, beta: float = 1.0, threshold: float = 1.0) -> SpikingTextCNN:

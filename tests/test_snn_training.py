@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from conftest import tiny_recipe_dict
-from robustsnn.checkpoint import load_checkpoint
+from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
-from robustsnn.pipeline import encode_split, load_model, load_recipe_dataset
-from robustsnn.snn_eval import evaluate_snn
-from robustsnn.snn_training import finetune
-from robustsnn.training import train
+from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
+from robustsnn.train.evaluate import evaluate_snn
+from robustsnn.train.snn import finetune
+from robustsnn.train.ann import train
 
 QUIET = {"log": lambda _: None}
 

@@ -7,9 +7,9 @@ from conftest import tiny_recipe_dict
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
 from robustsnn.errors import UserError
-from robustsnn.pipeline import load_model
-from robustsnn.sweep import DEFAULT_VALUES, npc_point_dir, parse_values, rebuild, sweep_neurons_per_class
-from robustsnn.training import train
+from robustsnn.models.loading import load_model
+from robustsnn.reports.sweep import DEFAULT_VALUES, npc_point_dir, parse_values, rebuild, sweep_neurons_per_class
+from robustsnn.train.ann import train
 
 QUIET = {"log": lambda _: None}
 PNG = b"\x89PNG\r\n\x1a\n"

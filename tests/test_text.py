@@ -3,7 +3,7 @@
 import pytest
 
 from robustsnn.errors import UserError
-from robustsnn.text import PAD_ID, UNK_ID, TextEncoder, get_tokenizer, tokenize_en, tokenize_zh
+from robustsnn.data.text import PAD_ID, UNK_ID, TextEncoder, get_tokenizer, tokenize_en, tokenize_zh
 
 
 def test_english_splits_clitics_like_glove():

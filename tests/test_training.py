@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from conftest import tiny_recipe_dict
-from robustsnn.checkpoint import load_checkpoint
+from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
-from robustsnn.pipeline import load_model
-from robustsnn.training import train
+from robustsnn.models.loading import load_model
+from robustsnn.train.ann import train
 
 
 def test_tailored_training_learns_and_checkpoints(tiny_data, tmp_path):

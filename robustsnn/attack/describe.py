@@ -3,7 +3,7 @@
 TextAttack's own ``repr`` of an attack is a multi-line tree; a record wants one
 string per component (``Name(key=value, ...)`` from TextAttack's
 ``extra_repr_keys``) and the provenance of every offline resource inside it (each
-has ``describe()``, see :mod:`robustsnn.attack.resources`).
+has ``describe()``, see :mod:`robustsnn.resources.offline`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _resources(components: list[Any]) -> Iterator[Any]:
 
 def describe_components(attack: Any) -> dict[str, Any]:
     """The parts of ``attack`` as plain strings and lists."""
-    from .textattack_import import import_textattack
+    from ..resources.textattack_import import import_textattack
 
     textattack = import_textattack()
     SentenceEncoder = textattack.constraints.semantics.sentence_encoders.SentenceEncoder

@@ -2,7 +2,7 @@
 
 Each builder follows ``textattack/attack_recipes/<recipe>.py`` (goal function, search,
 constraints), with the paper's numbers in comments and every deviation stated. The
-offline resources come from :mod:`robustsnn.attack.resources` (TextAttack's own
+offline resources come from :mod:`robustsnn.resources.offline` (TextAttack's own
 ``build()`` downloads them), and the campaign's shared constraints replace the
 recipe's own value of each knob they cover (see :mod:`robustsnn.attack.recipes`).
 Every builder makes a NEW ``textattack.Attack``; nothing is appended to an existing
@@ -32,9 +32,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import resources as offline
-from .recipes import AttackResources
-from .textattack_import import import_textattack
+from ..resources import offline
+from ..resources.offline import AttackResources
+from ..resources.textattack_import import import_textattack
 from .threat import ThreatModel
 
 import_textattack()

@@ -6,7 +6,7 @@ Public API::
                                                 robustsnn.recipes): name -> builder
     build_attack(name, model_wrapper, threat)   -> textattack.Attack
     describe_attack(name, threat)               -> dict for result records
-    AttackResources()                           loaded offline resources, reusable across builds
+    AttackResources (from robustsnn.resources) loaded offline resources, reusable across builds
 
 A builder is ``build(model_wrapper, threat, resources=None) -> textattack.Attack``.
 The built-in ones (``textfooler``, ``textbugger``, ``bert-attack``, ``pwws``) live in
@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import UserError
 from ..registry import Registry
-from . import resources as offline
+from ..resources.offline import AttackResources
 from .threat import ThreatModel
 
 if TYPE_CHECKING:
-    from .masked_lm import MaskedLM
+    from ..resources.masked_lm import MaskedLM
 
 RecipeBuilder = Callable[..., Any]  # (model_wrapper, threat, resources=None) -> textattack.Attack
 
@@ -48,36 +48,6 @@ REFERENCES = {
                    "arXiv:2004.09984",
     "pwws": "Ren et al. 2019, Probability Weighted Word Saliency (PWWS), ACL 2019 P19-1103",
 }
-
-
-@dataclass
-class AttackResources:
-    """The offline resources a build needs, loaded on first use and kept, so that one
-    holder can serve many builds (a campaign builds every recipe once per model and
-    noise mode) - or hand builds a ready object (tests pass small ones).
-
-    ``embedding``: a counter-fitted ``textattack.shared.WordEmbedding``;
-    ``masked_lm``: a :class:`~robustsnn.attack.masked_lm.MaskedLM`.
-    """
-
-    embedding: Any = None
-    masked_lm: MaskedLM | None = None
-
-    def counterfitted(self, k: int) -> Any:
-        """The counter-fitted embedding, with at least ``k`` neighbours per word."""
-        if self.embedding is None:
-            self.embedding = offline.counterfitted_embedding(k)
-        have = self.embedding.nn_matrix.shape[1] - 1  # column 0 is the word itself
-        if have < k:
-            raise UserError(f"the counter-fitted embedding holds {have} neighbours per word, "
-                            f"fewer than candidates={k}")
-        return self.embedding
-
-    def mlm(self, spec: str) -> MaskedLM:
-        """The masked LM named by ``spec`` ('' = ``$ROBUSTSNN_MLM``), loaded once."""
-        if self.masked_lm is None:
-            self.masked_lm = offline.masked_lm(spec or None)
-        return self.masked_lm
 
 
 class _Builtin:

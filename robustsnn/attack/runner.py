@@ -120,7 +120,8 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
 
     from ..data.tsv import load_dataset
     from ..provenance import provenance
-    from .recipes import AttackResources, build_attack, describe_attack
+    from ..resources.offline import AttackResources
+    from .recipes import build_attack, describe_attack
     from .verdict import majority_votes
     from .wrappers import TextClassifierWrapper
 

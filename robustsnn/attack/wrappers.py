@@ -26,7 +26,7 @@ import numpy as np
 
 from ..classifier import TextClassifier
 from ..errors import UserError
-from .textattack_import import import_textattack
+from ..resources.textattack_import import import_textattack
 
 import_textattack()
 

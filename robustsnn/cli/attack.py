@@ -114,7 +114,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     from ..attack.campaign import cells
     from ..attack.runner import run_cell
 
-    from ..attack.recipes import AttackResources
+    from ..resources.offline import AttackResources
 
     campaign = _campaign(args.file, args.overrides, args.num_examples)
     grid = cells(campaign)

@@ -68,14 +68,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report_accuracy(args: argparse.Namespace) -> int:
-    from ..report import accuracy_report
+    from ..reports.accuracy import accuracy_report
 
     accuracy_report(args.datasets, args.runs, args.out_dir, args.draws, args.rwe)
     return 0
 
 
 def cmd_energy(args: argparse.Namespace) -> int:
-    from ..energy import energy_table, write_energy
+    from ..reports.energy import energy_table, write_energy
     from ..paths import results_dir
 
     rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj, args.time_steps)
@@ -88,7 +88,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..errors import UserError
     from ..paths import results_dir
-    from ..sweep import parse_values, sweep_constants, sweep_neurons_per_class, write_sweep
+    from ..reports.sweep import parse_values, sweep_constants, sweep_neurons_per_class, write_sweep
 
     values = parse_values(args.param, args.values)
     if args.draws < 1:

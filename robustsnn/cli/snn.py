@@ -57,14 +57,14 @@ def _rates(text: str) -> tuple[float, float]:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from ..convert import convert
+    from ..train.convert import convert
 
     convert(args.checkpoint, args.norm, args.out, args.percentile)
     return 0
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from ..snn_training import finetune
+    from ..train.snn import finetune
 
     finetune(args.checkpoint, args.out, resume=args.resume, overrides=args.overrides)
     return 0
@@ -73,7 +73,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 def cmd_train_snn(args: argparse.Namespace) -> int:
     from ..config import load_recipe
     from ..errors import UserError
-    from ..snn_training import DIRECT_INIT_RATES, train_direct
+    from ..train.snn import DIRECT_INIT_RATES, train_direct
 
     if args.init == "default" and args.init_rates is not None:
         raise UserError("--init-rates applies to --init data only")

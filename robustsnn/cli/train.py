@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..config import load_recipe
-    from ..training import train
+    from ..train.ann import train
 
     recipe = load_recipe(args.config, args.overrides)
     train(recipe, args.model, args.out, resume=args.resume)
@@ -35,15 +35,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..pipeline import encode_split, load_model, load_recipe_dataset
-    from ..training import evaluate
+    from ..models.loading import encode_split, load_model, load_recipe_dataset
+    from ..train.ann import evaluate
 
     loaded = load_model(args.checkpoint)
     split = load_recipe_dataset(loaded.recipe).split(args.split)
     ids, labels = encode_split(loaded.encoder, split)
     if loaded.kind == "snn":
         from ..errors import UserError
-        from ..snn_eval import evaluate_snn
+        from ..train.evaluate import evaluate_snn
 
         draws = loaded.recipe.finetune.eval_draws if args.draws is None else args.draws
         if draws < 1:

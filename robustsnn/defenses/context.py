@@ -39,7 +39,7 @@ class DefenseContext:
     * ``embedding``: counter-fitted vectors with ``word2index(word)`` (KeyError when
       absent), ``index2word(i)``, ``nearest_neighbours(i, n)`` and ``embedding_matrix``
       - a ``textattack.shared.WordEmbedding`` or anything shaped like one (default:
-      :func:`robustsnn.attack.resources.counterfitted_embedding`, English only);
+      :func:`robustsnn.resources.offline.counterfitted_embedding`, English only);
     * ``stopwords``: a set of words (default: NLTK's list for the language);
     * ``wordnet``: ``word -> synonyms`` (default: NLTK WordNet 3.0, English only).
     """
@@ -104,7 +104,7 @@ class DefenseContext:
     @property
     def tokenizer(self) -> Callable[[str], list[str]]:
         """The dataset's tokenizer: the one its models were trained with."""
-        from ..text import get_tokenizer
+        from ..data.text import get_tokenizer
 
         return get_tokenizer(self.language)
 
@@ -127,7 +127,7 @@ class DefenseContext:
             if self.language != "en":
                 raise UserError(f"no counter-fitted vectors for language '{self.language}' "
                                 f"(dataset {self.dataset}); pass DefenseContext(embedding=...)")
-            from ..attack.resources import counterfitted_embedding
+            from ..resources.offline import counterfitted_embedding
 
             return counterfitted_embedding(k)
 
@@ -142,7 +142,7 @@ class DefenseContext:
             if name is None:
                 raise UserError(f"no stopword list for language '{self.language}'; "
                                 "pass DefenseContext(stopwords=...)")
-            from ..attack.resources import setup_nltk
+            from ..resources.offline import setup_nltk
 
             setup_nltk()
             from nltk.corpus import stopwords
@@ -170,7 +170,7 @@ class DefenseContext:
         if self.language != "en":
             raise UserError(f"WordNet is English; no synonym source for language '{self.language}' "
                             f"(dataset {self.dataset}); pass DefenseContext(wordnet=...)")
-        from ..attack.resources import setup_nltk
+        from ..resources.offline import setup_nltk
 
         setup_nltk()
         from nltk.corpus import wordnet

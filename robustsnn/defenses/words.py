@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from ..text import UNK_MARK
+from ..data.text import UNK_MARK
 
 Span = tuple[int, int]
 
@@ -37,7 +37,7 @@ def word_spans(text: str, language: str) -> list[Span]:
     if language == "en":
         spans = [m.span() for m in _EN_WORD.finditer(text)]
     else:
-        from ..text import _jieba
+        from ..data.text import _jieba
 
         spans = [(start, end) for word, start, end in _jieba().tokenize(text)  # type: ignore[attr-defined]
                  if re.fullmatch(r"[^\W\d_]+", word)]

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..text import PAD_ID
+from ..data.text import PAD_ID
 
 
 def _embedding(weights: torch.Tensor, trainable: bool) -> nn.Embedding:

@@ -18,14 +18,14 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .config import Recipe
-from .errors import UserError
-from .io_utils import atomic_write_json
-from .models.factory import build_model, embedding_weights
-from .paths import runs_dir
-from .pipeline import Prepared, encode_split, prepare
-from .provenance import provenance
+from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..config import Recipe
+from ..errors import UserError
+from ..io_utils import atomic_write_json
+from ..models.factory import build_model, embedding_weights
+from ..paths import runs_dir
+from ..models.loading import Prepared, encode_split, prepare
+from ..provenance import provenance
 
 
 def default_run_dir(dataset: str, kind: str) -> Path:
@@ -190,7 +190,7 @@ def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool =
         })
         atomic_write_json(run_dir / "log.json", history)
 
-    from .pipeline import load_model
+    from ..models.loading import load_model
 
     best = load_model(best_path)
     test_ids, test_y = encode_split(best.encoder, prepared.dataset.test)

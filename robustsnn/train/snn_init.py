@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .errors import UserError
+from ..errors import UserError
 
 
 @dataclass
@@ -85,7 +85,7 @@ class InitReport:
 
 
 def _rate(lif: nn.Module, currents: torch.Tensor, scale: float) -> tuple[float, torch.Tensor]:
-    from .models.snn import run_neurons
+    from ..models.snn import run_neurons
 
     spikes, _ = run_neurons(lif, currents * scale)
     return float(spikes.mean()), spikes
@@ -164,8 +164,8 @@ def data_driven_init(model: nn.Module, ids: torch.Tensor, conv_rate: float, outp
     """Rescale ``model``'s conv branches to ``conv_rate`` and its fc layer to
     ``output_rate`` (mean spikes per neuron per step) on ``ids``; returns what it did.
     The model's train/eval mode is restored."""
-    from .models.encoding import FRESH
-    from .models.snn import run_neurons
+    from ..models.encoding import FRESH
+    from ..models.snn import run_neurons
 
     was_training = model.training
     model.eval()

@@ -97,7 +97,7 @@ def nltk_downloads_offline() -> Iterator[list[str]]:
 def import_textattack() -> ModuleType:
     """The ``textattack`` module, imported offline and without lasting side effects.
 
-    The first call prepares the NLTK data (:func:`robustsnn.attack.nltk_data.setup_nltk`),
+    The first call prepares the NLTK data (:func:`robustsnn.resources.nltk_data.setup_nltk`),
     also when something else imported textattack already; later calls return at once.
     """
     global _READY

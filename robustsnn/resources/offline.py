@@ -38,6 +38,7 @@ these components instead.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -50,7 +51,7 @@ from .textattack_import import import_textattack, nltk_downloads_offline, textat
 if TYPE_CHECKING:  # numpy-backed; imported only where used, to keep this module light
     from ..embeddings import WordVectors
 
-__all__ = ["setup_nltk", "import_textattack", "counterfitted_embedding", "sentence_encoder",
+__all__ = ["AttackResources", "setup_nltk", "import_textattack", "counterfitted_embedding", "sentence_encoder",
            "masked_lm", "homoglyph_swap", "wordnet_swap", "MaskedLM",
            "COUNTERFITTED_ENV", "ENCODER_ENV"]
 
@@ -152,7 +153,7 @@ def sentence_encoder(spec: str | None = None, **kwargs: Any) -> Any:
 
 def masked_lm(spec: str | None = None) -> MaskedLM:
     """The masked LM for BERT-Attack: ``spec`` or ``$ROBUSTSNN_MLM``, a Hugging Face
-    model id or a local folder (see :func:`robustsnn.attack.masked_lm.resolve_masked_lm`)."""
+    model id or a local folder (see :func:`robustsnn.resources.masked_lm.resolve_masked_lm`)."""
     return resolve_masked_lm(spec)
 
 
@@ -191,3 +192,33 @@ def wordnet_swap(language: str = "eng") -> Any:
             return textattack.transformations.WordSwapWordNet(language=language)
         except ValueError as exc:
             raise UserError(f"WordNet language '{language}' is not available offline ({exc})") from None
+
+
+@dataclass
+class AttackResources:
+    """The offline resources a build needs, loaded on first use and kept, so that one
+    holder can serve many builds (a campaign builds every recipe once per model and
+    noise mode) - or hand builds a ready object (tests pass small ones).
+
+    ``embedding``: a counter-fitted ``textattack.shared.WordEmbedding``;
+    ``masked_lm``: a :class:`~robustsnn.resources.masked_lm.MaskedLM`.
+    """
+
+    embedding: Any = None
+    masked_lm: MaskedLM | None = None
+
+    def counterfitted(self, k: int) -> Any:
+        """The counter-fitted embedding, with at least ``k`` neighbours per word."""
+        if self.embedding is None:
+            self.embedding = counterfitted_embedding(k)
+        have = self.embedding.nn_matrix.shape[1] - 1  # column 0 is the word itself
+        if have < k:
+            raise UserError(f"the counter-fitted embedding holds {have} neighbours per word, "
+                            f"fewer than candidates={k}")
+        return self.embedding
+
+    def mlm(self, spec: str) -> MaskedLM:
+        """The masked LM named by ``spec`` ('' = ``$ROBUSTSNN_MLM``), loaded once."""
+        if self.masked_lm is None:
+            self.masked_lm = masked_lm(spec or None)
+        return self.masked_lm

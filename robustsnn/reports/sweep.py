@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .errors import UserError
+from ..errors import UserError
 
 PARAMS = ("time_steps", "threshold", "beta", "neurons_per_class")
 DEFAULT_VALUES: dict[str, tuple[float, ...]] = {
@@ -71,9 +71,9 @@ def _override(param: str, value: float) -> str:
 
 def rebuild(loaded: Any, param: str, value: float) -> Any:
     """The spiking net of ``loaded`` with ``snn.<param>`` set to ``value``, weights copied."""
-    from .config import recipe_from_dict, validate_recipe
-    from .convert import copy_weights
-    from .models.factory import build_model
+    from ..config import recipe_from_dict, validate_recipe
+    from ..train.convert import copy_weights
+    from ..models.factory import build_model
 
     recipe = recipe_from_dict(loaded.recipe.to_dict(), [_override(param, value)])
     validate_recipe(recipe)
@@ -101,7 +101,7 @@ def _point(param: str, value: float, model: Any, ids: Any, labels: Any, draws: i
 def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws: int, split: str = "test",
                     log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Evaluate one spiking checkpoint with ``snn.<param>`` set to each value (no retraining)."""
-    from .pipeline import encode_split, load_model, load_recipe_dataset
+    from ..models.loading import encode_split, load_model, load_recipe_dataset
 
     if param not in ("time_steps", "threshold", "beta"):
         raise UserError(f"'{param}' changes the weights' shape; sweep it with --retrain")
@@ -130,12 +130,12 @@ def sweep_neurons_per_class(config: Path, values: Sequence[int], draws: int, ove
                             log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Train (tailored), convert and optionally fine-tune one net per value, then evaluate.
     Finished steps of a point are reused; unfinished training resumes from ``last.pt``."""
-    from .config import load_recipe
-    from .convert import convert
-    from .paths import runs_dir
-    from .pipeline import encode_split, load_model, load_recipe_dataset
-    from .snn_training import finetune
-    from .training import train
+    from ..config import load_recipe
+    from ..train.convert import convert
+    from ..paths import runs_dir
+    from ..models.loading import encode_split, load_model, load_recipe_dataset
+    from ..train.snn import finetune
+    from ..train.ann import train
 
     if finetune_epochs < 0:
         raise UserError("--finetune-epochs must be >= 0")
@@ -175,7 +175,7 @@ def plot(rows: Sequence[dict[str, Any]], param: str, path: Path, title: str, spl
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .io_utils import atomic_write
+    from ..io_utils import atomic_write
 
     xs = [r["value"] for r in rows]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -199,8 +199,8 @@ def write_sweep(rows: Sequence[dict[str, Any]], param: str, out_dir: Path, note:
                 split: str = "test") -> tuple[Path, Path]:
     import pandas as pd
 
-    from .io_utils import atomic_write_text
-    from .provenance import provenance
+    from ..io_utils import atomic_write_text
+    from ..provenance import provenance
 
     if not rows:
         raise UserError("nothing to write: no sweep points")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .models.encoding import FRESH, Encoding
+from ..models.encoding import FRESH, Encoding
 
 
 @dataclass(frozen=True)

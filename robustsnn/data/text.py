@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from .errors import UserError
+from ..errors import UserError
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1

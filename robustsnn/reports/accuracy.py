@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .errors import UserError
+from ..errors import UserError
 
 # The paper's column order.
 DATASET_ORDER = ("mr", "sst2", "subj", "sst5", "chnsenti", "waimai")
@@ -85,7 +85,7 @@ TABLE3 = tuple(_table1(True)) + (RowSpec("Conv SNN FT (PWE)", "snn-finetuned-non
 
 def _rwe_dim(dataset: str) -> int | None:
     """Dimension of the pre-trained vectors the shipped recipe uses (for the RWE hint)."""
-    from .config import load_recipe
+    from ..config import load_recipe
 
     path = Path("recipes") / f"{dataset}.toml"
     if not path.is_file():
@@ -153,10 +153,10 @@ def _embedding_label(recipe: Any) -> str:
 def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = None) -> Cell:
     """Evaluate the checkpoint of ``spec`` for ``dataset`` on the test split (or explain
     why the cell stays empty)."""
-    from .paths import runs_dir
-    from .pipeline import encode_split, load_model, load_recipe_dataset
-    from .snn_eval import evaluate_snn
-    from .training import evaluate
+    from ..paths import runs_dir
+    from ..models.loading import encode_split, load_model, load_recipe_dataset
+    from ..train.evaluate import evaluate_snn
+    from ..train.ann import evaluate
 
     path = runs / dataset / spec.relpath
     cell = Cell(spec, dataset, path)
@@ -273,10 +273,10 @@ def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = N
     """Evaluate every row x dataset and write ``accuracy[_rwe].csv`` and ``.md``."""
     import pandas as pd
 
-    from .data.registry import get_dataset_spec
-    from .io_utils import atomic_write_text
-    from .paths import results_dir, runs_dir
-    from .provenance import provenance
+    from ..data.registry import get_dataset_spec
+    from ..io_utils import atomic_write_text
+    from ..paths import results_dir, runs_dir
+    from ..provenance import provenance
 
     if draws is not None and draws < 1:
         raise UserError("--draws must be at least 1")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .errors import UserError
+from ..errors import UserError
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -85,11 +85,11 @@ class SpikeMeasurement:
 def measure_snn(model: Any, ids: Any, labels: Any, draws: int, seed: int = 0, batch_size: int = 128,
                 time_steps: int | None = None) -> SpikeMeasurement:
     """Run ``model`` over ``ids`` ``draws`` times (draw ``r`` seeded ``seed + r``, exactly as
-    :func:`~robustsnn.snn_eval.evaluate_snn`, so the accuracies match it) and collect the
+    :func:`~robustsnn.train.evaluate.evaluate_snn`, so the accuracies match it) and collect the
     accuracy and the layer rates of the same runs. Eval mode; the caller's mode is restored."""
     import torch
 
-    from .models.encoding import FRESH
+    from ..models.encoding import FRESH
 
     if draws < 1:
         raise UserError("draws must be at least 1")
@@ -166,9 +166,9 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
     (simulated for ``time_steps`` steps instead of its recipe's ``T`` when given)."""
     import json
 
-    from .pipeline import encode_split, load_recipe_dataset
-    from .provenance import provenance
-    from .training import evaluate
+    from ..models.loading import encode_split, load_recipe_dataset
+    from ..provenance import provenance
+    from ..train.ann import evaluate
 
     if e_mac_pj <= 0 or e_ac_pj <= 0:
         raise UserError("energy per operation must be positive")
@@ -228,7 +228,7 @@ def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
 def write_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | None = None) -> None:
     import pandas as pd
 
-    from .io_utils import atomic_write_text
+    from ..io_utils import atomic_write_text
 
     frame = pd.DataFrame(list(rows), columns=COLUMNS)
     atomic_write_text(out_csv, frame.to_csv(index=False, float_format="%.17g"))
@@ -251,7 +251,7 @@ def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, sp
                  e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ, time_steps: int | None = None,
                  log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Rows for ``checkpoints``: TextCNN and spiking checkpoints, one TextCNN per dataset."""
-    from .pipeline import load_model
+    from ..models.loading import load_model
 
     if not checkpoints:
         raise UserError("give at least one TextCNN and one spiking checkpoint")

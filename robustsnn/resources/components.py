@@ -1,7 +1,7 @@
 """TextAttack components that read offline resources (subclasses at the boundary).
 
 Importing this module imports TextAttack (through :func:`import_textattack`), so it
-is only imported inside the functions of :mod:`robustsnn.attack.resources`.
+is only imported inside the functions of :mod:`robustsnn.resources.offline`.
 """
 
 from __future__ import annotations

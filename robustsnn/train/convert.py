@@ -32,7 +32,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .errors import UserError
+from ..errors import UserError
 
 NORMS = ("none", "model", "data")
 
@@ -46,7 +46,7 @@ class Conversion:
 
 
 def default_out(dataset: str, norm: str) -> Path:
-    from .paths import runs_dir
+    from ..paths import runs_dir
 
     return runs_dir() / dataset / "snn" / f"converted-{norm}.pt"
 
@@ -158,7 +158,7 @@ def weight_scales(norm: str, factors: dict[str, float]) -> dict[str, float]:
 
 def validate(checkpoint: str | Path) -> Any:
     """Stage 1: the source rebuilds strictly, is tailored, and its inputs are probabilities."""
-    from .pipeline import load_model
+    from ..models.loading import load_model
 
     source = load_model(checkpoint)
     if source.kind != "tailored":
@@ -172,7 +172,7 @@ def validate(checkpoint: str | Path) -> Any:
 
 def calibrate(source: Any, norm: str, percentile: float) -> tuple[dict[str, float], dict[str, Any]]:
     """Stage 3: lambda per layer, and what to record about how it was found."""
-    from .pipeline import encode_split, load_recipe_dataset
+    from ..models.loading import encode_split, load_recipe_dataset
 
     if norm == "none":
         return {"conv": 1.0, "fc": 1.0}, {}
@@ -199,9 +199,9 @@ def finalize(snn: nn.Module, norm: str, factors: dict[str, float]) -> dict[str, 
 def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None = None,
             percentile: float = 99.9, save: bool = True, log: Callable[[str], None] = print) -> Conversion:
     """Convert a tailored checkpoint into a spiking one (saved to ``out`` unless ``save=False``)."""
-    from .checkpoint import save_checkpoint
-    from .models.factory import build_model
-    from .provenance import provenance
+    from ..models.checkpoint import save_checkpoint
+    from ..models.factory import build_model
+    from ..provenance import provenance
 
     if norm not in NORMS:
         raise UserError(f"unknown normalisation '{norm}' (choices: {', '.join(NORMS)})")

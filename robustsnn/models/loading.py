@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Recipe, recipe_from_dict, validate_recipe
-from .data.registry import get_dataset_spec
-from .data.tsv import Dataset, Split, load_dataset
-from .errors import UserError
-from .text import TextEncoder, get_tokenizer
+from ..config import Recipe, recipe_from_dict, validate_recipe
+from ..data.registry import get_dataset_spec
+from ..data.tsv import Dataset, Split, load_dataset
+from ..errors import UserError
+from ..data.text import TextEncoder, get_tokenizer
 
 
 @dataclass
@@ -31,7 +31,7 @@ def load_recipe_dataset(recipe: Recipe) -> Dataset:
 
 def prepare(recipe: Recipe) -> Prepared:
     """Load the dataset and the word vectors the recipe names; build the encoder."""
-    from .embeddings import build_table, vectors_for_recipe
+    from ..embeddings import build_table, vectors_for_recipe
 
     dataset = load_recipe_dataset(recipe)
     tokenize = get_tokenizer(dataset.spec.language)
@@ -63,7 +63,7 @@ class LoadedModel:
 def load_model(path: str | Path) -> LoadedModel:
     """Rebuild any robustsnn checkpoint (strict weights, safe unpickling)."""
     from .checkpoint import load_checkpoint, load_state_strict
-    from .models.factory import build_from_checkpoint
+    from .factory import build_from_checkpoint
 
     path = Path(path)
     ckpt = load_checkpoint(path)

@@ -18,7 +18,7 @@ pre-trained embeddings as the tailored net started from.
 Directly-trained baseline, deviations from "the same net from PyTorch's default init":
 with that init the output neurons never fire on SST-2 and training stays at chance
 (measured: dev 0.48 after two epochs at lr 1e-4 and at 1e-3). By default the random
-init is therefore prepared on 256 training sentences (:mod:`robustsnn.snn_init`, which
+init is therefore prepared on 256 training sentences (:mod:`robustsnn.train.snn_init`, which
 records the measurements behind each step): conv filters centred on the average input
 window, the class populations of the output layer started as copies of one another,
 and every layer rescaled until conv and output neurons fire at ``DIRECT_INIT_RATES``.
@@ -38,14 +38,14 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .config import Recipe, recipe_from_dict, validate_recipe
-from .errors import UserError
-from .io_utils import atomic_write_json
-from .pipeline import encode_split, load_recipe_dataset
-from .provenance import provenance
-from .snn_eval import DrawAccuracy, evaluate_snn
-from .training import default_run_dir, seed_everything, train_one_epoch
+from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..config import Recipe, recipe_from_dict, validate_recipe
+from ..errors import UserError
+from ..io_utils import atomic_write_json
+from ..models.loading import encode_split, load_recipe_dataset
+from ..provenance import provenance
+from .evaluate import DrawAccuracy, evaluate_snn
+from .ann import default_run_dir, seed_everything, train_one_epoch
 
 # Sections ``finetune --set`` may change: anything else would not fit the checkpoint's weights.
 TUNABLE_SECTIONS = ("finetune", "snn")
@@ -75,7 +75,7 @@ class _Job:
 
 
 def _loss(counts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    from .models.snn import rate_loss
+    from ..models.snn import rate_loss
 
     return rate_loss(counts, labels)
 
@@ -96,8 +96,8 @@ def _check_overrides(overrides: Sequence[str]) -> None:
 def finetune_job(checkpoint: str | Path, overrides: Sequence[str] = ()) -> _Job:
     """A converted (kind ``snn``) checkpoint, rebuilt under ``overrides``."""
     from .convert import copy_weights
-    from .models.factory import build_model
-    from .pipeline import load_model
+    from ..models.factory import build_model
+    from ..models.loading import load_model
 
     _check_overrides(overrides)
     loaded = load_model(checkpoint)
@@ -125,9 +125,9 @@ def direct_job(recipe: Recipe, init: str = "data",
     """The same spiking net from random init: PyTorch's default init for conv and fc,
     prepared on training sentences (``init="data"``: centred filters, mirrored class
     populations, rescaled to fire at ``init_rates`` (conv, output); see
-    :func:`robustsnn.snn_init.data_driven_init`) or left as it is (``init="default"``)."""
-    from .models.factory import build_model, embedding_weights
-    from .pipeline import prepare
+    :func:`robustsnn.train.snn_init.data_driven_init`) or left as it is (``init="default"``)."""
+    from ..models.factory import build_model, embedding_weights
+    from ..models.loading import prepare
     from .snn_init import data_driven_init
 
     if init not in INITS:
@@ -239,7 +239,7 @@ def _init_method(meta: dict[str, Any]) -> str | None:
 
 def _finish(job: _Job, run_dir: Path, best_path: Path, dataset: Any, history: list[dict[str, Any]],
             best_epoch: int, log: Callable[[str], None]) -> SNNTrainResult:
-    from .pipeline import load_model
+    from ..models.loading import load_model
 
     if not best_path.exists():
         raise UserError(f"no epoch finished in {run_dir} (finetune.max_epochs too small?)")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
-from .io_utils import atomic_write
+from ..errors import UserError
+from ..io_utils import atomic_write
 
 FORMAT = "robustsnn/1"
 REQUIRED = ("format", "kind", "model", "config", "vocab")
