@@ -37,8 +37,10 @@ demo: venv
 	$(DEMO_ENV) $(BIN)/robustsnn campaign attacks/demo.toml
 	$(DEMO_ENV) $(BIN)/robustsnn table
 
+# Lint first (pyproject.toml [tool.ruff]; ruff comes with the dev extra), then the suite.
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 test: venv
+	$(BIN)/ruff check robustsnn tests benchmarks
 	@$(BIN)/python -m pytest -q -ra; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -94,8 +94,8 @@ def main() -> None:
         per_step(spikes[0]), folded(spikes[0])  # warm-up
         times: dict[str, list[float]] = {"per-step loop": [], "shipped (folded)": []}
         for s in spikes[1:]:
-            times["per-step loop"].append(timed(lambda: per_step(s)))
-            times["shipped (folded)"].append(timed(lambda: folded(s)))
+            times["per-step loop"].append(timed(lambda s=s, f=per_step: f(s)))
+            times["shipped (folded)"].append(timed(lambda s=s, f=folded: f(s)))
         results[phase] = {k: args.batch / statistics.median(v) for k, v in times.items()}
 
     model.eval()
@@ -104,7 +104,8 @@ def main() -> None:
                    for s in spikes[:2])
     print(f"batch {args.batch}, length {args.length} ({args.real_tokens or args.length} real), "
           f"T={args.time_steps}, threads {args.threads}, "
-          f"fold_rows {model.fold_rows}, {args.batches} batches, {'checkpoint ' + args.checkpoint if args.checkpoint else 'synthetic net'}")
+          f"fold_rows {model.fold_rows}, {args.batches} batches, "
+          f"{'checkpoint ' + args.checkpoint if args.checkpoint else 'synthetic net'}")
     print(f"identical inference outputs: {same}")
     print(f"{'phase':<10} {'per-step loop ex/s':>19} {'shipped ex/s':>13} {'ratio':>6}")
     for phase, r in results.items():

@@ -44,7 +44,7 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     return texts
 
 
-def normalise_rows(scores: "torch.Tensor") -> np.ndarray:  # noqa: F821
+def normalise_rows(scores: torch.Tensor) -> np.ndarray:  # noqa: F821
     """Non-negative scores -> probability rows; an all-zero row becomes uniform."""
     import torch
 
@@ -52,6 +52,31 @@ def normalise_rows(scores: "torch.Tensor") -> np.ndarray:  # noqa: F821
     total = scores.sum(dim=1, keepdim=True)
     uniform = torch.full_like(scores, 1.0 / scores.shape[1])
     return torch.where(total > 0, scores / total.clamp_min(1e-300), uniform).numpy()
+
+
+def portable_path(path: Any) -> str:
+    """``path`` relative to ``$ROBUSTSNN_RUNS`` when it lies there (records must not carry
+    one machine's absolute paths), else as given."""
+    from pathlib import Path
+
+    from .paths import runs_dir
+
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(runs_dir()))
+    except ValueError:
+        return str(path)
+
+
+def file_sha256(path: Any) -> str:
+    """The sha256 of a file: which checkpoint a result came from, wherever it lies."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -65,16 +90,19 @@ class NetworkClassifier:
     """
 
     loaded: Any  # pipeline.LoadedModel
-    encoding: Any = None  # models.encoding.Encoding, SNN only (default: fresh)
+    # models.encoding.Encoding, SNN only and required there: the mode is parsed once where
+    # the user gave it (Encoding.parse); this class takes the parsed value, never a string,
+    # and has no default of its own.
+    encoding: Any = None
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        from .models.encoding import FRESH, Encoding
+        from .models.encoding import Encoding
 
         if self.loaded.kind == "snn":
-            self.encoding = self.encoding or FRESH
             if not isinstance(self.encoding, Encoding):
-                raise UserError(f"encoding must be an Encoding, got {self.encoding!r}")
+                raise UserError(f"an SNN classifier needs an Encoding (e.g. Encoding.parse('frozen') "
+                                f"or Encoding.parse('mean-20')), got {self.encoding!r}")
         elif self.encoding is not None:
             raise UserError(f"model '{self.loaded.kind}' is deterministic; it takes no encoding")
         if self.batch_size < 1:
@@ -108,10 +136,35 @@ class NetworkClassifier:
                     rows.append(torch.softmax(model(ids).double(), dim=1).numpy())
         return np.concatenate(rows)
 
+    def tokens(self, text: str) -> list[str]:
+        """The model's tokens of ``text`` (white-box attacks align words with them)."""
+        return self.loaded.encoder.tokens(text)
+
+    def input_gradient(self, text: str) -> tuple[list[int], np.ndarray]:
+        """``(token ids, gradient [tokens, dim])``: the loss gradient with respect to each
+        token's word vector, against the model's own prediction (models/gradients.py: the
+        SNN's through the surrogate and a straight-through encoder, averaged over the
+        encoding's draws). Tokens past ``max_len`` never reach the network: zero rows."""
+        from .models.gradients import ann_input_gradient, snn_input_gradient
+
+        [text] = check_texts([text])
+        ids = self.loaded.encoder.token_ids(text)
+        row = self.loaded.encoder.encode([text])
+        model = self.loaded.model
+        if self.loaded.kind == "snn":
+            grad, _ = snn_input_gradient(model, row, self.encoding)
+        else:
+            grad, _ = ann_input_gradient(model, row)
+        out = np.zeros((len(ids), grad.shape[2]), dtype=np.float64)
+        kept = min(len(ids), grad.shape[1])
+        out[:kept] = grad[0, :kept].double().numpy()
+        return ids, out
+
     def describe(self) -> dict[str, Any]:
         return {
             "model": self.loaded.kind,
-            "checkpoint": str(self.loaded.path),
+            "checkpoint": portable_path(self.loaded.path),
+            "checkpoint_sha256": file_sha256(self.loaded.path),
             "dataset": self.loaded.recipe.data.dataset,
             "encoding": str(self.encoding) if self.encoding is not None else None,
             "encoding_seed": getattr(self.encoding, "seed", None),

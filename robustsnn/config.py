@@ -3,10 +3,17 @@
 ``load_recipe(path, overrides)`` reads ``recipes/<name>.toml``, applies command-line
 overrides such as ``train.lr=1e-3`` (type-checked, unknown keys rejected) and returns a
 :class:`Recipe`. Every mistake raises :class:`UserError` naming the offending key.
+
+:func:`from_dict` builds any settings dataclass this way (recipes, campaigns and their
+``[threat]``): each value is checked against the field's annotation, with the shared
+checks of :mod:`robustsnn.checks` (an integer is never a bool; an integer is accepted
+for a float; a TOML date or time is refused by name). Ranges are checked afterwards,
+by the dataclass's ``__post_init__`` or by :func:`validate_recipe`.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import json
 import sys
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .checks import fail, require_bool, require_choice, require_int, require_number, require_str, shown
 from .errors import UserError
 
 if sys.version_info >= (3, 11):
@@ -115,78 +123,121 @@ def _is_dataclass_type(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
+def _settable(cls: type) -> dict[str, dataclasses.Field]:
+    """The fields a file (or ``--set``) may give: ``init`` fields not marked
+    ``metadata={"config": False}`` (e.g. where a campaign was read from)."""
+    return {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("config", True)}
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and return it in the field's type
+    (int for float, tuple for tuple); errors name ``key``. Supported: bool, int, float,
+    str, Any, Literal, unions (``X | None``), ``tuple[X, ...]``, ``tuple[X, Y]``,
+    ``list[X]``, ``Sequence[X]`` and nested dataclasses."""
+    name = f"config key '{key}'"
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if _is_dataclass_type(tp):
+        return value if isinstance(value, tp) else from_dict(tp, value, key + ".")
+    if origin in (tuple, list, Sequence, collections.abc.Sequence) or tp in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise fail(name, "a list", value)
+        if origin is tuple and args and args[-1] is not Ellipsis:  # fixed length
+            if len(value) != len(args):
+                raise fail(name, f"a list of {len(args)} values", value)
+            inner = args
+        else:
+            inner = (args[0] if args else Any,) * len(value)
+        items = [_coerce(v, t, f"{key}[{i}]") for i, (v, t) in enumerate(zip(value, inner))]
+        return items if (origin or tp) is list else tuple(items)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own message
+            return _coerce(value, options[0], key)
+        for option in options:
+            try:
+                return _coerce(value, option, key)
+            except UserError:
+                continue
+        raise fail(name, " or ".join(_type_name(o) for o in options), value)
+    if origin is typing.Literal:
+        return require_choice(name, value, args)
+    if tp is Any:
+        return value
+    if tp is bool:
+        return require_bool(name, value)
+    if tp is int:
+        return require_int(name, value)
+    if tp is float:
+        return require_number(name, value)
+    if tp is str:
+        return require_str(name, value)
+    raise TypeError(f"unsupported config annotation {tp!r} for {key}")  # a bug, not user input
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check ``value`` against the annotation ``tp``; ints are accepted for floats."""
-    origin = typing.get_origin(tp)
-    if origin in (tuple, Sequence) or tp is tuple:
-        (inner, *_) = typing.get_args(tp) or (Any,)
-        if not isinstance(value, (list, tuple)):
-            raise UserError(f"config key '{key}' must be a list, got {value!r}")
-        return tuple(_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value))
-    if origin in (typing.Union, types.UnionType):
-        errors = []
-        for option in typing.get_args(tp):
-            if option is type(None) and value is None:
-                return None
-            try:
-                return _coerce(value, option, key)
-            except UserError as exc:
-                errors.append(str(exc))
-        raise UserError(f"config key '{key}' has the wrong type: {value!r}")
-    if tp is Any:
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise UserError(f"config key '{key}' must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"config key '{key}' must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"config key '{key}' must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise UserError(f"config key '{key}' must be a string, got {value!r}")
-        return value
-    raise TypeError(f"unsupported config annotation {tp!r} for {key}")  # a bug, not user input
-
-
 def from_dict(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from a nested mapping, rejecting unknown keys and wrong types."""
+    """Build dataclass ``cls`` from a nested mapping, rejecting unknown keys and wrong
+    types (checked against the field annotations, nested dataclasses included).
+
+    A range error of the class's ``__post_init__`` that starts with a field's name
+    (``"candidates must be ..."``) is given the section prefix, so that it too names
+    the full key (``"threat.candidates must be ..."``).
+    """
     if not isinstance(data, Mapping):
-        raise UserError(f"config section '{prefix.rstrip('.') or '<root>'}' must be a table")
+        section = prefix.rstrip(".") or "<root>"
+        raise UserError(f"config section '{section}' must be a table, got {shown(data)}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = _settable(cls)
     for key in data:
-        if key not in names:
+        if key not in fields:
             raise UserError(
-                f"unknown config key '{prefix}{key}' (known: {', '.join(sorted(names))})"
+                f"unknown config key '{prefix}{key}' (known: {', '.join(sorted(fields))})"
             )
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f in fields.values():
         key = prefix + f.name
         if f.name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise UserError(f"config key '{key}' is required")
             continue
-        tp = hints[f.name]
-        value = data[f.name]
-        kwargs[f.name] = (
-            from_dict(tp, value, key + ".") if _is_dataclass_type(tp) else _coerce(value, tp, key)
-        )
-    return cls(**kwargs)
+        kwargs[f.name] = _coerce(data[f.name], hints[f.name], key)
+    try:
+        return cls(**kwargs)
+    except UserError as exc:
+        message = str(exc)
+        if prefix and any(message.startswith(name + " ") for name in fields):
+            raise UserError(prefix + message) from None
+        raise
+
+
+def plain_copy(value: Any) -> Any:
+    """A deep copy with mappings as dicts and sequences as lists; other values (TOML
+    dates included, for the type check to name) are kept as they are."""
+    if isinstance(value, Mapping):
+        return {k: plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_copy(v) for v in value]
+    return value
+
+
+def _is_text(tp: Any) -> bool:
+    """A str field, or one whose every choice is a str (Optional[str], Literal["a", "b"])."""
+    if tp is str:
+        return True
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) is typing.Literal:
+        return all(isinstance(a, str) for a in args)
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and all(map(_is_text, args))
 
 
 def _parse_override_value(text: str, tp: Any) -> Any:
     """Turn ``--set`` text into a value of the field's type (TOML literal syntax)."""
-    if tp is str:
+    if _is_text(tp):
         return text
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -204,8 +255,9 @@ def apply_overrides(data: dict[str, Any], cls: type, overrides: Sequence[str]) -
         target_cls, node = cls, data
         for depth, part in enumerate(parts):
             hints = typing.get_type_hints(target_cls)
-            if part not in hints:
-                known = ", ".join(sorted(hints))
+            settable = _settable(target_cls)
+            if part not in settable:
+                known = ", ".join(sorted(settable))
                 raise UserError(f"unknown config key '{'.'.join(parts[: depth + 1])}' (known: {known})")
             tp = hints[part]
             if depth == len(parts) - 1:
@@ -221,7 +273,7 @@ def apply_overrides(data: dict[str, Any], cls: type, overrides: Sequence[str]) -
 
 
 def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Recipe:
-    raw = json.loads(json.dumps(data))  # deep copy; overrides must not touch the caller's dict
+    raw = plain_copy(data)  # deep copy; overrides must not touch the caller's dict
     return from_dict(Recipe, apply_overrides(raw, Recipe, overrides))
 
 

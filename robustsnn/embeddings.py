@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .data.text import PAD, UNK
 from .errors import UserError
 from .paths import cache_dir
-from .data.text import PAD, UNK
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def build_table(vectors: WordVectors) -> EmbeddingTable:
     return EmbeddingTable([PAD, UNK, *words], raw, positive, info)
 
 
-def vectors_for_recipe(recipe: "Recipe", train_tokens: Sequence[Sequence[str]]) -> WordVectors:  # noqa: F821
+def vectors_for_recipe(recipe: Recipe, train_tokens: Sequence[Sequence[str]]) -> WordVectors:  # noqa: F821
     """Resolve ``recipe.embedding`` into word vectors (loading or training them)."""
     emb = recipe.embedding
     if emb.source == "glove-50d":

@@ -36,11 +36,11 @@ def git_revision() -> str | None:
 
 
 def provenance() -> dict[str, Any]:
-    import robustsnn
-
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "robustsnn": robustsnn.__version__,
+        # What robustsnn.__version__ reads, read here: the package root re-exports
+        # robustsnn.api, which imports this module (tests/test_layout.py: no cycle).
+        "robustsnn": _version("robustsnn") or "0+unknown",
         "git": git_revision(),
         "python": sys.version.split()[0],
         "versions": {name: v for name in _PACKAGES if (v := _version(name))},

@@ -35,7 +35,7 @@ class Registry(Generic[T]):
     """
 
     def __init__(self, kind: str, group: str | None = None,
-                 builtins: Callable[["Registry[T]"], None] | None = None):
+                 builtins: Callable[[Registry[T]], None] | None = None):
         self.kind = kind  # "model", "defense", ... (used in messages)
         self.group = group
         self._entries: dict[str, Entry[T]] = {}

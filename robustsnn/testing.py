@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from .checks import is_int
 from .classifier import TextClassifier, check_texts
 from .errors import UserError
 
@@ -97,7 +98,7 @@ def _check_interface(classifier: Any) -> None:
         _fail("interface", f"{type(classifier).__name__} is not a TextClassifier "
                            "(needs num_classes, predict_proba(texts), describe())")
     n = classifier.num_classes
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+    if not (is_int(n) or isinstance(n, np.integer)) or n < 2:
         _fail("interface", f"num_classes must be an integer >= 2, got {n!r}")
 
 

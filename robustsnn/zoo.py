@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .artifacts import CONVERTED, DIRECT, FINETUNED, TAILORED, TEXTCNN, Artifact
 from .errors import UserError
-from .paths import runs_dir
 from .registry import Registry
 
 
@@ -40,15 +40,27 @@ def load_checkpoint_model(path: Path) -> Any:
 
 @dataclass(frozen=True)
 class CheckpointModel:
-    """A built-in model: a robustsnn checkpoint at ``$ROBUSTSNN_RUNS/<dataset>/<relpath>``."""
+    """A built-in model: the checkpoint of ``artifact`` under ``$ROBUSTSNN_RUNS/<dataset>/``
+    (paths and build commands: :mod:`robustsnn.artifacts`)."""
 
-    kind: str  # checkpoint kind expected: textcnn | tailored | snn
-    relpath: str
-    build: str  # the commands that make it, with {dataset}
+    artifact: Artifact
     stochastic: bool = False
 
+    @property
+    def kind(self) -> str:
+        """Checkpoint kind expected: textcnn | tailored | snn."""
+        return self.artifact.kind
+
+    @property
+    def relpath(self) -> str:
+        return self.artifact.relpath
+
+    def build_command(self, dataset: str) -> str:
+        """The commands that make the checkpoint for ``dataset``, from the recipe on."""
+        return self.artifact.chain(dataset)
+
     def default_checkpoint(self, dataset: str) -> Path:
-        return runs_dir() / dataset / self.relpath
+        return self.artifact.path(dataset)
 
     def load(self, dataset: str, checkpoint: Path | None = None, encoding: Any = None) -> Any:
         from .classifier import NetworkClassifier
@@ -56,7 +68,7 @@ class CheckpointModel:
         path = Path(checkpoint) if checkpoint else self.default_checkpoint(dataset)
         if not path.is_file():
             raise UserError(f"no {self.kind} checkpoint for {dataset} at {path}; build it with: "
-                            + self.build.format(dataset=dataset))
+                            + self.build_command(dataset))
         loaded = load_checkpoint_model(path)
         if loaded.kind != self.kind:
             raise UserError(f"{path} holds a '{loaded.kind}' model, not '{self.kind}'")
@@ -65,25 +77,12 @@ class CheckpointModel:
         return NetworkClassifier(loaded, encoding=encoding if self.stochastic else None)
 
 
-def _train(model: str) -> str:
-    return f"robustsnn train --config recipes/{{dataset}}.toml --model {model}"
-
-
-_CONVERT = _train("tailored") + " && robustsnn convert $ROBUSTSNN_RUNS/{dataset}/tailored/best.pt"
-
-
 def _builtins(reg: Registry[Any]) -> None:
-    reg.register("textcnn", CheckpointModel("textcnn", "textcnn/best.pt", _train("textcnn")))
-    reg.register("tailored", CheckpointModel("tailored", "tailored/best.pt", _train("tailored")))
-    reg.register("snn", CheckpointModel(
-        "snn", "snn-finetuned-none/best.pt",
-        _CONVERT + " && robustsnn finetune $ROBUSTSNN_RUNS/{dataset}/snn/converted-none.pt",
-        stochastic=True))
-    reg.register("snn-converted", CheckpointModel("snn", "snn/converted-none.pt", _CONVERT,
-                                                  stochastic=True))
-    reg.register("snn-direct", CheckpointModel(
-        "snn", "snn-direct/best.pt", "robustsnn train-snn --config recipes/{dataset}.toml",
-        stochastic=True))
+    reg.register("textcnn", CheckpointModel(TEXTCNN))
+    reg.register("tailored", CheckpointModel(TAILORED))
+    reg.register("snn", CheckpointModel(FINETUNED, stochastic=True))
+    reg.register("snn-converted", CheckpointModel(CONVERTED, stochastic=True))
+    reg.register("snn-direct", CheckpointModel(DIRECT, stochastic=True))
 
 
 MODELS: Registry[Any] = Registry("model", group="robustsnn.models", builtins=_builtins)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -59,6 +61,60 @@ def tiny_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ROBUSTSNN_DATA", str(root))
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
     return root
+
+
+@dataclass(frozen=True)
+class TinyNet:
+    """A tiny tailored TextCNN trained on the toy 'sst2' and its spiking conversion."""
+
+    root: Path  # the session folder holding everything below (shared: never write here)
+    data: Path  # the toy datasets it was trained on (make_tiny_dataset, seed 0)
+    tailored: Path  # the tailored run's best.pt
+    converted: Path  # ``robustsnn convert`` of it (norm none, T = 8)
+
+
+def _fingerprint(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``root``."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def tiny_net_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TinyNet, dict[str, str]]]:
+    """Train the tiny tailored net and convert it, once per session (use ``tiny_net``)."""
+    from robustsnn.cli import main
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.ann import train
+
+    root = tmp_path_factory.mktemp("tiny-net")
+    net = TinyNet(root, root / "data", root / "tailored" / "best.pt", root / "converted.pt")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROBUSTSNN_DATA", str(make_tiny_dataset(net.data)))
+        mp.setenv("ROBUSTSNN_RUNS", str(root / "runs"))
+        recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 3}))
+        train(recipe, "tailored", net.tailored.parent, log=lambda _: None)
+        assert main(["convert", str(net.tailored), "--out", str(net.converted)]) == 0
+    yield net, _fingerprint(root)
+
+
+@pytest.fixture
+def tiny_net(tiny_net_files: tuple[TinyNet, dict[str, str]], tiny_data: Path) -> Iterator[TinyNet]:
+    """The session's tiny tailored and converted checkpoints, read-only.
+
+    Shared by every test of the session, so a test must not write into ``tiny_net.root``:
+    copy a checkpoint to ``tmp_path`` to modify it, and send outputs (``--out``) there.
+    Each test is checked afterwards. ROBUSTSNN_DATA is ``tiny_data``, the same toy data
+    the net was trained on (a per-test copy), and ROBUSTSNN_RUNS a per-test folder.
+    """
+    net, fingerprint = tiny_net_files
+    for split in ("train", "dev", "test"):
+        name = f"sst2/{split}.tsv"
+        assert (tiny_data / name).read_bytes() == (net.data / name).read_bytes(), name
+    yield net
+    now = _fingerprint(net.root)
+    changed = sorted(k for k in now.keys() | fingerprint.keys() if now.get(k) != fingerprint.get(k))
+    assert not changed, (f"the shared checkpoint folder {net.root} changed ({', '.join(changed)}): "
+                         "a test must write to a copy in tmp_path")
 
 
 def shared_data_dir() -> Path | None:

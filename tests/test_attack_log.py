@@ -51,7 +51,14 @@ def test_foreign_file_is_refused(tmp_path):
         AttackLog(path).done()
 
 
-def test_columns_cover_the_issue_list():
-    for needed in ("original_text", "perturbed_text", "label", "result", "queries",
-                   "words_perturbed", "seconds", "original_score", "perturbed_score"):
-        assert needed in COLUMNS
+def test_every_column_is_written_and_read_back_under_its_name(tmp_path):
+    path = tmp_path / "x.csv"
+    log = AttackLog(path)
+    full = {c: f"{c} value, {i}" for i, c in enumerate(COLUMNS)}  # distinct, with a comma to quote
+    log.append(full)
+    log.append({"index": 1})  # a column left out is written empty, never shifted
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    # What the issue asks each logged example to record, in the file as written.
+    assert {"original_text", "perturbed_text", "label", "result", "queries", "words_perturbed",
+            "seconds", "original_score", "perturbed_score"} <= set(header)
+    assert read_log(path) == [full, {c: "1" if c == "index" else "" for c in COLUMNS}]

@@ -19,7 +19,12 @@ import numpy as np
 import pytest
 
 from attack_toys import (
-    SENTENCES, VOCAB, KeywordClassifier, make_tiny_bert, require_textattack, textattack_fixture,
+    SENTENCES,
+    VOCAB,
+    KeywordClassifier,
+    make_tiny_bert,
+    require_textattack,
+    textattack_fixture,
     toy_embedding,
 )
 from robustsnn.attack.threat import ThreatModel
@@ -27,7 +32,8 @@ from robustsnn.errors import UserError
 
 require_textattack()
 
-RECIPES = ["bert-attack", "pwws", "textbugger", "textfooler"]
+RECIPES = ["bert-attack", "pwws", "textbugger", "textfooler"]  # black-box: run here on a toy classifier
+ALL_RECIPES = sorted([*RECIPES, "gradient-wir"])  # white-box: tests/test_gradient_attack.py
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +123,7 @@ def test_recipe_names_without_importing_textattack() -> None:
             "print(json.dumps([RECIPES.names(), 'textattack' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     names, imported = json.loads(out.stdout.strip().splitlines()[-1])
-    assert names == RECIPES and not imported
+    assert names == ALL_RECIPES and not imported
 
 
 def test_unknown_recipe_is_a_one_line_error_listing_the_choices() -> None:
@@ -126,14 +132,14 @@ def test_unknown_recipe_is_a_one_line_error_listing_the_choices() -> None:
     with pytest.raises(UserError, match="unknown attack recipe 'deepwordbug'") as err:
         build_attack("deepwordbug", None, ThreatModel())
     assert "\n" not in str(err.value)
-    assert "bert-attack, pwws, textbugger, textfooler" in str(err.value)
+    assert "bert-attack, gradient-wir, pwws, textbugger, textfooler" in str(err.value)
 
 
 def test_every_builtin_has_a_builder_and_a_reference(textattack) -> None:
     from robustsnn.attack.recipe_builders import BUILDERS
     from robustsnn.attack.recipes import REFERENCES
 
-    assert sorted(BUILDERS) == sorted(REFERENCES) == RECIPES
+    assert sorted(BUILDERS) == sorted(REFERENCES) == ALL_RECIPES
 
 
 # ------------------------------------------------------------------ end to end
@@ -257,10 +263,9 @@ def test_similarity_threshold_uses_the_shared_encoder(textattack) -> None:
 
 def test_default_resources_come_from_the_resources_layer(textattack,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from robustsnn.resources import offline
     from robustsnn.attack.recipes import build_attack
-    from robustsnn.resources import AttackResources
     from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.resources import AttackResources, offline
 
     asked = []
 
@@ -278,8 +283,8 @@ def test_default_resources_come_from_the_resources_layer(textattack,
 
 def test_bert_attack_native_without_a_masked_lm(textattack, monkeypatch: pytest.MonkeyPatch) -> None:
     from robustsnn.attack.recipes import build_attack
-    from robustsnn.resources import AttackResources
     from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.resources import AttackResources
 
     monkeypatch.delenv("ROBUSTSNN_MLM", raising=False)
     with pytest.raises(UserError, match="masked language model.*ROBUSTSNN_MLM") as err:

@@ -20,14 +20,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robustsnn.resources import nltk_data
-from robustsnn.resources.counterfitting import (
-    ConstraintFiles, CounterfitParams, counterfit, nearest_neighbours, pair_indices,
-    run_counterfitting,
-)
 from attack_toys import make_tiny_bert
 from robustsnn.embeddings import WordVectors
 from robustsnn.errors import UserError
+from robustsnn.resources import nltk_data
+from robustsnn.resources.counterfitting import (
+    ConstraintFiles,
+    CounterfitParams,
+    counterfit,
+    nearest_neighbours,
+    pair_indices,
+    run_counterfitting,
+)
 
 HAS_TEXTATTACK = importlib.util.find_spec("textattack") is not None
 needs_textattack = pytest.mark.skipif(not HAS_TEXTATTACK, reason="textattack not installed "

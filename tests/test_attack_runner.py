@@ -16,10 +16,10 @@ require_textattack()
 from conftest import tiny_recipe_dict  # noqa: E402
 from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.attack.log import read_log  # noqa: E402
-from robustsnn.resources import AttackResources  # noqa: E402
 from robustsnn.attack.runner import run_cell  # noqa: E402
 from robustsnn.config import recipe_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.resources import AttackResources  # noqa: E402
 from robustsnn.train.ann import train  # noqa: E402
 
 
@@ -184,15 +184,35 @@ def test_shipped_campaigns_load():
 
 
 def test_a_log_is_never_extended_under_other_settings(models, tmp_path):
-    from robustsnn.errors import UserError
+    from dataclasses import replace
 
+    from robustsnn.attack.runner import cell_paths
+
+    quiet = {"resources": toy_resources(), "log": lambda _: None}
     cell = Cell("sst2", "textcnn", "none", "pwws", "none")
-    run_cell(campaign(n=2), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
-    # Another protocol is another file; the same protocol with another K is refused.
+    base = campaign(n=2)
+    run_cell(base, cell, tmp_path, **quiet)
+    log_path, record_path = cell_paths(tmp_path, base, cell)
+    logged, recorded = log_path.read_bytes(), record_path.read_bytes()
+    # Another protocol is another experiment with its own files: it runs, this log stays.
     native = campaign(n=2, protocol="native")
-    assert native.threat.protocol == "native"
-    with pytest.raises(UserError, match="under other settings"):
-        run_cell(campaign(n=2, candidates=5), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
-    # More examples under the same settings extend the log.
-    record = run_cell(campaign(n=3), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
+    assert cell_paths(tmp_path, native, cell)[0] != log_path
+    other = run_cell(native, cell, tmp_path, **quiet)
+    assert other["protocol"] == "native" and other["metrics"]["n"] == 2
+    assert len(read_log(cell_paths(tmp_path, native, cell)[0])) == 2
+    assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
+    # The same protocol under any other threat setting, seed, selection or verdict: refused,
+    # with the log and its record left as they were.
+    for changed in (campaign(n=2, candidates=5), campaign(n=2, max_modification_rate=0.5),
+                    campaign(n=2, similarity=0.5), campaign(n=2, query_budget=100),
+                    replace(base, campaign=replace(base.campaign, seed=4)),
+                    replace(base, examples=replace(base.examples, min_words=3)),
+                    campaign(n=2, draws=7)):
+        assert cell_paths(tmp_path, changed, cell) == (log_path, record_path)
+        with pytest.raises(UserError, match="under other settings"):
+            run_cell(changed, cell, tmp_path, **quiet)
+        assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
+    # More examples under the same settings extend the log: the first rows are kept.
+    record = run_cell(campaign(n=3), cell, tmp_path, **quiet)
     assert record["metrics"]["n"] == 3
+    assert log_path.read_bytes().startswith(logged) and len(read_log(log_path)) == 3

@@ -120,14 +120,14 @@ def test_wrapper_model_is_the_torch_module_when_there_is_one(textattack) -> None
 
 def test_plain_textattack_attacker_runs_our_recipe_and_wrapper(textattack) -> None:
     """Our wrapper and recipe inside TextAttack's own Attacker/AttackArgs loop."""
-    from textattack import Attacker, AttackArgs
+    from textattack import AttackArgs, Attacker
     from textattack.attack_results import SuccessfulAttackResult
     from textattack.datasets import Dataset
 
     from robustsnn.attack.recipes import build_attack
-    from robustsnn.resources import AttackResources
     from robustsnn.attack.threat import ThreatModel
     from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.resources import AttackResources
 
     classifier = KeywordClassifier()
     threat = ThreatModel(candidates=5, similarity=0.0, max_modification_rate=0.3)

@@ -142,7 +142,7 @@ def test_rebuild_follows_the_documented_split():
 
 
 def test_rebuild_sophon_csv_drops_empty_reviews_and_cleans():
-    csv_bytes = "label,review\n1,很好\n0,\"\"\n0,\"太\t差\"\n".encode("utf-8") + "".join(
+    csv_bytes = "label,review\n1,很好\n0,\"\"\n0,\"太\t差\"\n".encode() + "".join(
         f"1,好{i}\n" for i in range(10)).encode("utf-8")
     out = rebuild("waimai", {"waimai_10k.csv": csv_bytes})
     text = out["train"].decode() + out["test"].decode()

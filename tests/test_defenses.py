@@ -229,7 +229,7 @@ def test_context_loads_nothing_until_asked(tmp_path, monkeypatch):
     ctx = DefenseContext("sst2", seed=3)
     assert ctx.language == "en" and ctx.seed == 3
     with pytest.raises(UserError, match="dataset 'sst2' not found"):
-        ctx.train_texts
+        _ = ctx.train_texts  # a property: reading it loads the split
 
 
 def test_context_language_and_resources():

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from robustsnn.embeddings import (
-    WordVectors, build_table, load_glove_50d, load_vectors_file, positive_shift, random_vectors,
-    shift_stats, train_word2vec,
+    WordVectors,
+    build_table,
+    load_glove_50d,
+    load_vectors_file,
+    positive_shift,
+    random_vectors,
+    shift_stats,
+    train_word2vec,
 )
 from robustsnn.errors import UserError
 

@@ -6,18 +6,13 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import tiny_recipe_dict
 from robustsnn.cli import main
-from robustsnn.config import recipe_from_dict
-from robustsnn.reports.energy import layer_flops, measure_snn, synaptic_ops
 from robustsnn.models.encoding import Encoding
+from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
 from robustsnn.models.snn import SpikingTextCNN
 from robustsnn.models.textcnn import TailoredTextCNN, TextCNN
-from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
+from robustsnn.reports.energy import layer_flops, measure_snn, synaptic_ops
 from robustsnn.train.evaluate import evaluate_snn
-from robustsnn.train.ann import train
-
-QUIET = {"log": lambda _: None}
 
 
 def test_flops_by_hand():
@@ -66,13 +61,8 @@ def test_measured_rates_count_the_spikes_of_the_same_draws():
 
 
 @pytest.fixture
-def tiny_pair(tiny_data, tmp_path):
-    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
-    train(recipe, "tailored", tmp_path / "tailored", **QUIET)
-    tailored = tmp_path / "tailored" / "best.pt"
-    converted = tmp_path / "converted.pt"
-    assert main(["convert", str(tailored), "--out", str(converted)]) == 0
-    return tailored, converted
+def tiny_pair(tiny_net):
+    return tiny_net.tailored, tiny_net.converted
 
 
 def test_energy_cli_writes_the_table(tiny_pair, tmp_path, capsys):

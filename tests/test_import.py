@@ -31,3 +31,15 @@ def test_import_does_not_touch_environment():
 def test_cli_help_is_light():
     loaded = set(_modules_after("from robustsnn.cli import build_parser; build_parser()"))
     assert "torch" not in loaded and "textattack" not in loaded
+
+
+def test_api_names_are_lazy():
+    """The verbs are package attributes, yet `import robustsnn` does not import robustsnn.api,
+    and resolving one (or importing robustsnn.api) imports no heavy library either."""
+    loaded = set(_modules_after("import robustsnn; assert 'load_classifier' in dir(robustsnn)"))
+    assert "robustsnn.api" not in loaded
+    loaded = set(_modules_after("import robustsnn; robustsnn.load_classifier; robustsnn.run_attack; "
+                                "robustsnn.run_campaign; robustsnn.table; robustsnn.textattack_wrapper; "
+                                "robustsnn.nltk_offline; from robustsnn import load_classifier"))
+    assert "robustsnn.api" in loaded
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

@@ -44,8 +44,12 @@ def import_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom):
                 base = (_resolve(module, path, node.level, node.module) if node.level
                         else node.module or "")
-                targets.append(base)
-                targets += [f"{base}.{alias.name}" for alias in node.names]  # submodules
+                submodules = [f"{base}.{alias.name}" for alias in node.names]
+                targets += submodules
+                # ``from . import artifacts`` imports the submodule, like ``from .artifacts
+                # import X``; the package's __init__ counts when a name is read from it.
+                if not all(s in modules for s in submodules):
+                    targets.append(base)
             elif isinstance(node, ast.Import):
                 targets += [alias.name for alias in node.names]
             for target in targets:

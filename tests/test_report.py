@@ -12,8 +12,8 @@ from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
 from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
 from robustsnn.reports.accuracy import TABLE1, TABLE3, build_command, evaluate_cell
-from robustsnn.train.evaluate import evaluate_snn
 from robustsnn.train.ann import evaluate, train
+from robustsnn.train.evaluate import evaluate_snn
 
 QUIET = {"log": lambda _: None}
 

@@ -6,25 +6,23 @@ import torch
 from torch import nn
 
 from conftest import tiny_recipe_dict
-from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
-from robustsnn.train.convert import TopTail, convert, copy_weights
 from robustsnn.errors import UserError
+from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.models.encoding import Encoding
+from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
 from robustsnn.models.snn import SpikingTextCNN
 from robustsnn.models.textcnn import TailoredTextCNN
-from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
 from robustsnn.train.ann import train
+from robustsnn.train.convert import TopTail, convert, copy_weights
 
 QUIET = {"log": lambda _: None}
 
 
 @pytest.fixture
-def tailored_ckpt(tiny_data, tmp_path):
-    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
-    train(recipe, "tailored", tmp_path / "tailored", **QUIET)
-    return tmp_path / "tailored" / "best.pt"
+def tailored_ckpt(tiny_net):
+    return tiny_net.tailored
 
 
 def test_conversion_copies_every_weight_exactly(tailored_ckpt, tmp_path):
@@ -121,7 +119,7 @@ def test_copy_is_strict():
         copy_weights(fewer, snn)
 
 
-def test_convert_errors_are_one_line(tailored_ckpt, tiny_data, tmp_path, capsys):
+def test_convert_errors_are_one_line(tailored_ckpt, tmp_path, capsys):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint at all")
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 1}))

@@ -5,8 +5,14 @@ import torch
 
 from robustsnn.errors import UserError
 from robustsnn.models.encoding import Encoding, frozen_uniforms
-from robustsnn.models.snn import (SpikingTextCNN, leaky_layer, rate_loss, run_neurons,
-                                  simulate_stepwise, tie_broken_scores)
+from robustsnn.models.snn import (
+    SpikingTextCNN,
+    leaky_layer,
+    rate_loss,
+    run_neurons,
+    simulate_stepwise,
+    tie_broken_scores,
+)
 
 VOCAB, DIM, LEN = 60, 12, 10
 
@@ -230,3 +236,22 @@ def test_tie_rule_prefers_counts_then_membrane_then_lowest_index():
     model, ids = make_model(), make_ids()
     out = model.run(ids, Encoding("frozen"))
     assert torch.equal(model.predict(ids, Encoding("frozen")), out.scores.argmax(dim=1))
+
+
+def test_direct_encoding_injects_the_values_and_is_deterministic():
+    from robustsnn.models.encoding import input_spikes
+
+    model = make_model()
+    ids = make_ids()
+    direct = Encoding.parse("direct")
+    assert str(direct) == "direct" and not direct.poisson and Encoding("frozen").poisson
+    p = model.probabilities(ids)
+    currents = input_spikes(p, ids, direct, 5)
+    assert currents.shape == (5, *p.shape) and torch.equal(currents[3], p)
+    a, b = model.run(ids, direct), model.run(ids, direct)
+    assert torch.equal(a.scores, b.scores)
+    # The per-step snnTorch loop on the same currents agrees (graded input, same network).
+    sim = simulate_stepwise(model, input_spikes(p, ids, direct, model.time_steps))
+    assert torch.equal(model.population_counts(sim.out_spikes).sum(0),
+                       model.population_counts(model.simulate(
+                           input_spikes(p, ids, direct, model.time_steps)).out_spikes).sum(0))

@@ -5,25 +5,18 @@ import json
 import pytest
 import torch
 
-from conftest import tiny_recipe_dict
-from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.cli import main
-from robustsnn.config import recipe_from_dict
+from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
 from robustsnn.train.evaluate import evaluate_snn
 from robustsnn.train.snn import finetune
-from robustsnn.train.ann import train
 
 QUIET = {"log": lambda _: None}
 
 
 @pytest.fixture
-def converted(tiny_data, tmp_path):
-    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 3}))
-    train(recipe, "tailored", tmp_path / "tailored", **QUIET)
-    out = tmp_path / "converted.pt"
-    assert main(["convert", str(tmp_path / "tailored" / "best.pt"), "--out", str(out)]) == 0
-    return out
+def converted(tiny_net):
+    return tiny_net.converted
 
 
 def test_convert_finetune_evaluate_cli(converted, tmp_path, capsys):
@@ -74,8 +67,8 @@ def test_finetune_resume_continues_exactly(converted, tmp_path):
         torch.testing.assert_close(b["model"][key], value)
 
 
-def test_finetune_refuses_wrong_inputs(converted, tmp_path, capsys):
-    tailored = tmp_path / "tailored" / "best.pt"
+def test_finetune_refuses_wrong_inputs(tiny_net, capsys):
+    tailored, converted = tiny_net.tailored, tiny_net.converted
     for argv, message in [
         (["finetune", str(tailored)], "robustsnn convert"),
         (["finetune", str(converted), "--set", "model.maps=3"], "can only override"),

@@ -3,25 +3,17 @@
 import pandas as pd
 import pytest
 
-from conftest import tiny_recipe_dict
 from robustsnn.cli import main
-from robustsnn.config import recipe_from_dict
 from robustsnn.errors import UserError
 from robustsnn.models.loading import load_model
 from robustsnn.reports.sweep import DEFAULT_VALUES, npc_point_dir, parse_values, rebuild, sweep_neurons_per_class
-from robustsnn.train.ann import train
 
-QUIET = {"log": lambda _: None}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def converted(tiny_data, tmp_path):
-    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
-    train(recipe, "tailored", tmp_path / "tailored", **QUIET)
-    out = tmp_path / "converted.pt"
-    assert main(["convert", str(tmp_path / "tailored" / "best.pt"), "--out", str(out)]) == 0
-    return out
+def converted(tiny_net):
+    return tiny_net.converted
 
 
 def test_parse_values():
@@ -87,14 +79,15 @@ def test_neurons_per_class_retrains_one_resumable_run_per_value(tiny_data, tmp_p
     assert [r["accuracy"] for r in again] == [r["accuracy"] for r in rows]
 
 
-def test_sweep_cli_errors(converted, tmp_path, capsys):
+def test_sweep_cli_errors(tiny_net, capsys):
+    converted = tiny_net.converted
     for argv, message in [
         (["sweep", "neurons_per_class", "--config", "recipes/sst2.toml"], "--retrain"),
         (["sweep", "time_steps"], "needs a spiking checkpoint"),
         (["sweep", "beta", str(converted), "--retrain"], "without retraining"),
         (["sweep", "beta", str(converted), "--values", "2"], "beta must be in [0, 1]"),
         (["sweep", "beta", str(converted), "--draws", "0"], "at least 1"),
-        (["sweep", "beta", str(tmp_path / "tailored" / "best.pt")], "spiking checkpoint"),
+        (["sweep", "beta", str(tiny_net.tailored)], "spiking checkpoint"),
     ]:
         capsys.readouterr()
         assert main(argv) == 2, argv

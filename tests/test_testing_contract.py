@@ -28,9 +28,9 @@ def test_every_registered_defense_passes_the_contract(name):
 def tiny_zoo(tmp_path_factory):
     """Every built-in model kind, trained in seconds on the toy 'sst2', where the zoo looks."""
     from robustsnn.config import recipe_from_dict
+    from robustsnn.train.ann import train
     from robustsnn.train.convert import convert
     from robustsnn.train.snn import finetune, train_direct
-    from robustsnn.train.ann import train
 
     root = tmp_path_factory.mktemp("zoo")
     mp = pytest.MonkeyPatch()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from robustsnn.errors import UserError
 from robustsnn.data.text import PAD_ID, UNK_ID, TextEncoder, get_tokenizer, tokenize_en, tokenize_zh
+from robustsnn.errors import UserError
 
 
 def test_english_splits_clitics_like_glove():

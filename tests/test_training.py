@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import tiny_recipe_dict
-from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.cli import main
 from robustsnn.config import recipe_from_dict
+from robustsnn.models.checkpoint import load_checkpoint
 from robustsnn.models.loading import load_model
 from robustsnn.train.ann import train
 

@@ -11,16 +11,16 @@ per grid point with noise ``none``.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 import sys
-from dataclasses import asdict, dataclass, field, make_dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import apply_overrides, from_dict
+from ..config import apply_overrides, from_dict, plain_copy
 from ..errors import UserError
+from .threat import ThreatModel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,11 +37,27 @@ class CampaignSpec:
     datasets: tuple[str, ...] = ("sst2",)
     models: tuple[str, ...] = ("textcnn", "snn")
     recipes: tuple[str, ...] = ("pwws",)
-    # Spike-encoding modes for stochastic models: fresh | frozen | mean-<k>.
+    # Spike-encoding modes for stochastic models: fresh | frozen | mean-<k> | direct.
     noise: tuple[str, ...] = ("fresh", "frozen")
     defenses: tuple[str, ...] = ("none",)
     # Seeds the example selection, the frozen encoding and every per-example RNG.
     seed: int = 0
+    # TextAttack's goal function answers a text it has already scored (within one
+    # example's search) from its cache, so with fresh noise each distinct text gets one
+    # draw - what the paper's code did. false: every query is a new model call (a new
+    # draw for a stochastic model).
+    query_cache: bool = True
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """Transfer runs (robustsnn/attack/transfer.py): the final texts of the attack runs
+    against each ``sources`` model, replayed against each ``targets`` model (default:
+    the campaign's other models) in each ``noise`` mode (default: the campaign's)."""
+
+    sources: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    noise: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,57 +77,70 @@ class VerdictSpec:
     draws: int = 100
 
 
-def _threat_cls() -> type:
-    from .threat import ThreatModel
-
-    return ThreatModel
-
-
 @dataclass(frozen=True)
 class Campaign:
     campaign: CampaignSpec
     examples: ExampleSelection = field(default_factory=ExampleSelection)
-    threat: Any = None  # ThreatModel (imported lazily: it lives beside TextAttack code)
+    threat: ThreatModel = field(default_factory=ThreatModel)
     verdict: VerdictSpec = field(default_factory=VerdictSpec)
-    source: str = ""  # the file it came from
+    transfer: TransferSpec = field(default_factory=TransferSpec)
+    # The file it came from: not a key of the file (config skips it).
+    source: str = field(default="", metadata={"config": False})
 
     def to_dict(self) -> dict[str, Any]:
         return {"campaign": asdict(self.campaign), "examples": asdict(self.examples),
-                "threat": self.threat.to_dict(), "verdict": asdict(self.verdict)}
+                "threat": self.threat.to_dict(), "verdict": asdict(self.verdict),
+                "transfer": asdict(self.transfer)}
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One run of the grid: an attack recipe against one model on one dataset."""
+    """One run of the grid: an attack recipe against one model on one dataset.
+
+    ``noise`` is given as an :class:`~robustsnn.models.encoding.Encoding` (what
+    :func:`cells`, the CLI and :mod:`robustsnn.api` pass: the mode parsed where it
+    entered) or as its spelling (``"frozen"``, ``"mean-20"``; ``"none"`` for a
+    deterministic model), parsed here once. The cell then holds both: ``noise``, the
+    canonical name (``str(encoding)``; it names the log files), and ``encoding``, the
+    parsed Encoding (``None`` for ``"none"``) that every later stage receives. A cell's
+    encoding has no seed of its own: the campaign seed is applied when the model is
+    built (:func:`robustsnn.attack.runner.build_classifier`).
+    """
 
     dataset: str
     model: str
     defense: str
     recipe: str
-    noise: str
+    noise: Any  # str | Encoding on input; always the canonical name once built
+    encoding: Any = field(default=None, init=False, compare=False, repr=False)  # Encoding | None
+
+    def __post_init__(self) -> None:
+        encoding = cell_encoding(self.noise)
+        object.__setattr__(self, "encoding", encoding)
+        object.__setattr__(self, "noise", NOISE_NONE if encoding is None else str(encoding))
 
     @property
     def key(self) -> str:
         return "__".join((self.dataset, self.model, self.defense, self.recipe, self.noise))
 
+    def to_dict(self) -> dict[str, str]:
+        """The cell as run records store it (the noise by name)."""
+        return {"dataset": self.dataset, "model": self.model, "defense": self.defense,
+                "recipe": self.recipe, "noise": self.noise}
+
 
 def campaign_from_dict(data: dict[str, Any], overrides: Sequence[str] = (), source: str = "") -> Campaign:
-    threat_cls = _threat_cls()
-    raw = json.loads(json.dumps(data))
-    known = {"campaign", "examples", "threat", "verdict"}
+    """Build and validate a campaign; every type is checked by :func:`robustsnn.config.from_dict`
+    against the annotations of :class:`Campaign` and its sections."""
+    raw = plain_copy(data)  # deep copy; overrides must not touch the caller's dict
+    known = ("campaign", "examples", "threat", "verdict", "transfer")
     for key in raw:
         if key not in known:
-            raise UserError(f"unknown campaign section '{key}' (known: {', '.join(sorted(known))})")
+            raise UserError(f"unknown campaign section '{key}' (known: {', '.join(known)})")
     if "campaign" not in raw:
         raise UserError("campaign file needs a [campaign] table with at least name = \"...\"")
-    schema = make_dataclass("CampaignSchema", [("campaign", CampaignSpec), ("examples", ExampleSelection),
-                                               ("threat", threat_cls), ("verdict", VerdictSpec)])
-    raw = apply_overrides(raw, schema, overrides)  # --set threat.candidates=50 etc., type-checked
-    spec = from_dict(CampaignSpec, raw["campaign"], "campaign.")
-    examples = from_dict(ExampleSelection, raw.get("examples", {}), "examples.")
-    threat = from_dict(threat_cls, raw.get("threat", {}), "threat.")
-    verdict = from_dict(VerdictSpec, raw.get("verdict", {}), "verdict.")
-    campaign = Campaign(spec, examples, threat, verdict, source)
+    raw = apply_overrides(raw, Campaign, overrides)  # --set threat.candidates=50 etc., type-checked
+    campaign = replace(from_dict(Campaign, raw), source=source)
     validate_campaign(campaign)
     return campaign
 
@@ -129,11 +158,43 @@ def load_campaign(path: str | Path, overrides: Sequence[str] = ()) -> Campaign:
     return campaign_from_dict(data, overrides, source=str(path))
 
 
-def parse_noise(noise: str, seed: int) -> Any:
-    """``fresh`` / ``frozen`` / ``mean-<k>`` -> an Encoding (errors name the mode)."""
+def parse_noise(noise: Any, seed: int = 0) -> Any:
+    """``fresh`` / ``frozen`` / ``mean-<k>`` (or an Encoding, returned as it is) -> an
+    Encoding; errors name the mode. The parser is :meth:`Encoding.parse`."""
     from ..models.encoding import Encoding
 
-    return Encoding.parse(noise, seed=seed)
+    return noise if isinstance(noise, Encoding) else Encoding.parse(noise, seed=seed)
+
+
+def cell_encoding(noise: Any) -> Any:
+    """What a :class:`Cell` holds for ``noise``: ``None`` for ``"none"``, else the
+    Encoding with seed 0 (the campaign seed is applied when the model is built)."""
+    if isinstance(noise, str) and noise.strip().lower() == NOISE_NONE:
+        return None
+    encoding = parse_noise(noise)
+    if encoding.seed != 0:
+        raise UserError(f"a cell's encoding takes its seed from the campaign (campaign.seed), "
+                        f"got {encoding!r}; set the seed on the campaign instead")
+    return encoding
+
+
+def noise_encodings(c: Campaign) -> tuple[Any, ...]:
+    """``campaign.noise`` parsed: one Encoding per mode, in file order (seed 0; see
+    :func:`cell_encoding`). Errors name the key."""
+    return _parse_modes(c.campaign.noise, "campaign.noise")
+
+
+def _parse_modes(modes: Sequence[str], key: str) -> tuple[Any, ...]:
+    out = []
+    for noise in modes:
+        try:
+            encoding = parse_noise(noise)
+        except UserError as exc:
+            raise UserError(f"{key}: {exc}") from None
+        if str(encoding) != noise:  # one spelling: the file's is the log files' name
+            raise UserError(f"{key}: write '{noise}' as '{encoding}'")
+        out.append(encoding)
+    return tuple(out)
 
 
 def validate_campaign(c: Campaign) -> None:
@@ -150,8 +211,7 @@ def validate_campaign(c: Campaign) -> None:
             raise UserError(f"campaign.{key} lists a name twice")
     for name in spec.datasets:
         get_dataset_spec(name)
-    for noise in spec.noise:
-        parse_noise(noise, spec.seed)
+    noise_encodings(c)  # parses every mode: a bad one stops the campaign before it runs
     ex = c.examples
     if ex.split not in ("train", "dev", "test"):
         raise UserError("examples.split must be train, dev or test")
@@ -172,6 +232,7 @@ def cells(c: Campaign) -> list[Cell]:
     from .recipes import RECIPES
 
     spec = c.campaign
+    encodings = noise_encodings(c)
     for recipe in spec.recipes:
         RECIPES.entry(recipe)
     for defense in spec.defenses:  # checked before the first cell runs, not hours later
@@ -183,8 +244,42 @@ def cells(c: Campaign) -> list[Cell]:
             stochastic = MODELS.get(model).stochastic
             for defense in spec.defenses:
                 for recipe in spec.recipes:
-                    for noise in (spec.noise if stochastic else (NOISE_NONE,)):
+                    for noise in (encodings if stochastic else (NOISE_NONE,)):
                         out.append(Cell(dataset, model, defense, recipe, noise))
+    return out
+
+
+TRANSFER_PREFIX = "transfer-"
+
+
+def transfer_recipe(source: Cell) -> str:
+    """The recipe name a transfer from ``source`` is logged under (robustsnn/attack/transfer.py)."""
+    name = f"{TRANSFER_PREFIX}{source.model}-{source.recipe}"
+    return name if source.noise == NOISE_NONE else f"{name}-{source.noise}"
+
+
+def transfer_cells(c: Campaign) -> list[tuple[Cell, Cell]]:
+    """``(source, target)`` pairs of the campaign's transfer runs, in run order: every
+    attack cell of a ``transfer.sources`` model (defense none) replayed against every
+    target model, defense and noise mode. Names are checked like :func:`cells`'."""
+    from ..zoo import MODELS
+
+    spec, tr = c.campaign, c.transfer
+    if not tr.sources:
+        return []
+    sources = [s for s in cells(c) if s.model in tr.sources and s.defense == "none"]
+    missing = sorted(set(tr.sources) - set(spec.models))
+    if missing:
+        raise UserError(f"transfer.sources names {', '.join(missing)}, not among campaign.models")
+    targets = tr.targets or tuple(m for m in spec.models if m not in tr.sources)
+    modes = _parse_modes(tr.noise, "transfer.noise") if tr.noise else noise_encodings(c)
+    out = []
+    for source in sources:
+        for model in targets:
+            stochastic = MODELS.get(model).stochastic
+            for defense in spec.defenses:
+                for noise in (modes if stochastic else (NOISE_NONE,)):
+                    out.append((source, Cell(source.dataset, model, defense, transfer_recipe(source), noise)))
     return out
 
 

@@ -98,7 +98,7 @@ def parse_bool(text: str) -> bool | None:
     return None if text == "" else bool(int(text))
 
 
-def outcomes_of(rows: Iterable[Mapping[str, str]]) -> list["Outcome"]:  # noqa: F821
+def outcomes_of(rows: Iterable[Mapping[str, str]]) -> list[Outcome]:  # noqa: F821
     from .metrics import Outcome
 
     return [Outcome.from_row(r) for r in rows]

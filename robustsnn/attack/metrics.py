@@ -37,7 +37,7 @@ class Outcome:
             raise ValueError(f"unknown result type {self.result!r}")
 
     @classmethod
-    def from_row(cls, row: Mapping[str, object]) -> "Outcome":
+    def from_row(cls, row: Mapping[str, object]) -> Outcome:
         return cls(str(row["result"]), int(row["words_perturbed"]), int(row["num_words"]),
                    int(row["queries"]), float(row["seconds"]))
 

@@ -42,14 +42,20 @@ import_textattack()
 from textattack import Attack  # noqa: E402
 from textattack.constraints.grammaticality import PartOfSpeech  # noqa: E402
 from textattack.constraints.pre_transformation import (  # noqa: E402
-    MaxModificationRate, RepeatModification, StopwordModification,
+    MaxModificationRate,
+    RepeatModification,
+    StopwordModification,
 )
 from textattack.constraints.semantics import WordEmbeddingDistance  # noqa: E402
 from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
 from textattack.transformations import (  # noqa: E402
-    CompositeTransformation, WordSwap, WordSwapEmbedding, WordSwapMaskedLM,
-    WordSwapNeighboringCharacterSwap, WordSwapRandomCharacterDeletion,
+    CompositeTransformation,
+    WordSwap,
+    WordSwapEmbedding,
+    WordSwapMaskedLM,
+    WordSwapNeighboringCharacterSwap,
+    WordSwapRandomCharacterDeletion,
     WordSwapRandomCharacterInsertion,
 )
 
@@ -250,10 +256,30 @@ def pwws(model_wrapper: Any, threat: ThreatModel,
                     GreedyWordSwapWIR(wir_method="weighted-saliency"))
 
 
+def gradient_wir(model_wrapper: Any, threat: ThreatModel,
+                 resources: AttackResources | None = None) -> Attack:
+    """White-box greedy word swap: words ranked by the loss gradient, not by queries.
+
+    Not a published recipe of its own: TextAttack's ``GreedyWordSwapWIR(wir_method=
+    "gradient")`` ranks each word by the L1 norm of the loss gradient with respect to its
+    word vector (its tokens' gradients averaged), under the shared constraints and the
+    shared swap in both protocols. The gradient comes from the wrapper's ``get_grad``:
+    backpropagation for the TextCNNs, and for the SNN the surrogate gradient through time
+    with a straight-through Bernoulli encoder, averaged over the encoding's draws
+    (robustsnn/models/gradients.py). Ranking costs one forward and backward pass instead
+    of one query per word, so the query count covers the swaps only.
+    """
+    res = resources or AttackResources()
+    constraints = [RepeatModification(), *shared_pre_constraints(threat)]
+    return assemble(model_wrapper, threat, counterfitted_swap(threat, res), constraints,
+                    GreedyWordSwapWIR(wir_method="gradient"))
+
+
 BUILDERS: dict[str, Callable[..., Attack]] = {
     "textfooler": textfooler,
     "textbugger": textbugger,
     "bert-attack": bert_attack,
     "pwws": pwws,
+    "gradient-wir": gradient_wir,
 }
 

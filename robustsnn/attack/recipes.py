@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import UserError
@@ -36,7 +35,7 @@ from ..resources.offline import AttackResources
 from .threat import ThreatModel
 
 if TYPE_CHECKING:
-    from ..resources.masked_lm import MaskedLM
+    pass
 
 RecipeBuilder = Callable[..., Any]  # (model_wrapper, threat, resources=None) -> textattack.Attack
 
@@ -47,6 +46,9 @@ REFERENCES = {
     "bert-attack": "Li et al. 2020, BERT-ATTACK: Adversarial Attack Against BERT Using BERT, "
                    "arXiv:2004.09984",
     "pwws": "Ren et al. 2019, Probability Weighted Word Saliency (PWWS), ACL 2019 P19-1103",
+    "gradient-wir": "white-box greedy word swap ranked by input gradients (TextAttack GreedyWordSwapWIR "
+                    "'gradient'); SNN gradients through the surrogate with a straight-through rate "
+                    "gradient (Bu et al., CVPR 2023)",
 }
 
 

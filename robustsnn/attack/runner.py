@@ -11,25 +11,37 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UserError
 from ..io_utils import atomic_write_json
-from .campaign import NOISE_NONE, Campaign, Cell, Example, example_seed, parse_noise, select_examples
+from .campaign import Campaign, Cell, Example, example_seed, select_examples
 from .log import AttackLog, outcomes_of, parse_bool
 from .metrics import FAILED, SKIPPED, SUCCESSFUL, compute_metrics, compute_verdict, words_changed
 
 
 def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = None,
-                     noise: str | None = None) -> Any:
-    """The model of ``cell`` (with its defense) as a TextClassifier."""
+                     encoding: Any = None) -> Any:
+    """The model of ``cell`` (with its defense) as a TextClassifier.
+
+    It draws with ``cell.encoding`` - the Encoding parsed where the mode entered - under
+    the campaign seed; ``encoding`` replaces it (the verdict's fresh draws). A
+    stochastic model needs an encoding and a deterministic one takes none: either
+    mismatch is an error, never a silent default.
+    """
     from ..zoo import MODELS
 
-    noise = noise or cell.noise
     entry = MODELS.get(cell.model)
-    encoding = parse_noise(noise, campaign.campaign.seed) if noise != NOISE_NONE else None
+    encoding = encoding or cell.encoding
+    if entry.stochastic and encoding is None:
+        raise UserError(f"model '{cell.model}' is stochastic; its cell needs a noise mode "
+                        "(fresh, frozen or mean-<k>, e.g. mean-20), not 'none'")
+    if not entry.stochastic and encoding is not None:
+        raise UserError(f"model '{cell.model}' is deterministic; it takes no noise mode (got '{encoding}')")
+    if encoding is not None:
+        encoding = replace(encoding, seed=campaign.campaign.seed)
     classifier = entry.load(cell.dataset, checkpoint, encoding)
     if cell.defense != "none":
         from ..defenses import apply_defense
@@ -47,25 +59,30 @@ def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Pat
 def _identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
     """What makes two runs of a cell the same experiment (the example count may grow)."""
     examples = {k: v for k, v in campaign_dict["examples"].items() if k != "num_examples"}
+    # Records written before query_cache existed ran with TextAttack's cache on.
     return {"threat": campaign_dict["threat"], "examples": examples,
-            "seed": campaign_dict["campaign"]["seed"], "verdict": campaign_dict["verdict"]}
+            "seed": campaign_dict["campaign"]["seed"], "verdict": campaign_dict["verdict"],
+            "query_cache": campaign_dict["campaign"].get("query_cache", True)}
 
 
-def check_same_experiment(record_path: Path, campaign: Campaign) -> None:
-    """Refuse to extend a log that was written under other settings."""
+def check_same_experiment(record_path: Path, campaign: Campaign, ignore: tuple[str, ...] = ()) -> None:
+    """Refuse to extend a log that was written under other settings (``ignore``: identity
+    fields that do not matter to the caller, e.g. the verdict of a transfer's source)."""
     if not record_path.exists():
         return
     try:
         old = json.loads(record_path.read_text(encoding="utf-8"))["campaign"]
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{record_path} is not a readable run record; move it away to start over") from None
-    if _identity(old) != _identity(campaign.to_dict()):
+    ours, theirs = _identity(old), _identity(campaign.to_dict())
+    if {k: v for k, v in ours.items() if k not in ignore} != {k: v for k, v in theirs.items() if k not in ignore}:
         raise UserError(f"{record_path.parent} already holds this run under other settings (threat "
-                        "model, example selection, seed or verdict); give the campaign another name "
+                        "model, example selection, seed, verdict or query cache); give the campaign another name "
                         "(--set campaign.name=...) or another --results folder")
 
 
-def _seed_all(seed: int) -> None:
+def seed_all(seed: int) -> None:
+    """Seed every RNG an attack or a fresh draw uses (per example: resumes draw alike)."""
     import numpy as np
     import torch
 
@@ -119,6 +136,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     from tqdm.auto import tqdm
 
     from ..data.tsv import load_dataset
+    from ..models.encoding import FRESH
     from ..provenance import provenance
     from ..resources.offline import AttackResources
     from .recipes import build_attack, describe_attack
@@ -128,12 +146,15 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     csv_path, record_path = cell_paths(results, campaign, cell)
     check_same_experiment(record_path, campaign)
     classifier = build_classifier(cell, campaign, checkpoint)
-    stochastic = cell.noise != NOISE_NONE
+    # build_classifier checked the encoding against the model; `direct` samples nothing.
+    stochastic = cell.encoding is not None and cell.encoding.poisson
     verdict_draws = campaign.verdict.draws if stochastic else 0
-    verdict_model = build_classifier(cell, campaign, checkpoint, noise="fresh") if verdict_draws else None
+    verdict_model = build_classifier(cell, campaign, checkpoint, encoding=FRESH) if verdict_draws else None
     examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
     resources = resources or AttackResources()
     attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
+    # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
+    attack.goal_function.use_cache = campaign.campaign.query_cache
 
     attack_log = AttackLog(csv_path)
     done = attack_log.done()
@@ -142,7 +163,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         raise UserError(f"{csv_path} holds examples outside this campaign's selection; "
                         "it belongs to another configuration (move it away)")
     record = {
-        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": asdict(cell),
+        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
         "protocol": campaign.threat.protocol,
         "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
         "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
@@ -155,7 +176,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
     with tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None) as bar:
         for example in todo:
-            _seed_all(example_seed(campaign.campaign.seed, example.index))
+            seed_all(example_seed(campaign.campaign.seed, example.index))
             began = time.perf_counter()
             result = attack.attack(example.text, example.label)
             row = _outcome_row(example, result, time.perf_counter() - began)

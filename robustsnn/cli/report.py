@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..artifacts import FINETUNED, RUNS_VAR, RWE_PREFIX, SWEEP_NPC, TAILORED, example
+
 
 def _datasets(text: str) -> list[str]:
     return [d.strip() for d in text.split(",") if d.strip()]
@@ -21,10 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated datasets (default: all six, in the paper's order)")
     a.add_argument("--draws", type=int, default=None, metavar="R",
                    help="Poisson draws per SNN cell (default: each checkpoint's finetune.eval_draws)")
-    a.add_argument("--runs", type=Path, default=None, help="runs root (default: $ROBUSTSNN_RUNS)")
+    a.add_argument("--runs", type=Path, default=None, help=f"runs root (default: {RUNS_VAR})")
     a.add_argument("--out-dir", type=Path, default=None, help="where to write (default: $ROBUSTSNN_RESULTS)")
     a.add_argument("--rwe", action="store_true",
-                   help="the random-word-embedding ablation (Table 3; run folders <dataset>/rwe-*) "
+                   help=f"the random-word-embedding ablation (Table 3; run folders <dataset>/{RWE_PREFIX}*) "
                         "-> accuracy_rwe.csv and .md")
     a.set_defaults(func=cmd_report_accuracy)
 
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "(Table 5) -> results/energy.csv and .md")
     p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT",
                    help="per dataset one textcnn or tailored checkpoint and one or more spiking ones, e.g. "
-                        "runs/sst2/tailored/best.pt runs/sst2/snn-finetuned-none/best.pt")
+                        f"{example(TAILORED.relpath)} {example(FINETUNED.relpath)}")
     p.add_argument("--draws", type=int, default=None, metavar="R",
                    help="Poisson draws for rates and accuracy (default: the SNN's finetune.eval_draws)")
     p.add_argument("--split", default="test", choices=("train", "dev", "test"))
@@ -58,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="neurons_per_class: the experiment recipe to retrain from, e.g. recipes/sst2.toml")
     p.add_argument("--retrain", action="store_true",
                    help="neurons_per_class: train a tailored net per value (minutes to hours; resumable, "
-                        "one run folder per value under <runs>/<dataset>/sweep-npc/)")
+                        f"one run folder per value under <runs>/<dataset>/{SWEEP_NPC}/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="neurons_per_class: recipe override for each retraining, e.g. train.max_epochs=5")
     p.add_argument("--finetune-epochs", type=int, default=0,
@@ -75,8 +77,8 @@ def cmd_report_accuracy(args: argparse.Namespace) -> int:
 
 
 def cmd_energy(args: argparse.Namespace) -> int:
-    from ..reports.energy import energy_table, write_energy
     from ..paths import results_dir
+    from ..reports.energy import energy_table, write_energy
 
     rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj, args.time_steps)
     out = args.out or results_dir() / "energy.csv"
@@ -107,7 +109,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         if args.checkpoint is None:
             raise UserError(f"sweeping {args.param} needs a spiking checkpoint, e.g. "
-                            "runs/sst2/snn-finetuned-none/best.pt")
+                            + example(FINETUNED.relpath))
         if args.retrain or args.overrides or args.config or args.finetune_epochs:
             raise UserError(f"{args.param} is swept without retraining; --retrain, --config, --set and "
                             "--finetune-epochs apply to neurons_per_class only")

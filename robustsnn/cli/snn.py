@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..artifacts import TAILORED, converted_file, direct_run_dir, example, finetune_run_dir, shown
+
 _SET_HELP = "override a recipe key, e.g. --set finetune.lr=1e-3 (repeatable)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help="convert a tailored TextCNN checkpoint into a spiking one")
-    p.add_argument("checkpoint", type=Path, help="a tailored checkpoint, e.g. runs/sst2/tailored/best.pt")
+    p.add_argument("checkpoint", type=Path, help="a tailored checkpoint, e.g. " + example(TAILORED.relpath))
     p.add_argument("--norm", default="none", choices=("none", "model", "data"),
                    help="weight normalisation (Diehl et al. 2015): none, model (max positive weight) "
                         "or data (99.9th percentile of training activations)")
     p.add_argument("--percentile", type=float, default=99.9, help="percentile for --norm data")
     p.add_argument("--out", type=Path, default=None,
-                   help="output checkpoint (default: $ROBUSTSNN_RUNS/<dataset>/snn/converted-<norm>.pt)")
+                   help=f"output checkpoint (default: {shown(converted_file('<norm>'))})")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("finetune", help="fine-tune a converted spiking checkpoint (surrogate-gradient BPTT)")
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help=_SET_HELP + "; only finetune.* and snn.* keys")
     p.add_argument("--out", type=Path, default=None,
-                   help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/snn-finetuned-<norm>)")
+                   help=f"run folder (default: {shown(finetune_run_dir('<norm>'))})")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.set_defaults(func=cmd_finetune)
 
@@ -33,12 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help=_SET_HELP)
     p.add_argument("--out", type=Path, default=None,
-                   help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/snn-direct)")
+                   help=f"run folder (default: {shown(direct_run_dir())})")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init", default="data", choices=("data", "default"),
                    help="data (default): prepare PyTorch's random init on training sentences (centred "
                         "filters, mirrored class populations, each layer rescaled to fire at --init-rates; "
-                        "see robustsnn/snn_init.py); default: PyTorch's init as is (its output neurons "
+                        "see robustsnn/train/snn_init.py); default: PyTorch's init as is (its output neurons "
                         "never fire: stays at chance)")
     p.add_argument("--init-rates", type=_rates, default=None, metavar="CONV,OUT",
                    help="target firing rates of the data-driven init (default 0.2,0.2)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..artifacts import ann_run_dir, shown
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the original or the tailored TextCNN from a recipe")
@@ -13,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set train.lr=1e-4 (repeatable)")
     p.add_argument("--out", type=Path, default=None,
-                   help="run folder (default: $ROBUSTSNN_RUNS/<dataset>/<model>)")
+                   help=f"run folder (default: {shown(ann_run_dir('<model>'))})")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.set_defaults(func=cmd_train)
 
@@ -35,12 +37,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..models.loading import encode_split, load_model, load_recipe_dataset
+    from ..models.loading import load_model
     from ..train.ann import evaluate
 
     loaded = load_model(args.checkpoint)
-    split = load_recipe_dataset(loaded.recipe).split(args.split)
-    ids, labels = encode_split(loaded.encoder, split)
+    ids, labels = loaded.encoded(args.split)
     if loaded.kind == "snn":
         from ..errors import UserError
         from ..train.evaluate import evaluate_snn
@@ -50,9 +51,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise UserError("--draws must be at least 1")
         acc = evaluate_snn(loaded.model, ids, labels, draws, seed=loaded.recipe.finetune.seed)
         print(f"snn {loaded.recipe.data.dataset} {args.split}: accuracy {acc.mean:.4f} +- {acc.std:.4f} "
-              f"over {draws} draws at T={loaded.recipe.snn.time_steps} ({len(split)} examples)")
+              f"over {draws} draws at T={loaded.recipe.snn.time_steps} ({len(labels)} examples)")
         return 0
     acc = evaluate(loaded.model, ids, labels)
     print(f"{loaded.kind} {loaded.recipe.data.dataset} {args.split}: accuracy {acc:.4f} "
-          f"({len(split)} examples)")
+          f"({len(labels)} examples)")
     return 0

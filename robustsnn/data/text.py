@@ -94,23 +94,31 @@ class TextEncoder:
         The literal ``[UNK]`` (which word-saliency searches such as PWWS and BERT-Attack
         put in place of a word) is the unknown token, not the three tokens ``[ unk ]``.
         """
+        return [i for _, i in self.pieces(text)]
+
+    def tokens(self, text: str) -> list[str]:
+        """The token strings behind :meth:`token_ids`, one per id (attacks align words
+        with them to read per-token gradients)."""
+        return [tok for tok, _ in self.pieces(text)]
+
+    def pieces(self, text: str) -> list[tuple[str, int]]:
+        """``(token, id)`` for every token of ``text``."""
         if UNK_MARK in text:
-            ids: list[int] = []
+            out: list[tuple[str, int]] = []
             for i, piece in enumerate(text.split(UNK_MARK)):
                 if i:
-                    ids.append(UNK_ID)
-                ids.extend(self.token_ids(piece))
-            return ids
-        ids = []
+                    out.append((UNK_MARK, UNK_ID))
+                out.extend(self.pieces(piece))
+            return out
+        out = []
         get = self.index.get
         for tok in self.tokenize(text):
             i = get(tok)
             if i is None and "-" in tok.strip("-"):
-                parts = [p for p in re.split(r"(-)", tok) if p]
-                ids.extend(get(p, UNK_ID) for p in parts)
+                out.extend((p, get(p, UNK_ID)) for p in re.split(r"(-)", tok) if p)
             else:
-                ids.append(UNK_ID if i is None else i)
-        return ids
+                out.append((tok, UNK_ID if i is None else i))
+        return out
 
     def encode_ids(self, texts: Iterable[str]) -> list[list[int]]:
         """Padded/truncated id rows; an empty text is an error (it has no words to classify)."""
@@ -122,7 +130,7 @@ class TextEncoder:
             rows.append(ids + [PAD_ID] * (self.max_len - len(ids)))
         return rows
 
-    def encode(self, texts: Iterable[str]) -> "torch.Tensor":  # noqa: F821
+    def encode(self, texts: Iterable[str]) -> torch.Tensor:  # noqa: F821
         import torch
 
         return torch.tensor(self.encode_ids(texts), dtype=torch.long)

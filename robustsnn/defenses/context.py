@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from ..checks import require_nonnegative_int
 from ..errors import UserError
 
 # NLTK's stopword list per dataset language.
@@ -56,8 +57,7 @@ class DefenseContext:
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, str) or not self.dataset.strip():
             raise UserError(f"defense context needs a dataset name, got {self.dataset!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UserError(f"defense seed must be a non-negative integer, got {self.seed!r}")
+        require_nonnegative_int("defense seed", self.seed)
         if not self.language:
             from ..data.registry import get_dataset_spec
 

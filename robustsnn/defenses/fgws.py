@@ -42,8 +42,10 @@ Deviations, and why:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
 import numpy as np
 
+from ..checks import require_bool, require_fraction, require_in_range, require_nonnegative_int, require_str
 from ..classifier import TextClassifier
 from ..errors import UserError
 from .base import DefendedClassifier
@@ -66,16 +68,15 @@ class FGWS:
     name: str = "fgws"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.percentile <= 100.0:
-            raise UserError(f"fgws percentile must be in [0, 100], got {self.percentile!r}")
-        if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 0:
-            raise UserError(f"fgws neighbours must be a non-negative integer, got {self.neighbours!r}")
-        if not 0.0 <= self.similarity <= 1.0:
-            raise UserError(f"fgws similarity must be in [0, 1], got {self.similarity!r}")
+        require_in_range("fgws percentile", self.percentile, 0.0, 100.0)
+        require_nonnegative_int("fgws neighbours", self.neighbours)
+        require_fraction("fgws similarity", self.similarity)
+        require_bool("fgws use_wordnet", self.use_wordnet)
+        require_str("fgws name", self.name)
         if not self.neighbours and not self.use_wordnet:
             raise UserError("fgws needs a synonym source: neighbours > 0 or use_wordnet")
 
-    def __call__(self, classifier: TextClassifier, context: DefenseContext) -> "FGWSClassifier":
+    def __call__(self, classifier: TextClassifier, context: DefenseContext) -> FGWSClassifier:
         return FGWSClassifier(classifier, self, context)
 
 

@@ -53,8 +53,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+
 import numpy as np
 
+from ..checks import require_bool, require_fraction, require_positive_int, require_str
 from ..classifier import TextClassifier
 from ..errors import UserError
 from .base import DefendedClassifier
@@ -77,7 +79,7 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
 
 def word_key(seed: int, position: int, word: str) -> int:
     """64-bit key of one word slot: its draws depend on nothing else."""
-    digest = hashlib.blake2b(f"{seed}\x00{position}\x00{word}".encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{seed}\x00{position}\x00{word}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
 
@@ -100,18 +102,15 @@ class Safer:
     name: str = "safer"
 
     def __post_init__(self) -> None:
-        if isinstance(self.copies, bool) or not isinstance(self.copies, int) or self.copies < 1:
-            raise UserError(f"safer copies must be a positive integer, got {self.copies!r}")
-        if not 0.0 <= self.similarity <= 1.0:
-            raise UserError(f"safer similarity must be in [0, 1], got {self.similarity!r}")
-        if isinstance(self.max_neighbours, bool) or not isinstance(self.max_neighbours, int) \
-                or self.max_neighbours < 1:
-            raise UserError(f"safer max_neighbours must be a positive integer, got {self.max_neighbours!r}")
-        if not 0.0 <= self.pseudo_votes < 1.0:
-            raise UserError(f"safer pseudo_votes must be in [0, 1) (a whole vote could overturn a "
-                            f"majority), got {self.pseudo_votes!r}")
+        require_positive_int("safer copies", self.copies)
+        require_fraction("safer similarity", self.similarity)
+        require_positive_int("safer max_neighbours", self.max_neighbours)
+        require_bool("safer skip_stopwords", self.skip_stopwords)
+        require_fraction("safer pseudo_votes", self.pseudo_votes, high_open=True,
+                         note=" (a whole vote could overturn a majority)")
+        require_str("safer name", self.name)
 
-    def __call__(self, classifier: TextClassifier, context: DefenseContext) -> "SaferClassifier":
+    def __call__(self, classifier: TextClassifier, context: DefenseContext) -> SaferClassifier:
         return SaferClassifier(classifier, self, context)
 
 

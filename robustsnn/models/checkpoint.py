@@ -54,7 +54,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def load_state_strict(module: "torch.nn.Module", state: dict[str, Any], path: str | Path) -> None:  # noqa: F821
+def load_state_strict(module: torch.nn.Module, state: dict[str, Any], path: str | Path) -> None:  # noqa: F821
     """``load_state_dict(strict=True)`` with the mismatch reported in one line."""
     try:
         module.load_state_dict(state, strict=True)

@@ -10,7 +10,15 @@ Every embedding component ``p`` in [0, 1] fires with probability ``p`` at each o
   word changes only that word's input spikes. The uniforms come from an integer hash,
   not a stateful generator, so a batch is drawn in one vectorised pass.
 * ``mean-k`` - the output rates of ``k`` fresh draws are averaged (expectation over
-  transformation); at the input this is ``k`` fresh draws.
+  transformation); at the input this is ``k`` fresh draws. Spelled with its number of
+  draws wherever a user writes a mode (``--noise mean-20``, ``noise = ["mean-20"]``):
+  :meth:`Encoding.parse` is the one parser, and ``str(encoding)`` spells it back.
+* ``direct`` - no sampling: each component's value ``p`` is injected as a constant input
+  current at every step (the "direct" or "real-valued" input coding of converted SNNs).
+  The same weights as under Poisson input; the network becomes a deterministic function
+  of the text, so comparing it with the tailored TextCNN isolates spiking itself (binary
+  neurons over T steps), and comparing it with ``fresh``/``frozen`` isolates the Poisson
+  input noise.
 
 Spikes are laid out ``[T, batch, dim, length]`` so that folding time into the batch
 gives exactly the ``[N, channels, length]`` layout of ``Conv1d`` without a copy.
@@ -25,7 +33,7 @@ import torch
 
 from ..errors import UserError
 
-MODES = ("fresh", "frozen", "mean-k")
+MODES = ("fresh", "frozen", "mean-k", "direct")
 
 _MASK32 = 0xFFFFFFFF
 # Multiplier of the 32-bit integer hash (Mueller's "hash32"); below 2^27, so every
@@ -46,26 +54,47 @@ class Encoding:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UserError(f"unknown encoding mode '{self.mode}' (choices: {', '.join(MODES)})")
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise UserError(f"encoding k must be a positive integer, got {self.k!r}")
+        from ..checks import require_nonnegative_int, require_positive_int
+
+        require_positive_int("encoding k", self.k)
         if self.mode != "mean-k" and self.k != 1:
             raise UserError(f"encoding k applies to mode 'mean-k' only (got mode '{self.mode}', k={self.k})")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UserError(f"encoding seed must be a non-negative integer, got {self.seed!r}")
+        require_nonnegative_int("encoding seed", self.seed)
 
     @property
     def draws(self) -> int:
         """Simulations per call (``k`` for mean-k, else 1)."""
         return self.k
 
+    @property
+    def poisson(self) -> bool:
+        """Spikes are sampled: the deployed network answers differently from call to call
+        (``frozen`` only fixes the draw an attacker sees), so results carry an R-draw
+        verdict. False for ``direct``, which samples nothing."""
+        return self.mode != "direct"
+
     @classmethod
-    def parse(cls, text: str, seed: int = 0) -> "Encoding":
-        """``fresh``, ``frozen`` or ``mean-<k>`` (e.g. ``mean-20``), as campaigns spell it."""
-        text = text.strip().lower()
-        match = re.fullmatch(r"mean-(\d+)", text)
-        if match:
+    def parse(cls, text: str, seed: int = 0) -> Encoding:
+        """``fresh``, ``frozen``, ``direct`` or ``mean-<k>`` with ``k`` the number of fresh draws
+        averaged per call (``mean-20``): the one parser of a mode as users write it
+        (``--noise``, a campaign's ``noise``). Case and surrounding blanks are ignored;
+        ``str()`` of the result is the canonical spelling (``mean-020`` -> ``mean-20``)."""
+        if not isinstance(text, str):
+            raise UserError(f"a noise mode is a string such as 'frozen' or 'mean-20', got {text!r}")
+        spelled = text.strip().lower()
+        if spelled in ("mean-k", "mean"):
+            raise UserError(f"noise mode '{text}' does not say how many draws to average: write the "
+                            "number of draws in the mode, e.g. mean-20")
+        if spelled.startswith("mean-"):
+            match = re.fullmatch(r"mean-([0-9]+)", spelled)
+            if not match or int(match.group(1)) < 1:
+                raise UserError(f"noise mode '{text}': mean-<k> takes a positive whole number of "
+                                "draws, e.g. mean-20")
             return cls("mean-k", k=int(match.group(1)), seed=seed)
-        return cls(text, seed=seed)
+        if spelled not in MODES:
+            raise UserError(f"unknown encoding mode '{text}' (choices: fresh, frozen, mean-<k> "
+                            "with k draws averaged, e.g. mean-20, direct)")
+        return cls(spelled, seed=seed)
 
     def __str__(self) -> str:
         return f"mean-{self.k}" if self.mode == "mean-k" else self.mode
@@ -105,8 +134,11 @@ def input_spikes(probabilities: torch.Tensor, ids: torch.Tensor, encoding: Encod
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """One draw of input spikes ``[T, batch, dim, length]`` from ``probabilities``
     ``[batch, dim, length]`` (embedding values). ``mean-k`` draws fresh here; the caller
-    repeats the simulation ``k`` times and averages."""
+    repeats the simulation ``k`` times and averages. ``direct`` returns the values
+    themselves at every step (input currents, not spikes)."""
     shape = (time_steps, *probabilities.shape)
+    if encoding.mode == "direct":
+        return probabilities.unsqueeze(0).expand(shape).contiguous()
     if encoding.mode == "frozen":
         uniforms = frozen_uniforms(ids, encoding.seed, time_steps, probabilities.shape[1])
     else:

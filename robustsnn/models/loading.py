@@ -6,15 +6,18 @@ three can never preprocess differently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Recipe, recipe_from_dict, validate_recipe
 from ..data.registry import get_dataset_spec
+from ..data.text import TextEncoder, get_tokenizer
 from ..data.tsv import Dataset, Split, load_dataset
 from ..errors import UserError
-from ..data.text import TextEncoder, get_tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -42,7 +45,7 @@ def prepare(recipe: Recipe) -> Prepared:
     return Prepared(recipe, dataset, encoder, table)
 
 
-def encode_split(encoder: TextEncoder, split: Split) -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
+def encode_split(encoder: TextEncoder, split: Split) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
     return encoder.encode(split.texts), torch.tensor(split.labels, dtype=torch.long)
@@ -58,6 +61,19 @@ class LoadedModel:
     encoder: TextEncoder
     meta: dict[str, Any]
     path: Path
+    _dataset: Dataset | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset its recipe names (loaded on first use, then kept)."""
+        if self._dataset is None:
+            self._dataset = load_recipe_dataset(self.recipe)
+        return self._dataset
+
+    def encoded(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ids, labels)`` of ``split`` (train | dev | test) of its dataset, encoded as
+        the network reads it."""
+        return encode_split(self.encoder, self.dataset.split(split))
 
 
 def load_model(path: str | Path) -> LoadedModel:

@@ -43,7 +43,11 @@ class TextCNN(nn.Module):
         self.fc = nn.Linear(maps * len(widths), num_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(ids).transpose(1, 2)  # [B, dim, L]: channels = embedding dims
+        return self.classify(self.embedding(ids))
+
+    def classify(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Class scores from word vectors ``[B, L, dim]`` (white-box attacks differentiate here)."""
+        x = embedded.transpose(1, 2)  # [B, dim, L]: channels = embedding dims
         pooled = [torch.relu(conv(x)).amax(dim=2) for conv in self.convs]
         return self.fc(self.dropout(torch.cat(pooled, dim=1)))
 
@@ -65,15 +69,25 @@ class TailoredTextCNN(nn.Module):
 
     def features(self, ids: torch.Tensor) -> list[torch.Tensor]:
         """Per-branch pooled activations (what the spiking net's pooling neurons see)."""
-        x = self.embedding(ids).transpose(1, 2)
+        return self._features(self.embedding(ids))
+
+    def _features(self, embedded: torch.Tensor) -> list[torch.Tensor]:
+        x = embedded.transpose(1, 2)
         return [torch.relu(conv(x)).mean(dim=2) for conv in self.convs]
 
     def population(self, ids: torch.Tensor) -> torch.Tensor:
         """Output-neuron pre-activations ``[batch, classes * neurons_per_class]``."""
-        return self.fc(self.dropout(torch.cat(self.features(ids), dim=1)))
+        return self._population(self.embedding(ids))
+
+    def _population(self, embedded: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(torch.cat(self._features(embedded), dim=1)))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        pop = self.population(ids)
+        return self.classify(self.embedding(ids))
+
+    def classify(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Class scores from word vectors ``[B, L, dim]`` (white-box attacks differentiate here)."""
+        pop = self._population(embedded)
         return pop.view(pop.shape[0], self.num_classes, self.neurons_per_class).sum(dim=2)
 
     @torch.no_grad()

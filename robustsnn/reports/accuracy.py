@@ -5,7 +5,8 @@ ablation, "RWE") are evaluated on each dataset's test split from the checkpoints
 ``$ROBUSTSNN_RUNS`` (or ``--runs``); nothing is trained here. A missing checkpoint leaves
 its cell empty and adds a note with the command that builds it - never a made-up number.
 
-Run-folder convention (per dataset, under the runs root):
+Which checkpoint fills which row (per dataset, under the runs root; :mod:`robustsnn.artifacts`
+owns the paths and the commands that build them):
 
 =========================  ==================================  =========================================
 row                        PRE (Table 1)                       RWE (Table 3)
@@ -19,7 +20,7 @@ Conv SNN FT                ``snn-finetuned-none/best.pt``      ``rwe-snn-finetun
 
 The RWE runs are the same commands with ``--set embedding.source=random`` (and, for a
 like-for-like ablation, ``embedding.dim`` equal to the pre-trained vectors' dimension)
-and ``--out`` pointing at the ``rwe-`` folders; :func:`build_command` spells them out.
+and ``--out`` pointing at the ``rwe-`` folders; :func:`build_command` prints them.
 An RWE cell is only filled from a checkpoint whose recipe says ``source = "random"``
 (and a PRE cell only from one that does not), so a misplaced checkpoint cannot land
 in the wrong table.
@@ -39,89 +40,62 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..artifacts import DIRECT, FINETUNED, RESULT, Artifact, converted, finetuned
 from ..errors import UserError
 
 # The paper's column order.
 DATASET_ORDER = ("mr", "sst2", "subj", "sst5", "chnsenti", "waimai")
 DATASET_TITLES = {"mr": "MR", "sst2": "SST-2", "subj": "Subj", "sst5": "SST-5",
                   "chnsenti": "ChnSenti", "waimai": "Waimai"}
-RWE_PREFIX = "rwe-"
 
 
 @dataclass(frozen=True)
 class RowSpec:
-    """A table row: where its checkpoint lives (relative to ``<runs>/<dataset>/``), the kind
-    it must hold, which embeddings it must use, and the step that builds it."""
+    """A table row: the artefact whose checkpoint it reports (where it lives under
+    ``<runs>/<dataset>/``, the kind it must hold, which embeddings it must use and the
+    command that builds it: :mod:`robustsnn.artifacts`)."""
 
     label: str
-    relpath: str
-    kind: str  # textcnn | tailored | snn
-    step: str  # textcnn | tailored | direct | convert-<norm> | finetune
-    rwe: bool = False
+    artifact: Artifact
+
+    @property
+    def relpath(self) -> str:
+        return self.artifact.relpath
+
+    @property
+    def kind(self) -> str:  # textcnn | tailored | snn
+        return self.artifact.kind
+
+    @property
+    def rwe(self) -> bool:
+        return self.artifact.rwe
 
 
 def _table1(rwe: bool) -> list[RowSpec]:
-    p = RWE_PREFIX if rwe else ""
     tag = " (RWE)" if rwe else ""
     rows = [
-        RowSpec("Original TextCNN" + tag, f"{p}textcnn/best.pt", "textcnn", "textcnn", rwe),
-        RowSpec("Tailored TextCNN" + tag, f"{p}tailored/best.pt", "tailored", "tailored", rwe),
+        RowSpec("Original TextCNN" + tag, Artifact("textcnn", rwe=rwe)),
+        RowSpec("Tailored TextCNN" + tag, Artifact("tailored", rwe=rwe)),
     ]
     if not rwe:
-        rows.append(RowSpec("Directly-trained SNN", "snn-direct/best.pt", "snn", "direct"))
+        rows.append(RowSpec("Directly-trained SNN", DIRECT))
     rows += [
-        RowSpec("Conv SNN" + tag, f"{p}snn/converted-none.pt", "snn", "convert-none", rwe),
-        RowSpec("Conv SNN MN" + tag, f"{p}snn/converted-model.pt", "snn", "convert-model", rwe),
-        RowSpec("Conv SNN DN" + tag, f"{p}snn/converted-data.pt", "snn", "convert-data", rwe),
-        RowSpec("Conv SNN FT" + tag, f"{p}snn-finetuned-none/best.pt", "snn", "finetune", rwe),
+        RowSpec("Conv SNN" + tag, converted("none", rwe)),
+        RowSpec("Conv SNN MN" + tag, converted("model", rwe)),
+        RowSpec("Conv SNN DN" + tag, converted("data", rwe)),
+        RowSpec("Conv SNN FT" + tag, finetuned("none", rwe)),
     ]
     return rows
 
 
 TABLE1 = tuple(_table1(False))
 # Table 3 ends with the PRE fine-tuned net for comparison.
-TABLE3 = tuple(_table1(True)) + (RowSpec("Conv SNN FT (PWE)", "snn-finetuned-none/best.pt", "snn", "finetune"),)
-
-
-def _rwe_dim(dataset: str) -> int | None:
-    """Dimension of the pre-trained vectors the shipped recipe uses (for the RWE hint)."""
-    from ..config import load_recipe
-
-    path = Path("recipes") / f"{dataset}.toml"
-    if not path.is_file():
-        return None
-    try:
-        emb = load_recipe(path).embedding
-    except UserError:
-        return None
-    return 50 if emb.source == "glove-50d" else emb.dim
+TABLE3 = tuple(_table1(True)) + (RowSpec("Conv SNN FT (PWE)", FINETUNED),)
 
 
 def build_command(spec: RowSpec, dataset: str) -> str:
     """The command that builds ``spec``'s checkpoint for ``dataset`` (default folders)."""
-    runs = "$ROBUSTSNN_RUNS/" + dataset
-    p = RWE_PREFIX if spec.rwe else ""
-    rwe_set = ""
-    out = ""
-    if spec.rwe:
-        dim = _rwe_dim(dataset)
-        rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
-    if spec.step in ("textcnn", "tailored"):
-        if spec.rwe:
-            out = f" --out {runs}/{p}{spec.step}"
-        return f"robustsnn train --config recipes/{dataset}.toml --model {spec.step}{rwe_set}{out}"
-    if spec.step == "direct":
-        return f"robustsnn train-snn --config recipes/{dataset}.toml"
-    if spec.step.startswith("convert-"):
-        norm = spec.step.split("-", 1)[1]
-        if spec.rwe:
-            out = f" --out {runs}/{spec.relpath}"
-        return f"robustsnn convert {runs}/{p}tailored/best.pt --norm {norm}{out}"
-    if spec.step == "finetune":
-        if spec.rwe:
-            out = f" --out {runs}/{p}snn-finetuned-none"
-        return f"robustsnn finetune {runs}/{p}snn/converted-none.pt{out}"
-    raise ValueError(f"unknown build step {spec.step}")  # a bug in the specs above
+    return spec.artifact.command(dataset)
 
 
 # ------------------------------------------------------------------ evaluating
@@ -153,12 +127,12 @@ def _embedding_label(recipe: Any) -> str:
 def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = None) -> Cell:
     """Evaluate the checkpoint of ``spec`` for ``dataset`` on the test split (or explain
     why the cell stays empty)."""
+    from ..models.loading import load_model
     from ..paths import runs_dir
-    from ..models.loading import encode_split, load_model, load_recipe_dataset
-    from ..train.evaluate import evaluate_snn
     from ..train.ann import evaluate
+    from ..train.evaluate import evaluate_snn
 
-    path = runs / dataset / spec.relpath
+    path = spec.artifact.path(dataset, runs)
     cell = Cell(spec, dataset, path)
     build = build_command(spec, dataset)
     if Path(runs).resolve() != runs_dir():  # the commands write under $ROBUSTSNN_RUNS
@@ -166,7 +140,7 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
     if not path.is_file():
         cell.note = f"missing {path}; build it with: {build}"
         return cell
-    if not spec.step.startswith("convert-") and not (path.parent / "result.json").is_file():
+    if spec.artifact.is_run and not (path.parent / RESULT).is_file():
         # best.pt of a run that is still going (or was killed) is not its selected model yet.
         cell.note = (f"skipped {path}: its run has not finished (no result.json beside it); "
                      f"finish it with: {build} --resume")
@@ -183,8 +157,7 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
     if problem:
         cell.note = f"skipped {path}: it {problem}; build the right one with: {build}"
         return cell
-    split = load_recipe_dataset(loaded.recipe).test
-    ids, labels = encode_split(loaded.encoder, split)
+    ids, labels = loaded.encoded("test")
     cell.n_examples = len(ids)
     cell.embedding_source = _embedding_label(loaded.recipe)
     cell.embedding_dim = int(loaded.model.embedding.embedding_dim)

@@ -166,16 +166,14 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
     (simulated for ``time_steps`` steps instead of its recipe's ``T`` when given)."""
     import json
 
-    from ..models.loading import encode_split, load_recipe_dataset
+    from ..models.loading import encode_split
     from ..provenance import provenance
     from ..train.ann import evaluate
 
     if e_mac_pj <= 0 or e_ac_pj <= 0:
         raise UserError("energy per operation must be positive")
-    dataset = load_recipe_dataset(snn.recipe)
-    split_data = dataset.split(split)
-    ann_ids, ann_y = encode_split(ann.encoder, split_data)
-    snn_ids, snn_y = encode_split(snn.encoder, split_data)
+    snn_ids, snn_y = snn.encoded(split)
+    ann_ids, ann_y = encode_split(ann.encoder, snn.dataset.split(split))  # the same examples
     length = snn.recipe.data.max_len
     if ann.recipe.data.max_len != length:
         raise UserError(f"{ann.path} pads to {ann.recipe.data.max_len} tokens, {snn.path} to {length}")

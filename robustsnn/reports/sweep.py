@@ -72,8 +72,8 @@ def _override(param: str, value: float) -> str:
 def rebuild(loaded: Any, param: str, value: float) -> Any:
     """The spiking net of ``loaded`` with ``snn.<param>`` set to ``value``, weights copied."""
     from ..config import recipe_from_dict, validate_recipe
-    from ..train.convert import copy_weights
     from ..models.factory import build_model
+    from ..train.convert import copy_weights
 
     recipe = recipe_from_dict(loaded.recipe.to_dict(), [_override(param, value)])
     validate_recipe(recipe)
@@ -101,7 +101,7 @@ def _point(param: str, value: float, model: Any, ids: Any, labels: Any, draws: i
 def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws: int, split: str = "test",
                     log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Evaluate one spiking checkpoint with ``snn.<param>`` set to each value (no retraining)."""
-    from ..models.loading import encode_split, load_model, load_recipe_dataset
+    from ..models.loading import load_model
 
     if param not in ("time_steps", "threshold", "beta"):
         raise UserError(f"'{param}' changes the weights' shape; sweep it with --retrain")
@@ -109,7 +109,7 @@ def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws
     if loaded.kind != "snn":
         raise UserError(f"{checkpoint} holds a '{loaded.kind}' model; sweeps need a spiking checkpoint "
                         f"(make one with: robustsnn convert {checkpoint})")
-    ids, labels = encode_split(loaded.encoder, load_recipe_dataset(loaded.recipe).split(split))
+    ids, labels = loaded.encoded(split)
     rows = []
     for value in values:
         row = _point(param, value, rebuild(loaded, param, value), ids, labels, draws,
@@ -122,7 +122,9 @@ def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws
 
 
 def npc_point_dir(runs: Path, dataset: str, value: int) -> Path:
-    return runs / dataset / "sweep-npc" / str(int(value))
+    from ..artifacts import npc_point_dir as point_dir
+
+    return point_dir(dataset, value, runs)
 
 
 def sweep_neurons_per_class(config: Path, values: Sequence[int], draws: int, overrides: Sequence[str] = (),
@@ -130,12 +132,13 @@ def sweep_neurons_per_class(config: Path, values: Sequence[int], draws: int, ove
                             log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Train (tailored), convert and optionally fine-tune one net per value, then evaluate.
     Finished steps of a point are reused; unfinished training resumes from ``last.pt``."""
+    from ..artifacts import CONVERTED, FINETUNED, RESULT, TAILORED
     from ..config import load_recipe
-    from ..train.convert import convert
+    from ..models.loading import load_model
     from ..paths import runs_dir
-    from ..models.loading import encode_split, load_model, load_recipe_dataset
-    from ..train.snn import finetune
     from ..train.ann import train
+    from ..train.convert import convert
+    from ..train.snn import finetune
 
     if finetune_epochs < 0:
         raise UserError("--finetune-epochs must be >= 0")
@@ -144,22 +147,22 @@ def sweep_neurons_per_class(config: Path, values: Sequence[int], draws: int, ove
     for value in values:
         recipe = load_recipe(config, [*overrides, f"model.neurons_per_class={int(value)}"])
         point = npc_point_dir(runs, recipe.data.dataset, int(value))
-        tailored = point / "tailored"
-        if not (tailored / "result.json").is_file():
+        tailored = TAILORED.run_at(point)
+        if not (tailored / RESULT).is_file():
             log(f"neurons_per_class = {value}: training the tailored TextCNN in {tailored}")
             train(recipe, "tailored", tailored, resume=True, log=log)
-        converted = point / "snn" / "converted-none.pt"
+        converted = CONVERTED.at(point)
         if not converted.is_file():
-            convert(tailored / "best.pt", "none", converted, log=log)
+            convert(TAILORED.at(point), "none", converted, log=log)
         chosen = converted
         if finetune_epochs:
-            tuned = point / "snn-finetuned-none"
-            if not (tuned / "result.json").is_file():
+            tuned = FINETUNED.run_at(point)
+            if not (tuned / RESULT).is_file():
                 finetune(converted, tuned, resume=True,
                          overrides=[f"finetune.max_epochs={finetune_epochs}"], log=log)
-            chosen = tuned / "best.pt"
+            chosen = FINETUNED.at(point)
         loaded = load_model(chosen)
-        ids, labels = encode_split(loaded.encoder, load_recipe_dataset(loaded.recipe).split(split))
+        ids, labels = loaded.encoded(split)
         row = _point("neurons_per_class", int(value), loaded.model, ids, labels, draws,
                      loaded.recipe.finetune.seed, chosen)
         row["dataset"], row["split"] = recipe.data.dataset, split

@@ -1,16 +1,16 @@
 """Training the original and the tailored TextCNN (reference-script shape:
 ``train_one_epoch``, ``evaluate``, ``train``).
 
-Model selection uses the dev split only; early stopping after ``train.patience``
-epochs without a better dev accuracy. ``last.pt`` holds everything needed to resume
-(optimiser and RNG states, history); ``best.pt`` is the selected model.
+This is the ANN half of the one training loop, :func:`robustsnn.train.fit.fit` (resume
+from ``last.pt``, selection of ``best.pt`` on the dev split only, early stopping after
+``train.patience`` epochs without a better dev accuracy, ``log.json``, ``result.json``):
+:func:`ann_trainer` builds the net and its optimisers, and passes one training epoch,
+the (deterministic) dev accuracy, the checkpoint payload and the test report.
 """
 
 from __future__ import annotations
 
-import math
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,18 +18,12 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..artifacts import ANN_KINDS, Artifact
 from ..config import Recipe
 from ..errors import UserError
-from ..io_utils import atomic_write_json
 from ..models.factory import build_model, embedding_weights
-from ..paths import runs_dir
 from ..models.loading import Prepared, encode_split, prepare
-from ..provenance import provenance
-
-
-def default_run_dir(dataset: str, kind: str) -> Path:
-    return runs_dir() / dataset / kind
+from .fit import DevScore, FitOutcome, Report, Trainer, fit
 
 
 def seed_everything(seed: int) -> None:
@@ -122,18 +116,16 @@ def _build(kind: str, prepared: Prepared) -> nn.Module:
     return model
 
 
-def _payload(kind: str, model: nn.Module, prepared: Prepared, meta: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": kind, "model": model.state_dict(), "config": prepared.recipe.to_dict(),
-            "vocab": prepared.encoder.vocab, "meta": meta}
+def dev_score(accuracy: float) -> DevScore:
+    """An ANN's dev score: its (deterministic) accuracy."""
+    return DevScore(accuracy, f"{accuracy:.4f}", {"dev_accuracy": accuracy}, {"dev_accuracy": accuracy})
 
 
-def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool = False,
-          log: Callable[[str], None] = print) -> TrainResult:
-    """Train ``kind`` (textcnn | tailored) as the recipe says; resumable from ``last.pt``."""
-    if kind not in ("textcnn", "tailored"):
-        raise UserError(f"unknown model '{kind}' (choices: textcnn, tailored)")
-    run_dir = Path(run_dir or default_run_dir(recipe.data.dataset, kind))
-    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
+    """The ANN half of :func:`robustsnn.train.fit.fit`: seeds, builds ``kind`` with its
+    pre-trained embeddings and its optimisers, and encodes the train and dev splits."""
+    if kind not in ANN_KINDS:
+        raise UserError(f"unknown model '{kind}' (choices: {', '.join(ANN_KINDS)})")
     t = recipe.train
     seed_everything(t.seed)
     prepared = prepare(recipe)
@@ -141,70 +133,54 @@ def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool =
     optimizers = make_optimizers(model, recipe)
     train_ids, train_y = encode_split(prepared.encoder, prepared.dataset.train)
     dev_ids, dev_y = encode_split(prepared.encoder, prepared.dataset.dev)
-
-    history: list[dict[str, Any]] = []
-    best_dev, best_epoch, start_epoch = -math.inf, 0, 1
-    if resume and last_path.exists():
-        state = load_checkpoint(last_path)
-        if state["config"] != recipe.to_dict() or state["kind"] != kind:
-            raise UserError(f"{last_path} was trained with another config or model; "
-                            "drop --resume or use another --out")
-        model.load_state_dict(state["model"])
-        for opt, opt_state in zip(optimizers, state["optimizers"]):
-            opt.load_state_dict(opt_state)
-        torch.set_rng_state(state["torch_rng"])
-        history, best_dev, best_epoch = state["history"], state["best_dev"], state["best_epoch"]
-        start_epoch = state["epoch"] + 1
-        log(f"resuming {kind} from epoch {state['epoch']} (best dev {best_dev:.4f} at epoch {best_epoch})")
-    elif resume:
-        log(f"nothing to resume in {run_dir}; starting fresh")
-
-    after_step = None
-    if kind == "tailored":
-        after_step = model.clip_embedding  # spike probabilities must stay in [0, 1]
+    after_step = model.clip_embedding if kind == "tailored" else None  # spike probabilities stay in [0, 1]
+    config = recipe.to_dict()
     meta = {"embedding": prepared.table.info, "dev_split": prepared.dataset.dev.origin,
             "train_split": prepared.dataset.train.origin}
-    stopped_early = False
-    for epoch in range(start_epoch, t.max_epochs + 1):
-        if epoch - best_epoch > t.patience and best_epoch > 0:
-            stopped_early = True
-            break
-        generator = torch.Generator().manual_seed(t.seed * 100_003 + epoch)
-        began = time.perf_counter()
-        loss = train_one_epoch(model, train_ids, train_y, optimizers, t.batch_size, generator,
-                               after_step, desc=f"{kind} epoch {epoch}")
-        seconds = time.perf_counter() - began
-        dev_acc = evaluate(model, dev_ids, dev_y)
-        improved = dev_acc > best_dev
-        if improved:
-            best_dev, best_epoch = dev_acc, epoch
-            save_checkpoint(best_path, _payload(kind, model, prepared,
-                                                {**meta, "epoch": epoch, "dev_accuracy": dev_acc}))
-        history.append({"epoch": epoch, "loss": loss, "dev_accuracy": dev_acc, "seconds": seconds})
-        log(f"{kind} epoch {epoch:3d}  loss {loss:.4f}  dev {dev_acc:.4f}  {seconds:.1f}s"
-            + ("  *best" if improved else ""))
-        save_checkpoint(last_path, {
-            **_payload(kind, model, prepared, meta), "epoch": epoch,
-            "optimizers": [o.state_dict() for o in optimizers], "torch_rng": torch.get_rng_state(),
-            "history": history, "best_dev": best_dev, "best_epoch": best_epoch,
-        })
-        atomic_write_json(run_dir / "log.json", history)
 
-    from ..models.loading import load_model
+    def train_epoch(generator: torch.Generator, desc: str) -> float:
+        return train_one_epoch(model, train_ids, train_y, optimizers, t.batch_size, generator, after_step,
+                               desc=desc)
 
-    best = load_model(best_path)
-    test_ids, test_y = encode_split(best.encoder, prepared.dataset.test)
-    test_acc = evaluate(best.model, test_ids, test_y)
-    timed = [h["seconds"] for h in history]
-    result = TrainResult(kind, run_dir, best_epoch, best_dev, test_acc,
-                         sum(timed) / max(len(timed), 1), len(history))
-    atomic_write_json(run_dir / "result.json", {
-        "dataset": recipe.data.dataset, "model": kind, "best_epoch": best_epoch,
-        "dev_accuracy": best_dev, "test_accuracy": test_acc, "epochs_run": len(history),
-        "stopped_early": stopped_early, "seconds_per_epoch": result.seconds_per_epoch,
-        "config": recipe.to_dict(), "embedding": prepared.table.info,
-        "dev_split": prepared.dataset.dev.origin, "seed": t.seed, **provenance(),
-    })
-    log(f"{kind} on {recipe.data.dataset}: best epoch {best_epoch}, dev {best_dev:.4f}, "
-        f"test {test_acc:.4f}, {result.seconds_per_epoch:.1f}s/epoch -> {best_path}")
-    return result
+    def payload(extra: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": kind, "model": model.state_dict(), "config": config,
+                "vocab": prepared.encoder.vocab, "meta": {**meta, **extra}}
+
+    def resume_mismatch(state: dict[str, Any]) -> str | None:
+        if state["config"] != config or state["kind"] != kind:
+            return "with another config or model"
+        return None
+
+    def report(outcome: FitOutcome) -> Report:
+        from ..models.loading import load_model
+
+        best = load_model(outcome.best_path)
+        test_acc = evaluate(best.model, *best.encoded("test"))
+        result = TrainResult(kind, outcome.run_dir, outcome.best_epoch, outcome.best_dev, test_acc,
+                             outcome.seconds_per_epoch, outcome.epochs_run)
+        record = {
+            "dataset": recipe.data.dataset, "model": kind, "best_epoch": outcome.best_epoch,
+            "dev_accuracy": outcome.best_dev, "test_accuracy": test_acc, "epochs_run": outcome.epochs_run,
+            "stopped_early": outcome.stopped_early, "seconds_per_epoch": outcome.seconds_per_epoch,
+            "config": config, "embedding": prepared.table.info,
+            "dev_split": prepared.dataset.dev.origin, "seed": t.seed,
+        }
+        summary = (f"{kind} on {recipe.data.dataset}: best epoch {outcome.best_epoch}, "
+                   f"dev {outcome.best_dev:.4f}, test {test_acc:.4f}, "
+                   f"{outcome.seconds_per_epoch:.1f}s/epoch -> {outcome.best_path}")
+        return Report(record, summary, result)
+
+    return Trainer(
+        name=kind, model=model, optimizers=optimizers, seed=t.seed, max_epochs=t.max_epochs,
+        patience=t.patience, train_epoch=train_epoch,
+        evaluate_dev=lambda: dev_score(evaluate(model, dev_ids, dev_y)), payload=payload,
+        resume_mismatch=resume_mismatch, report=report, epochs_key="train.max_epochs",
+    )
+
+
+def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool = False,
+          log: Callable[[str], None] = print) -> TrainResult:
+    """Train ``kind`` (textcnn | tailored) as the recipe says; resumable from ``last.pt``
+    (default run folder: :func:`robustsnn.artifacts.ann_run_dir` under the dataset's runs)."""
+    trainer = ann_trainer(recipe, kind)
+    return fit(trainer, Path(run_dir or Artifact(kind).run_path(recipe.data.dataset)), resume, log)

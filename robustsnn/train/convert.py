@@ -32,6 +32,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ..artifacts import converted
 from ..errors import UserError
 
 NORMS = ("none", "model", "data")
@@ -43,12 +44,6 @@ class Conversion:
     payload: dict[str, Any]  # what was (or would be) saved
     factors: dict[str, float]  # lambda per layer
     out: Path | None
-
-
-def default_out(dataset: str, norm: str) -> Path:
-    from ..paths import runs_dir
-
-    return runs_dir() / dataset / "snn" / f"converted-{norm}.pt"
 
 
 # ------------------------------------------------------------------ copy
@@ -172,14 +167,12 @@ def validate(checkpoint: str | Path) -> Any:
 
 def calibrate(source: Any, norm: str, percentile: float) -> tuple[dict[str, float], dict[str, Any]]:
     """Stage 3: lambda per layer, and what to record about how it was found."""
-    from ..models.loading import encode_split, load_recipe_dataset
-
     if norm == "none":
         return {"conv": 1.0, "fc": 1.0}, {}
     if norm == "model":
         return max_positive_weights(source.model), {}
-    split = load_recipe_dataset(source.recipe).train
-    ids, _ = encode_split(source.encoder, split)
+    ids, _ = source.encoded("train")
+    split = source.dataset.train
     factors = activation_percentiles(source.model, ids, percentile)
     return factors, {"percentile": percentile, "calibration_split": split.origin,
                      "calibration_examples": len(split)}
@@ -221,7 +214,7 @@ def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None =
                "vocab": source.encoder.vocab, "meta": meta}
     path = None
     if save:
-        path = Path(out) if out else default_out(source.recipe.data.dataset, norm)
+        path = Path(out) if out else converted(norm).path(source.recipe.data.dataset)
         save_checkpoint(path, payload)
         log(f"converted {checkpoint} -> {path} (norm {norm}, lambda conv {factors['conv']:.4g}, "
             f"fc {factors['fc']:.4g})")

@@ -1,5 +1,7 @@
 """Training the spiking TextCNN with surrogate gradients (BPTT): fine-tuning a converted
-net, and the directly-trained baseline from random init - the same loop for both.
+net, and the directly-trained baseline from random init. Both run through the one
+training loop, :func:`robustsnn.train.fit.fit` (resume, selection, early stopping,
+records); :func:`snn_trainer` is the SNN half it is given.
 
 Loss: cross-entropy on the per-step population spike counts, averaged over time
 (:func:`~robustsnn.models.snn.rate_loss`); fresh Poisson draws for every batch (the
@@ -29,8 +31,6 @@ selection. ``init="default"`` trains from PyTorch's init as it is.
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -38,14 +38,15 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..artifacts import DIRECT, finetuned
 from ..config import Recipe, recipe_from_dict, validate_recipe
+from ..data.tsv import Dataset
 from ..errors import UserError
-from ..io_utils import atomic_write_json
-from ..models.loading import encode_split, load_recipe_dataset
-from ..provenance import provenance
+from ..models.loading import encode_split
+from .ann import seed_everything, train_one_epoch
 from .evaluate import DrawAccuracy, evaluate_snn
-from .ann import default_run_dir, seed_everything, train_one_epoch
+from .fit import DevScore, FitOutcome, Report, Trainer
+from .fit import fit as fit_loop
 
 # Sections ``finetune --set`` may change: anything else would not fit the checkpoint's weights.
 TUNABLE_SECTIONS = ("finetune", "snn")
@@ -72,6 +73,7 @@ class _Job:
     vocab: list[str]
     meta: dict[str, Any]
     evaluate_initial: bool
+    dataset: Dataset  # the recipe's (train on train, select on dev, report on test)
 
 
 def _loss(counts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -95,9 +97,9 @@ def _check_overrides(overrides: Sequence[str]) -> None:
 
 def finetune_job(checkpoint: str | Path, overrides: Sequence[str] = ()) -> _Job:
     """A converted (kind ``snn``) checkpoint, rebuilt under ``overrides``."""
-    from .convert import copy_weights
     from ..models.factory import build_model
     from ..models.loading import load_model
+    from .convert import copy_weights
 
     _check_overrides(overrides)
     loaded = load_model(checkpoint)
@@ -111,7 +113,7 @@ def finetune_job(checkpoint: str | Path, overrides: Sequence[str] = ()) -> _Job:
     copy_weights(loaded.model, model)  # neuron constants come from the (overridden) recipe
     meta = {"training": "finetune", "source_checkpoint": str(Path(checkpoint).resolve()),
             "norm": loaded.meta.get("norm"), "source_meta": loaded.meta}
-    return _Job("finetune", model, recipe, loaded.encoder, loaded.encoder.vocab, meta, True)
+    return _Job("finetune", model, recipe, loaded.encoder, loaded.encoder.vocab, meta, True, loaded.dataset)
 
 
 # Target mean firing rates (conv neurons, output neurons) of the data-driven init.
@@ -149,85 +151,82 @@ def direct_job(recipe: Recipe, init: str = "data",
         meta["init"].update({"centered_filters": True, "mirrored_classes": True,
                              "target_conv_rate": init_rates[0], "target_output_rate": init_rates[1],
                              "calibration_examples": len(calibration), **report.to_dict()})
-    return _Job("direct", model, recipe, prepared.encoder, prepared.encoder.vocab, meta, False)
+    return _Job("direct", model, recipe, prepared.encoder, prepared.encoder.vocab, meta, False,
+                prepared.dataset)
 
 
 def default_finetune_dir(job: _Job) -> Path:
-    suffix = f"snn-finetuned-{job.meta['norm']}" if job.name == "finetune" else "snn-direct"
-    return default_run_dir(job.recipe.data.dataset, suffix)
+    """``snn-finetuned-<norm>`` or ``snn-direct`` under the dataset's runs (:mod:`robustsnn.artifacts`)."""
+    artifact = finetuned(job.meta["norm"]) if job.name == "finetune" else DIRECT
+    return artifact.run_path(job.recipe.data.dataset)
 
 
-def fit(job: _Job, run_dir: Path | None = None, resume: bool = False,
-        log: Callable[[str], None] = print) -> SNNTrainResult:
-    """Train ``job.model``; ``best.pt`` is the dev-selected net, ``last.pt`` resumes."""
+def dev_score(dev: DrawAccuracy) -> DevScore:
+    """An SNN's dev score: the accuracy averaged over seeded Poisson draws."""
+    return DevScore(dev.mean, str(dev),
+                    {"dev_accuracy": dev.mean, "dev_std": dev.std, "dev_per_draw": list(dev.per_draw)},
+                    {"dev_accuracy": dev.mean, "dev_std": dev.std})
+
+
+def snn_trainer(job: _Job) -> Trainer:
+    """The SNN half of :func:`robustsnn.train.fit.fit` for ``job``: seeds, builds the
+    optimiser, encodes the train and dev splits."""
     ft = job.recipe.finetune
     model = job.model
-    run_dir = Path(run_dir or default_finetune_dir(job))
-    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     seed_everything(ft.seed)
     optimizer = _optimizer(model, job.recipe)
-    dataset = load_recipe_dataset(job.recipe)
-    train_ids, train_y = encode_split(job.encoder, dataset.train)
-    dev_ids, dev_y = encode_split(job.encoder, dataset.dev)
+    train_ids, train_y = encode_split(job.encoder, job.dataset.train)
+    dev_ids, dev_y = encode_split(job.encoder, job.dataset.dev)
     config = job.recipe.to_dict()
+
+    def train_epoch(generator: torch.Generator, desc: str) -> float:
+        return train_one_epoch(model, train_ids, train_y, [optimizer], ft.batch_size, generator,
+                               desc=desc, loss_fn=_loss)
 
     def payload(meta: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "snn", "model": model.state_dict(), "config": config, "vocab": job.vocab,
                 "meta": {**job.meta, **meta}}
 
-    def dev_accuracy() -> DrawAccuracy:
-        return evaluate_snn(model, dev_ids, dev_y, ft.eval_draws, seed=ft.seed)
-
-    history: list[dict[str, Any]] = []
-    best_dev, best_epoch, start_epoch = -math.inf, -1, 1
-    if resume and last_path.exists():
-        state = load_checkpoint(last_path)
+    def resume_mismatch(state: dict[str, Any]) -> str | None:
         if state["config"] != config or state["meta"].get("training") != job.name \
                 or state["meta"].get("source_checkpoint") != job.meta.get("source_checkpoint") \
                 or _init_method(state["meta"]) != _init_method(job.meta):
-            raise UserError(f"{last_path} was trained from another source or config; "
-                            "drop --resume or use another --out")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizers"][0])
-        torch.set_rng_state(state["torch_rng"])
-        history, best_dev, best_epoch = state["history"], state["best_dev"], state["best_epoch"]
-        start_epoch = state["epoch"] + 1
-        log(f"resuming {job.name} from epoch {state['epoch']} (best dev {best_dev:.4f} at epoch {best_epoch})")
-    else:
-        if resume:
-            log(f"nothing to resume in {run_dir}; starting fresh")
-        if job.evaluate_initial:
-            dev = dev_accuracy()
-            best_dev, best_epoch = dev.mean, 0
-            save_checkpoint(best_path, payload({"epoch": 0, "dev_accuracy": dev.mean, "dev_std": dev.std}))
-            history.append({"epoch": 0, "loss": None, "dev_accuracy": dev.mean, "dev_std": dev.std,
-                            "dev_per_draw": list(dev.per_draw), "seconds": 0.0})
-            log(f"{job.name} epoch   0  (converted)  dev {dev}  *best")
+            return "from another source or config"
+        return None
 
-    for epoch in range(start_epoch, ft.max_epochs + 1):
-        if best_epoch >= 0 and epoch - best_epoch > ft.patience:
-            break
-        generator = torch.Generator().manual_seed(ft.seed * 100_003 + epoch)
-        began = time.perf_counter()
-        loss = train_one_epoch(model, train_ids, train_y, [optimizer], ft.batch_size, generator,
-                               desc=f"snn {job.name} epoch {epoch}", loss_fn=_loss)
-        seconds = time.perf_counter() - began
-        dev = dev_accuracy()
-        improved = dev.mean > best_dev
-        if improved:
-            best_dev, best_epoch = dev.mean, epoch
-            save_checkpoint(best_path, payload({"epoch": epoch, "dev_accuracy": dev.mean, "dev_std": dev.std}))
-        history.append({"epoch": epoch, "loss": loss, "dev_accuracy": dev.mean, "dev_std": dev.std,
-                        "dev_per_draw": list(dev.per_draw), "seconds": seconds})
-        log(f"{job.name} epoch {epoch:3d}  loss {loss:.4f}  dev {dev}  {seconds:.1f}s"
-            + ("  *best" if improved else ""))
-        save_checkpoint(last_path, {
-            **payload({"epoch": epoch}), "epoch": epoch, "optimizers": [optimizer.state_dict()],
-            "torch_rng": torch.get_rng_state(), "history": history, "best_dev": best_dev,
-            "best_epoch": best_epoch,
-        })
-        atomic_write_json(run_dir / "log.json", history)
-    return _finish(job, run_dir, best_path, dataset, history, best_epoch, log)
+    def report(outcome: FitOutcome) -> Report:
+        from ..models.loading import load_model
+
+        best = load_model(outcome.best_path)
+        chosen = outcome.best_entry
+        dev = DrawAccuracy(chosen["dev_accuracy"], chosen["dev_std"], tuple(chosen["dev_per_draw"]))
+        test = evaluate_snn(best.model, *best.encoded("test"), ft.eval_draws, seed=ft.seed)
+        per_epoch = outcome.seconds_per_epoch
+        record = {
+            "dataset": job.recipe.data.dataset, "model": "snn", "training": job.name,
+            "best_epoch": outcome.best_epoch, "dev_accuracy": dev.mean, "dev_std": dev.std,
+            "test_accuracy": test.mean, "test_std": test.std, "test_per_draw": list(test.per_draw),
+            "eval_draws": ft.eval_draws, "epochs_run": outcome.epochs_run, "seconds_per_epoch": per_epoch,
+            "config": config, "meta": job.meta, "seed": ft.seed,
+        }
+        summary = (f"snn {job.name} on {job.recipe.data.dataset}: best epoch {outcome.best_epoch}, dev {dev}, "
+                   f"test {test}, {per_epoch:.1f}s/epoch -> {outcome.best_path}")
+        return Report(record, summary, SNNTrainResult(outcome.run_dir, outcome.best_epoch, dev, test, per_epoch,
+                                                      outcome.epochs_run))
+
+    return Trainer(
+        name=job.name, model=model, optimizers=[optimizer], seed=ft.seed, max_epochs=ft.max_epochs,
+        patience=ft.patience, train_epoch=train_epoch,
+        evaluate_dev=lambda: dev_score(evaluate_snn(model, dev_ids, dev_y, ft.eval_draws, seed=ft.seed)),
+        payload=payload, resume_mismatch=resume_mismatch, report=report, progress=f"snn {job.name}",
+        initial="converted" if job.evaluate_initial else None, epochs_key="finetune.max_epochs",
+    )
+
+
+def fit(job: _Job, run_dir: Path | None = None, resume: bool = False,
+        log: Callable[[str], None] = print) -> SNNTrainResult:
+    """Train ``job.model``; ``best.pt`` is the dev-selected net, ``last.pt`` resumes."""
+    return fit_loop(snn_trainer(job), Path(run_dir or default_finetune_dir(job)), resume, log)
 
 
 def _init_method(meta: dict[str, Any]) -> str | None:
@@ -235,32 +234,6 @@ def _init_method(meta: dict[str, Any]) -> str | None:
     if meta.get("training") != "direct":
         return None
     return meta.get("init", {}).get("method", "default")
-
-
-def _finish(job: _Job, run_dir: Path, best_path: Path, dataset: Any, history: list[dict[str, Any]],
-            best_epoch: int, log: Callable[[str], None]) -> SNNTrainResult:
-    from ..models.loading import load_model
-
-    if not best_path.exists():
-        raise UserError(f"no epoch finished in {run_dir} (finetune.max_epochs too small?)")
-    ft = job.recipe.finetune
-    best = load_model(best_path)
-    chosen = next(h for h in history if h["epoch"] == best_epoch)
-    dev = DrawAccuracy(chosen["dev_accuracy"], chosen["dev_std"], tuple(chosen["dev_per_draw"]))
-    test_ids, test_y = encode_split(best.encoder, dataset.test)
-    test = evaluate_snn(best.model, test_ids, test_y, ft.eval_draws, seed=ft.seed)
-    timed = [h["seconds"] for h in history if h["epoch"] > 0]
-    per_epoch = sum(timed) / max(len(timed), 1)
-    atomic_write_json(run_dir / "result.json", {
-        "dataset": job.recipe.data.dataset, "model": "snn", "training": job.name,
-        "best_epoch": best_epoch, "dev_accuracy": dev.mean, "dev_std": dev.std,
-        "test_accuracy": test.mean, "test_std": test.std, "test_per_draw": list(test.per_draw),
-        "eval_draws": ft.eval_draws, "epochs_run": len(timed), "seconds_per_epoch": per_epoch,
-        "config": job.recipe.to_dict(), "meta": job.meta, "seed": ft.seed, **provenance(),
-    })
-    log(f"snn {job.name} on {job.recipe.data.dataset}: best epoch {best_epoch}, dev {dev}, "
-        f"test {test}, {per_epoch:.1f}s/epoch -> {best_path}")
-    return SNNTrainResult(run_dir, best_epoch, dev, test, per_epoch, len(timed))
 
 
 def finetune(checkpoint: str | Path, run_dir: Path | None = None, resume: bool = False,

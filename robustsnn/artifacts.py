@@ -1,0 +1,220 @@
+"""What the pipeline leaves under ``$ROBUSTSNN_RUNS``, where, and the command that builds it.
+
+Every checkpoint path and every "build it with: ..." command is spelled here and only
+here; training (default run folders), the model zoo (``robustsnn attack --model``), the
+accuracy report (one row per artefact) and the CLI help read them from this module.
+
+Per dataset, under ``<runs>/<dataset>/`` (``rwe-`` prefixed: the random-word-embedding
+ablation of Table 3, same commands with ``--set embedding.source=random`` and ``--out``):
+
+* ``textcnn/best.pt``, ``tailored/best.pt`` - the original and the tailored TextCNN
+  (``robustsnn train --model textcnn|tailored``);
+* ``snn/converted-<norm>.pt`` - the tailored net converted (``robustsnn convert --norm <norm>``);
+* ``snn-finetuned-<norm>/best.pt`` - that net fine-tuned (``robustsnn finetune``);
+* ``snn-direct/best.pt`` - the directly-trained SNN (``robustsnn train-snn``);
+* ``sweep-npc/<value>/`` - one neurons-per-class sweep point, laid out like
+  ``<runs>/<dataset>/`` (``tailored/``, ``snn/converted-none.pt``, ``snn-finetuned-none/``).
+
+A training run folder holds ``best.pt`` (the dev-selected net), ``last.pt`` (resume
+state), ``log.json`` (per epoch) and ``result.json`` (written when the run finishes).
+
+It imports only :mod:`robustsnn.paths` (and, lazily, :mod:`robustsnn.config` for the RWE
+hint): the model zoo, ``train/`` and ``reports/`` all import this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import RUNS_ENV, runs_dir
+
+RWE_PREFIX = "rwe-"
+BEST = "best.pt"
+LAST = "last.pt"
+LOG = "log.json"
+RESULT = "result.json"
+SWEEP_NPC = "sweep-npc"
+ANN_KINDS = ("textcnn", "tailored")
+STEPS = ("textcnn", "tailored", "direct", "convert", "finetune")
+# How paths under the runs root are shown in messages and help texts.
+RUNS_VAR = f"${RUNS_ENV}"
+
+
+# ------------------------------------------------------------------ relative paths
+
+
+def ann_run_dir(kind: str, rwe: bool = False) -> str:
+    """Run folder of the original (``textcnn``) or tailored TextCNN."""
+    return f"{RWE_PREFIX if rwe else ''}{kind}"
+
+
+def converted_file(norm: str, rwe: bool = False) -> str:
+    """The converted spiking checkpoint (weight normalisation ``norm``)."""
+    return f"{RWE_PREFIX if rwe else ''}snn/converted-{norm}.pt"
+
+
+def finetune_run_dir(norm: str, rwe: bool = False) -> str:
+    """Run folder of the fine-tuned spiking net (converted with ``norm``)."""
+    return f"{RWE_PREFIX if rwe else ''}snn-finetuned-{norm}"
+
+
+def direct_run_dir(rwe: bool = False) -> str:
+    """Run folder of the directly-trained spiking net."""
+    return f"{RWE_PREFIX if rwe else ''}snn-direct"
+
+
+def dataset_runs(dataset: str, runs: Path | None = None) -> Path:
+    """``<runs>/<dataset>`` (``runs`` defaults to ``$ROBUSTSNN_RUNS``)."""
+    return Path(runs if runs is not None else runs_dir()) / dataset
+
+
+def shown(relpath: str, dataset: str = "<dataset>") -> str:
+    """``relpath`` under the runs root as messages show it: ``$ROBUSTSNN_RUNS/<dataset>/...``."""
+    return f"{RUNS_VAR}/{dataset}/{relpath}"
+
+
+def example(relpath: str, dataset: str = "sst2") -> str:
+    """``relpath`` under the default runs root, for examples in help texts: ``runs/sst2/...``."""
+    return f"runs/{dataset}/{relpath}"
+
+
+def npc_point_dir(dataset: str, value: int, runs: Path | None = None) -> Path:
+    """Root of one neurons-per-class sweep point (laid out like ``<runs>/<dataset>/``)."""
+    return dataset_runs(dataset, runs) / SWEEP_NPC / str(int(value))
+
+
+def recipe_file(dataset: str) -> str:
+    """The shipped recipe of ``dataset`` (relative to the repository root)."""
+    return f"recipes/{dataset}.toml"
+
+
+def rwe_dim(dataset: str) -> int | None:
+    """Dimension of the pre-trained vectors the shipped recipe uses: the RWE runs use
+    random vectors of the same size (a like-for-like ablation)."""
+    from .config import load_recipe
+    from .errors import UserError
+
+    path = Path(recipe_file(dataset))
+    if not path.is_file():
+        return None
+    try:
+        emb = load_recipe(path).embedding
+    except UserError:
+        return None
+    return 50 if emb.source == "glove-50d" else emb.dim
+
+
+# ------------------------------------------------------------------ artefacts
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One checkpoint the pipeline builds per dataset.
+
+    ``step``: ``textcnn`` | ``tailored`` (``robustsnn train``), ``direct``
+    (``robustsnn train-snn``), ``convert`` (``robustsnn convert``), ``finetune``
+    (``robustsnn finetune``); ``norm``: the conversion's weight normalisation (convert,
+    finetune); ``rwe``: the random-word-embedding variant (``rwe-`` folders)."""
+
+    step: str
+    norm: str = "none"
+    rwe: bool = False
+
+    def __post_init__(self) -> None:
+        if self.step not in STEPS:
+            raise ValueError(f"unknown build step '{self.step}' (choices: {', '.join(STEPS)})")
+
+    @property
+    def kind(self) -> str:
+        """The checkpoint kind it holds: textcnn | tailored | snn."""
+        return self.step if self.step in ANN_KINDS else "snn"
+
+    @property
+    def is_run(self) -> bool:
+        """Made by a training run (a folder with best.pt, last.pt, log.json, result.json)."""
+        return self.step != "convert"
+
+    @property
+    def run_dir(self) -> str | None:
+        """The training run folder, relative to ``<runs>/<dataset>/`` (None for convert)."""
+        if self.step in ANN_KINDS:
+            return ann_run_dir(self.step, self.rwe)
+        if self.step == "direct":
+            return direct_run_dir(self.rwe)
+        if self.step == "finetune":
+            return finetune_run_dir(self.norm, self.rwe)
+        return None
+
+    @property
+    def relpath(self) -> str:
+        """The checkpoint, relative to ``<runs>/<dataset>/``."""
+        if self.step == "convert":
+            return converted_file(self.norm, self.rwe)
+        return f"{self.run_dir}/{BEST}"
+
+    @property
+    def source(self) -> Artifact | None:
+        """The artefact this one is built from (None: built from the recipe)."""
+        if self.step == "convert":
+            return Artifact("tailored", rwe=self.rwe)
+        if self.step == "finetune":
+            return Artifact("convert", self.norm, self.rwe)
+        return None
+
+    def path(self, dataset: str, runs: Path | None = None) -> Path:
+        """The checkpoint under ``<runs>/<dataset>/`` (``runs``: ``$ROBUSTSNN_RUNS``)."""
+        return self.at(dataset_runs(dataset, runs))
+
+    def run_path(self, dataset: str, runs: Path | None = None) -> Path:
+        """The run folder under ``<runs>/<dataset>/`` (training steps only)."""
+        return self.run_at(dataset_runs(dataset, runs))
+
+    def at(self, root: Path) -> Path:
+        """The checkpoint under a folder laid out like ``<runs>/<dataset>/``."""
+        return Path(root) / self.relpath
+
+    def run_at(self, root: Path) -> Path:
+        """The run folder under a folder laid out like ``<runs>/<dataset>/``."""
+        if self.run_dir is None:
+            raise ValueError(f"'{self.step}' makes a file, not a run folder")
+        return Path(root) / self.run_dir
+
+    def command(self, dataset: str, spell_defaults: bool = True) -> str:
+        """The one command that builds this artefact for ``dataset`` from its source, writing
+        to its conventional place (``spell_defaults=False``: leave out ``--norm none``)."""
+        out, rwe_set = "", ""
+        if self.rwe:  # the default folders are the pre-trained ones
+            out = f" --out {shown(self.run_dir or self.relpath, dataset)}"
+            if self.source is None:  # trained from the recipe: with random vectors instead
+                dim = rwe_dim(dataset)
+                rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
+        if self.step in ANN_KINDS:
+            return f"robustsnn train --config {recipe_file(dataset)} --model {self.step}{rwe_set}{out}"
+        if self.step == "direct":
+            return f"robustsnn train-snn --config {recipe_file(dataset)}{rwe_set}{out}"
+        source = shown(self.source.relpath, dataset)  # type: ignore[union-attr]
+        if self.step == "convert":
+            norm = f" --norm {self.norm}" if spell_defaults or self.norm != "none" else ""
+            return f"robustsnn convert {source}{norm}{out}"
+        return f"robustsnn finetune {source}{out}"
+
+    def chain(self, dataset: str) -> str:
+        """Every command from the recipe to this artefact, joined with ``&&``."""
+        before = self.source.chain(dataset) + " && " if self.source else ""
+        return before + self.command(dataset, spell_defaults=False)
+
+
+TEXTCNN = Artifact("textcnn")
+TAILORED = Artifact("tailored")
+CONVERTED = Artifact("convert")  # norm none
+FINETUNED = Artifact("finetune")  # from converted-none
+DIRECT = Artifact("direct")
+
+
+def converted(norm: str = "none", rwe: bool = False) -> Artifact:
+    return Artifact("convert", norm, rwe)
+
+
+def finetuned(norm: str = "none", rwe: bool = False) -> Artifact:
+    return Artifact("finetune", norm, rwe)

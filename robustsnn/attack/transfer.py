@@ -1,0 +1,120 @@
+"""Transfer attacks: replay the adversarial texts one model's attack found against another.
+
+No search runs against the target: for every example of a finished source run, the
+target classifies the clean text and, where the source attack succeeded, the source's
+adversarial text. This is the black-box transfer test of adaptive evaluation: the
+tailored TextCNN has the SNN's weights before conversion, so its adversarial texts are
+the strongest surrogate attack on the SNN that needs no SNN query at all.
+
+A transfer run is logged like an attack run (same columns, resumable, one row per
+example) under the recipe name ``transfer-<source model>-<source recipe>`` (plus the
+source's noise mode when it had one), so :mod:`.table` and :mod:`.worst_case` read it
+like any other attack. Per example: ``skipped`` when the target is wrong on the clean
+text, ``successful`` when it is wrong on the transferred text, ``failed`` otherwise
+(including when the source found no adversarial text). For Poisson targets the clean
+and the final text also get the R-draw verdict, as in :func:`.runner.run_cell`; when
+nothing was transferred the final text is the clean text and shares its votes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import UserError
+from ..io_utils import atomic_write_json
+from .campaign import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
+from .log import AttackLog, read_log
+from .metrics import FAILED, SKIPPED, SUCCESSFUL
+
+__all__ = ["is_transfer", "run_transfer", "transfer_recipe"]
+
+
+def is_transfer(recipe: str) -> bool:
+    """Whether a logged recipe name is a transfer run's (:func:`transfer_recipe`)."""
+    return recipe.startswith(TRANSFER_PREFIX)
+
+
+def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) -> dict[str, Any]:
+    from .verdict import majority_votes
+
+    text, label = row["original_text"], int(row["label"])
+    transferred = row["result"] == SUCCESSFUL and row["perturbed_text"] != text
+    final = row["perturbed_text"] if transferred else text
+    began = time.perf_counter()
+    probs = np.asarray(target.predict_proba([text, final] if transferred else [text]))
+    clean, after = probs[0], probs[-1]
+    if clean.argmax() != label:
+        result = SKIPPED
+    elif transferred and after.argmax() != label:
+        result = SUCCESSFUL
+    else:
+        result = FAILED
+    out: dict[str, Any] = {
+        "index": int(row["index"]), "label": label, "result": result,
+        "original_output": int(clean.argmax()), "perturbed_output": int(after.argmax()),
+        "original_score": float(1.0 - clean[label]), "perturbed_score": float(1.0 - after[label]),
+        "queries": 2 if transferred else 1,
+        "words_perturbed": int(row["words_perturbed"]) if transferred and result != SKIPPED else 0,
+        "num_words": int(row["num_words"]),
+        "original_text": text, "perturbed_text": final if result != SKIPPED else text,
+    }
+    if verdict is not None:
+        votes = majority_votes(verdict, [text, final] if transferred else [text], label, draws)
+        out.update(verdict_draws=draws, verdict_clean_votes=votes[0].label_votes,
+                   verdict_final_votes=votes[-1].label_votes, verdict_clean_correct=votes[0].correct,
+                   verdict_final_correct=votes[-1].correct)
+    out["seconds"] = time.perf_counter() - began
+    return out
+
+
+def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
+                 checkpoint: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Replay ``source``'s log (a finished or partial run of ``campaign`` under ``results``)
+    against ``target`` (a cell whose recipe is :func:`transfer_recipe` of ``source``);
+    resumable; returns the run record."""
+    from tqdm.auto import tqdm
+
+    from ..models.encoding import FRESH
+    from ..provenance import provenance
+    from .runner import build_classifier, cell_paths, check_same_experiment, example_seed, seed_all, summarise
+
+    if target.recipe != transfer_recipe(source) or target.dataset != source.dataset:
+        raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
+                        f"on {source.dataset}, not {target.recipe} on {target.dataset}")
+    source_csv, source_record = cell_paths(results, campaign, source)
+    if not source_csv.is_file():
+        raise UserError(f"no source run {source_csv} to transfer from; run the campaign's attack cells first")
+    check_same_experiment(source_record, campaign, ignore=("verdict",))  # texts, not votes, transfer
+    csv_path, record_path = cell_paths(results, campaign, target)
+    check_same_experiment(record_path, campaign)
+    classifier = build_classifier(target, campaign, checkpoint)
+    stochastic = target.encoding is not None and target.encoding.poisson
+    draws = campaign.verdict.draws if stochastic else 0
+    verdict = build_classifier(target, campaign, checkpoint, encoding=FRESH) if draws else None
+    rows = read_log(source_csv)
+    transfer_log = AttackLog(csv_path)
+    done = transfer_log.done()
+    record = {
+        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": target.to_dict(),
+        "protocol": campaign.threat.protocol,
+        "attack": {"recipe": target.recipe, "transfer_from": source.to_dict(),
+                   "source_log": source_csv.name, "search": "none (replays the source's final texts)"},
+        "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(rows),
+        "verdict_draws": draws, "complete": False, **provenance(),
+    }
+    atomic_write_json(record_path, record)
+    todo = [r for r in rows if int(r["index"]) not in done]
+    with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:
+        for row in todo:
+            seed_all(example_seed(campaign.campaign.seed, int(row["index"])))
+            transfer_log.append(_transfer_row(row, classifier, verdict, draws))
+            bar.update(1)
+    record.update(summarise(transfer_log.rows(), draws), complete=True)
+    atomic_write_json(record_path, record)
+    log(f"{target.key}: transferred {len(rows)} examples from {source.key}")
+    return record
+

@@ -1,0 +1,107 @@
+"""robustsnn.artifacts: the one place that spells the runs layout and the build commands,
+and LoadedModel.encoded (the checkpoint -> dataset -> encoded split chain)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import tiny_recipe_dict
+from robustsnn import artifacts
+from robustsnn.artifacts import Artifact
+
+
+def test_layout_of_the_runs_folder():
+    assert artifacts.TEXTCNN.relpath == "textcnn/best.pt"
+    assert artifacts.TAILORED.relpath == "tailored/best.pt"
+    assert artifacts.CONVERTED.relpath == "snn/converted-none.pt"
+    assert artifacts.converted("data", rwe=True).relpath == "rwe-snn/converted-data.pt"
+    assert artifacts.FINETUNED.relpath == "snn-finetuned-none/best.pt"
+    assert artifacts.finetuned("model", rwe=True).run_dir == "rwe-snn-finetuned-model"
+    assert artifacts.DIRECT.relpath == "snn-direct/best.pt"
+    assert Artifact("tailored", rwe=True).run_dir == "rwe-tailored"
+    assert [a.kind for a in (artifacts.TEXTCNN, artifacts.TAILORED, artifacts.CONVERTED, artifacts.DIRECT)] == [
+        "textcnn", "tailored", "snn", "snn"]
+    assert artifacts.CONVERTED.run_dir is None and not artifacts.CONVERTED.is_run
+    assert artifacts.FINETUNED.source == artifacts.CONVERTED and artifacts.CONVERTED.source == artifacts.TAILORED
+    with pytest.raises(ValueError):
+        Artifact("snn")
+
+
+def test_paths_follow_the_runs_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    assert artifacts.TAILORED.path("mr") == tmp_path.resolve() / "mr" / "tailored" / "best.pt"
+    assert artifacts.FINETUNED.run_path("mr", tmp_path / "x") == tmp_path / "x" / "mr" / "snn-finetuned-none"
+    point = artifacts.npc_point_dir("sst2", 5, tmp_path)
+    assert point == tmp_path / "sst2" / "sweep-npc" / "5"
+    assert artifacts.CONVERTED.at(point) == point / "snn" / "converted-none.pt"
+    with pytest.raises(ValueError):
+        artifacts.CONVERTED.run_path("mr")
+
+
+def test_build_commands():
+    assert artifacts.TEXTCNN.command("mr") == "robustsnn train --config recipes/mr.toml --model textcnn"
+    assert artifacts.DIRECT.command("mr") == "robustsnn train-snn --config recipes/mr.toml"
+    assert artifacts.CONVERTED.command("mr") == "robustsnn convert $ROBUSTSNN_RUNS/mr/tailored/best.pt --norm none"
+    assert artifacts.converted("data", rwe=True).command("mr") == (
+        "robustsnn convert $ROBUSTSNN_RUNS/mr/rwe-tailored/best.pt --norm data "
+        "--out $ROBUSTSNN_RUNS/mr/rwe-snn/converted-data.pt")
+    assert Artifact("textcnn", rwe=True).command("mr") == (
+        "robustsnn train --config recipes/mr.toml --model textcnn --set embedding.source=random "
+        "--set embedding.dim=50 --out $ROBUSTSNN_RUNS/mr/rwe-textcnn")  # recipes/mr.toml: glove-50d
+    # From the recipe on (what `robustsnn attack` prints for a missing checkpoint).
+    assert artifacts.FINETUNED.chain("sst2") == (
+        "robustsnn train --config recipes/sst2.toml --model tailored"
+        " && robustsnn convert $ROBUSTSNN_RUNS/sst2/tailored/best.pt"
+        " && robustsnn finetune $ROBUSTSNN_RUNS/sst2/snn/converted-none.pt")
+    assert artifacts.converted("model").chain("sst2").endswith("tailored/best.pt --norm model")
+
+
+def test_zoo_and_report_read_the_same_artifacts(tmp_path, monkeypatch):
+    from robustsnn.errors import UserError
+    from robustsnn.reports.accuracy import TABLE1, TABLE3
+    from robustsnn.zoo import MODELS
+
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    zoo = {name: MODELS.get(name) for name in ("textcnn", "tailored", "snn", "snn-converted", "snn-direct")}
+    assert {n: m.relpath for n, m in zoo.items()} == {
+        "textcnn": "textcnn/best.pt", "tailored": "tailored/best.pt", "snn": "snn-finetuned-none/best.pt",
+        "snn-converted": "snn/converted-none.pt", "snn-direct": "snn-direct/best.pt"}
+    with pytest.raises(UserError, match=r"no snn checkpoint for mr at .*; build it with: robustsnn train "
+                                        r"--config recipes/mr.toml --model tailored && robustsnn convert"):
+        zoo["snn-converted"].load("mr")
+    rows = {s.label: s for s in TABLE1 + TABLE3}
+    assert rows["Conv SNN FT"].artifact == zoo["snn"].artifact
+    assert rows["Directly-trained SNN"].relpath == zoo["snn-direct"].relpath
+    assert rows["Conv SNN DN (RWE)"].relpath == "rwe-snn/converted-data.pt" and rows["Conv SNN DN (RWE)"].rwe
+
+
+def test_artifacts_sit_below_zoo_train_and_reports():
+    from test_layout import import_graph
+
+    graph = import_graph()
+    below = graph["robustsnn.artifacts"]
+    assert not {m for m in below if m.startswith(("robustsnn.zoo", "robustsnn.train", "robustsnn.reports",
+                                                   "robustsnn.cli", "robustsnn.models", "robustsnn.attack"))}
+    for user in ("robustsnn.zoo", "robustsnn.train.ann", "robustsnn.train.snn", "robustsnn.train.convert",
+                 "robustsnn.reports.accuracy"):
+        assert "robustsnn.artifacts" in graph[user], user
+
+
+def test_loaded_model_encodes_its_splits_and_keeps_the_dataset(tiny_data, tmp_path):
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.models.loading import encode_split, load_model, load_recipe_dataset
+    from robustsnn.train.ann import train
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 1}))
+    train(recipe, "textcnn", tmp_path / "run", log=lambda _: None)
+    loaded = load_model(tmp_path / "run" / "best.pt")
+    for split in ("train", "dev", "test"):
+        ids, labels = loaded.encoded(split)
+        ref_ids, ref_labels = encode_split(loaded.encoder, load_recipe_dataset(loaded.recipe).split(split))
+        assert torch.equal(ids, ref_ids) and torch.equal(labels, ref_labels)
+    assert loaded.dataset is loaded.dataset  # loaded once
+    from robustsnn.errors import UserError
+
+    with pytest.raises(UserError, match="unknown split"):
+        loaded.encoded("valid")

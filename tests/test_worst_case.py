@@ -1,0 +1,140 @@
+"""Worst-case robust accuracy from toy logs with a known answer."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from robustsnn.attack.log import AttackLog
+from robustsnn.attack.worst_case import deployed_form, load_runs, matched_success_rates, worst_case
+from robustsnn.errors import UserError
+
+
+def _write_run(folder, campaign, model, recipe, noise, rows, draws=0):
+    """A run record and its log, as the runner writes them (only the fields read back)."""
+    stem = f"sst2__{model}__none__{recipe}__{noise}__shared-swap"
+    log = AttackLog(folder / campaign / f"{stem}.csv")
+    for index, row in rows.items():
+        full = {"index": index, "label": 1, "original_text": "a text", "perturbed_text": "a text",
+                "queries": 3, "words_perturbed": 0, "num_words": 2, "seconds": 0.1, **row}
+        log.append(full)
+    record = {"cell": {"dataset": "sst2", "model": model, "defense": "none", "recipe": recipe, "noise": noise},
+              "campaign": {"campaign": {"name": campaign}}, "protocol": "shared-swap",
+              "log": f"{stem}.csv", "verdict_draws": draws}
+    (folder / campaign / f"{stem}.json").write_text(json.dumps(record))
+
+
+def _det(result):
+    return {"result": result}
+
+
+def _stoch(result, clean_ok, final_ok, final_votes, draws=10):
+    return {"result": result, "verdict_draws": draws, "verdict_clean_votes": draws if clean_ok else 0,
+            "verdict_final_votes": final_votes, "verdict_clean_correct": clean_ok,
+            "verdict_final_correct": final_ok}
+
+
+def test_forms():
+    assert deployed_form("none") == "-"
+    assert deployed_form("direct") == "direct"
+    assert {deployed_form(n) for n in ("fresh", "frozen", "mean-20")} == {"poisson"}
+
+
+def test_deterministic_model_is_broken_by_any_attack(tmp_path):
+    _write_run(tmp_path, "c", "textcnn", "pwws", "none",
+               {0: _det("skipped"), 1: _det("successful"), 2: _det("failed"), 3: _det("failed")})
+    _write_run(tmp_path, "c", "textcnn", "textfooler", "none",
+               {0: _det("skipped"), 1: _det("failed"), 2: _det("successful"), 3: _det("failed"),
+                4: _det("failed")})  # example 4 was attacked by one run only: left out
+    [wc] = worst_case(load_runs(tmp_path))
+    assert (wc.dataset, wc.model, wc.form, wc.runs, wc.n) == ("sst2", "textcnn", "-", 2, 4)
+    assert wc.clean_accuracy == 0.75
+    assert wc.robust_accuracy == 0.25  # 1 falls to pwws, 2 to textfooler, only 3 survives both
+    assert wc.robust_examples == (3,)
+    assert wc.best_single_robust_accuracy == 0.5  # each attack alone leaves two standing
+    assert wc.worst_text_error is None
+
+
+def test_stochastic_model_uses_the_majority_verdict_not_the_single_draw(tmp_path):
+    # frozen: the single-draw attack "succeeds" on 1 but the majority still gets it right;
+    # fresh: a failed search whose clean text the majority gets wrong (2).
+    _write_run(tmp_path, "c", "snn", "pwws", "frozen",
+               {0: _stoch("successful", True, False, 2), 1: _stoch("successful", True, True, 7),
+                2: _stoch("failed", True, True, 9), 3: _stoch("failed", True, True, 10)}, draws=10)
+    _write_run(tmp_path, "c", "snn", "pwws", "fresh",
+               {0: _stoch("failed", True, True, 8), 1: _stoch("failed", True, True, 6),
+                2: _stoch("failed", False, False, 3), 3: _stoch("failed", True, True, 10)}, draws=10)
+    _write_run(tmp_path, "c", "snn", "pwws", "direct", {0: _det("failed"), 1: _det("successful"),
+                                                         2: _det("failed"), 3: _det("failed")})
+    poisson = next(w for w in worst_case(load_runs(tmp_path)) if w.form == "poisson")
+    assert (poisson.runs, poisson.n) == (2, 4)
+    assert poisson.clean_accuracy == 0.75  # example 2's clean text is wrong in the fresh run
+    assert poisson.robust_examples == (1, 3)
+    assert poisson.robust_accuracy == 0.5
+    # worst text per example: 1 - min votes / 10 -> 0.8, 0.4, 0.7, 0.0
+    assert poisson.worst_text_error == pytest.approx((0.8 + 0.4 + 0.7 + 0.0) / 4)
+    direct = next(w for w in worst_case(load_runs(tmp_path)) if w.form == "direct")
+    assert direct.robust_examples == (0, 2, 3)  # a separate deployed model
+
+
+def test_matched_subset_compares_on_examples_all_models_get_right(tmp_path):
+    _write_run(tmp_path, "c", "textcnn", "pwws", "none",
+               {0: _det("skipped"), 1: _det("successful"), 2: _det("successful"), 3: _det("failed")})
+    _write_run(tmp_path, "c", "tailored", "pwws", "none",
+               {0: _det("failed"), 1: _det("skipped"), 2: _det("successful"), 3: _det("failed")})
+    rates = {r.model: r for r in matched_success_rates(load_runs(tmp_path), "sst2")}
+    assert rates["textcnn"].n == rates["tailored"].n == 2  # examples 2 and 3
+    assert rates["textcnn"].attack_success_rate == 0.5
+    assert rates["tailored"].attack_success_rate == 0.5
+
+
+def test_empty_intersection_is_nan_not_an_error(tmp_path):
+    _write_run(tmp_path, "c", "textcnn", "pwws", "none", {0: _det("failed")})
+    _write_run(tmp_path, "c", "textcnn", "textfooler", "none", {1: _det("failed")})
+    [wc] = worst_case(load_runs(tmp_path))
+    assert wc.n == 0 and math.isnan(wc.robust_accuracy)
+
+
+def test_no_records_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no run records"):
+        load_runs(tmp_path)
+
+
+def test_k_curve_compares_draws_per_query_on_common_examples(tmp_path):
+    from robustsnn.attack.adaptive import k_curve
+
+    _write_run(tmp_path, "c", "snn", "pwws", "fresh",
+               {0: _stoch("successful", True, True, 6), 1: _stoch("failed", True, True, 9),
+                2: _stoch("successful", True, False, 2)}, draws=10)
+    _write_run(tmp_path, "c", "snn", "pwws", "mean-20",
+               {0: _stoch("successful", True, False, 3), 1: _stoch("successful", True, False, 4),
+                2: _stoch("successful", True, False, 1), 3: _stoch("failed", True, True, 10)}, draws=10)
+    _write_run(tmp_path, "c", "snn", "pwws", "frozen", {0: _stoch("failed", True, True, 9)}, draws=10)
+    rows = k_curve(load_runs(tmp_path))
+    assert [(r["noise"], r["k"], r["n"]) for r in rows] == [("fresh", 1, 3), ("mean-20", 20, 3)]
+    fresh, mean20 = rows
+    assert fresh["attack_success_rate"] == pytest.approx(2 / 3)
+    assert fresh["verdict_attack_success_rate"] == pytest.approx(1 / 3)  # only 2 holds by the verdict
+    assert mean20["attack_success_rate"] == 1.0 and mean20["verdict_attack_success_rate"] == 1.0
+
+
+def test_transfer_rate_counts_source_successes_the_target_gets_wrong(tmp_path):
+    from robustsnn.attack.adaptive import transfer_table
+
+    _write_run(tmp_path, "c", "tailored", "pwws", "none",
+               {0: _det("successful"), 1: _det("successful"), 2: _det("failed"), 3: _det("successful")})
+    # Against the SNN: 0 fooled, 1 not, 3 wrong already on the clean text (not counted).
+    _write_run(tmp_path, "c", "snn", "transfer-tailored-pwws", "fresh",
+               {0: _stoch("successful", True, False, 2), 1: _stoch("failed", True, True, 9),
+                2: _stoch("failed", True, True, 9), 3: _stoch("skipped", False, False, 1)}, draws=10)
+    record_path = tmp_path / "c" / "sst2__snn__none__transfer-tailored-pwws__fresh__shared-swap.json"
+    record = json.loads(record_path.read_text())
+    record["attack"] = {"transfer_from": {"model": "tailored", "recipe": "pwws", "noise": "none"},
+                        "source_log": "sst2__tailored__none__pwws__none__shared-swap.csv"}
+    record_path.write_text(json.dumps(record))
+    [row] = transfer_table(load_runs(tmp_path))
+    assert (row["source"], row["target"], row["target_noise"]) == ("tailored", "snn", "fresh")
+    assert row["source_successes"] == 3 and row["target_clean_correct"] == 2
+    assert row["transfer_rate"] == 0.5
