@@ -50,6 +50,19 @@ def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = N
     return classifier
 
 
+def victim(cell: Cell, campaign: Campaign, checkpoint: Path | None = None) -> tuple[Any, int, Any]:
+    """``(classifier, verdict draws, verdict classifier)`` for ``cell``: the model as
+    attacked, and for a Poisson encoding the same model with fresh draws for the R-draw
+    verdict (``0, None`` otherwise: deterministic models and ``direct`` sample nothing)."""
+    from ..models.encoding import FRESH
+
+    classifier = build_classifier(cell, campaign, checkpoint)
+    # build_classifier checked the encoding against the model.
+    if cell.encoding is None or not cell.encoding.poisson or not campaign.verdict.draws:
+        return classifier, 0, None
+    return classifier, campaign.verdict.draws, build_classifier(cell, campaign, checkpoint, encoding=FRESH)
+
+
 def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Path]:
     folder = Path(results) / campaign.campaign.name
     stem = f"{cell.key}__{campaign.threat.protocol}"
@@ -136,7 +149,6 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     from tqdm.auto import tqdm
 
     from ..data.tsv import load_dataset
-    from ..models.encoding import FRESH
     from ..provenance import provenance
     from ..resources.offline import AttackResources
     from .recipes import build_attack, describe_attack
@@ -145,11 +157,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
 
     csv_path, record_path = cell_paths(results, campaign, cell)
     check_same_experiment(record_path, campaign)
-    classifier = build_classifier(cell, campaign, checkpoint)
-    # build_classifier checked the encoding against the model; `direct` samples nothing.
-    stochastic = cell.encoding is not None and cell.encoding.poisson
-    verdict_draws = campaign.verdict.draws if stochastic else 0
-    verdict_model = build_classifier(cell, campaign, checkpoint, encoding=FRESH) if verdict_draws else None
+    classifier, verdict_draws, verdict_model = victim(cell, campaign, checkpoint)
     examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
     resources = resources or AttackResources()
     attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)

@@ -5,14 +5,13 @@ markdown table. Metrics are recomputed from each per-example log by
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import UserError
 from ..io_utils import atomic_write_text
 from .log import read_log
+from .records import find_records
 from .runner import summarise
 
 COLUMNS = [
@@ -58,21 +57,7 @@ def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
 def collect(results: Path | Sequence[Path]) -> list[dict[str, Any]]:
     """One row per run record under ``results`` (one folder or several, each searched
     recursively), in a stable order."""
-    folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(f) for f in results]
-    for folder in folders:
-        if not folder.is_dir():
-            raise UserError(f"no attack results under {folder} (run `robustsnn attack` or `robustsnn campaign`)")
-    paths = sorted({path.resolve() for folder in folders for path in folder.rglob("*.json")})
-    rows = []
-    for path in paths:
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise UserError(f"{path} is not a readable run record") from None
-        if isinstance(record, dict) and "cell" in record and "log" in record:
-            rows.append(_row(path, record))
-    if not rows:
-        raise UserError(f"no run records under {', '.join(map(str, folders))}")
+    rows = [_row(path, record) for path, record in find_records(results)]
     order = ("campaign", "dataset", "recipe", "model", "defense", "noise")
     return sorted(rows, key=lambda r: tuple(str(r[k]) for k in order))
 

@@ -78,9 +78,8 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     resumable; returns the run record."""
     from tqdm.auto import tqdm
 
-    from ..models.encoding import FRESH
     from ..provenance import provenance
-    from .runner import build_classifier, cell_paths, check_same_experiment, example_seed, seed_all, summarise
+    from .runner import cell_paths, check_same_experiment, example_seed, seed_all, summarise, victim
 
     if target.recipe != transfer_recipe(source) or target.dataset != source.dataset:
         raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
@@ -91,10 +90,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     check_same_experiment(source_record, campaign, ignore=("verdict",))  # texts, not votes, transfer
     csv_path, record_path = cell_paths(results, campaign, target)
     check_same_experiment(record_path, campaign)
-    classifier = build_classifier(target, campaign, checkpoint)
-    stochastic = target.encoding is not None and target.encoding.poisson
-    draws = campaign.verdict.draws if stochastic else 0
-    verdict = build_classifier(target, campaign, checkpoint, encoding=FRESH) if draws else None
+    classifier, draws, verdict = victim(target, campaign, checkpoint)
     rows = read_log(source_csv)
     transfer_log = AttackLog(csv_path)
     done = transfer_log.done()

@@ -24,7 +24,6 @@ intersection), so adding a run on more examples never mixes populations.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import UserError
 from .log import read_log
 from .metrics import SKIPPED, SUCCESSFUL
+from .records import find_records
 
 NOISE_NONE = "none"
 DIRECT = "direct"
@@ -115,21 +115,7 @@ def run_from_record(record_path: Path, record: Mapping[str, Any]) -> Run:
 
 def load_runs(results: Path | Sequence[Path]) -> list[Run]:
     """Every run record (``*.json`` with a ``cell`` and a ``log``) under ``results``."""
-    folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(f) for f in results]
-    runs = []
-    for folder in folders:
-        if not folder.is_dir():
-            raise UserError(f"no attack results under {folder}")
-        for path in sorted(folder.rglob("*.json")):
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise UserError(f"{path} is not a readable run record") from None
-            if isinstance(record, dict) and "cell" in record and "log" in record:
-                runs.append(run_from_record(path, record))
-    if not runs:
-        raise UserError(f"no run records under {', '.join(map(str, folders))}")
-    return runs
+    return [run_from_record(path, record) for path, record in find_records(results)]
 
 
 @dataclass(frozen=True)
