@@ -62,3 +62,48 @@ def test_every_column_is_written_and_read_back_under_its_name(tmp_path):
     assert {"original_text", "perturbed_text", "label", "result", "queries", "words_perturbed",
             "seconds", "original_score", "perturbed_score"} <= set(header)
     assert read_log(path) == [full, {c: "1" if c == "index" else "" for c in COLUMNS}]
+
+
+def test_one_writer_per_log_and_a_killed_writer_leaves_no_lock(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from robustsnn.attack.log import exclusive
+
+    log = tmp_path / "cell.csv"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from robustsnn.attack.log import exclusive\n"
+        f"with exclusive({str(log)!r}):\n    print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=rf"is being written by pid {holder.pid} on ") as err:
+            with exclusive(log):
+                pass
+        assert "\n" not in str(err.value)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    deadline = time.monotonic() + 10
+    while True:  # the kernel drops the dead holder's lock: the next writer gets it at once
+        try:
+            with exclusive(log):
+                break
+        except UserError:
+            assert time.monotonic() < deadline, "the lock outlived its holder"
+            time.sleep(0.05)
+
+
+def test_a_second_writer_in_the_same_process_is_refused_too(tmp_path):
+    from robustsnn.attack.log import exclusive
+
+    with exclusive(tmp_path / "a.csv"):
+        with pytest.raises(UserError, match="one writer per log"):
+            with exclusive(tmp_path / "a.csv"):
+                pass
+        with exclusive(tmp_path / "b.csv"):  # another cell: no conflict
+            pass
+    with exclusive(tmp_path / "a.csv"):  # released on exit
+        pass

@@ -132,3 +132,17 @@ def test_query_cache_off_asks_the_model_again(models, tmp_path, monkeypatch):
     # A deterministic model answers the same either way: the outcomes agree.
     rows = lambda d: [r["result"] for r in read_log(d / "toy" / "sst2__textcnn__none__pwws__none__shared-swap.csv")]  # noqa: E731
     assert rows(tmp_path / "on") == rows(tmp_path / "off")
+
+
+def test_a_cell_being_written_is_refused_before_anything_is_touched(models, tmp_path):
+    from robustsnn.attack.log import exclusive
+    from robustsnn.attack.runner import cell_paths
+
+    c = campaign(n=3)
+    csv_path, record_path = cell_paths(tmp_path, c, SOURCE)
+    with exclusive(csv_path):
+        with pytest.raises(UserError, match="is being written by pid"):
+            run_cell(c, SOURCE, tmp_path, resources=toy_resources(), **QUIET)
+    assert not csv_path.exists() and not record_path.exists()
+    run_cell(c, SOURCE, tmp_path, resources=toy_resources(), **QUIET)  # free again
+    assert len(read_log(csv_path)) == 3

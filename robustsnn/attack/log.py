@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import UserError
 
@@ -83,6 +84,36 @@ class AttackLog:
 
     def append(self, row: Mapping[str, Any]) -> None:
         self._append(_row_bytes(row))
+
+
+@contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """One writer per log: hold an exclusive OS lock (``flock``) on ``<log>.lock`` while
+    the block runs. The kernel drops the lock when the process ends, however it ends, so
+    a ``kill -9`` leaves no stale lock (the file stays, unlocked, and is reused). A second
+    writer stops at once with a one-line error naming the holder's pid and host."""
+    import fcntl
+    import socket
+
+    lock_path = Path(path).with_name(Path(path).name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(f"{path} is being written by {holder}; one writer per log: wait for it to "
+                        "finish, or stop it and run again to resume") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
 
 
 def read_log(path: str | Path) -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import Campaign, Cell, Example, example_seed, select_examples
-from .log import AttackLog, outcomes_of, parse_bool
+from .log import AttackLog, exclusive, outcomes_of, parse_bool
 from .metrics import FAILED, SKIPPED, SUCCESSFUL, compute_metrics, compute_verdict, words_changed
 
 
@@ -156,53 +156,54 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     from .wrappers import TextClassifierWrapper
 
     csv_path, record_path = cell_paths(results, campaign, cell)
-    check_same_experiment(record_path, campaign)
-    classifier, verdict_draws, verdict_model = victim(cell, campaign, checkpoint)
-    examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
-    resources = resources or AttackResources()
-    attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
-    # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
-    attack.goal_function.use_cache = campaign.campaign.query_cache
+    with exclusive(csv_path):  # one writer per log, for the whole run
+        check_same_experiment(record_path, campaign)
+        classifier, verdict_draws, verdict_model = victim(cell, campaign, checkpoint)
+        examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
+        resources = resources or AttackResources()
+        attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
+        # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
+        attack.goal_function.use_cache = campaign.campaign.query_cache
 
-    attack_log = AttackLog(csv_path)
-    done = attack_log.done()
-    stale = done - {e.index for e in examples}
-    if stale:
-        raise UserError(f"{csv_path} holds examples outside this campaign's selection; "
-                        "it belongs to another configuration (move it away)")
-    record = {
-        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
-        "protocol": campaign.threat.protocol,
-        "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
-        "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
-        "verdict_draws": verdict_draws, "complete": False, **provenance(),
-    }
-    atomic_write_json(record_path, record)
-    todo = [e for e in examples if e.index not in done]
-    rows = attack_log.rows()
-    if done:
-        log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
-    with tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None) as bar:
-        for example in todo:
-            seed_all(example_seed(campaign.campaign.seed, example.index))
-            began = time.perf_counter()
-            result = attack.attack(example.text, example.label)
-            row = _outcome_row(example, result, time.perf_counter() - began)
-            if verdict_model is not None:
-                final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
-                clean, after = majority_votes(verdict_model, [example.text, final], example.label,
-                                              verdict_draws)
-                row.update(verdict_draws=verdict_draws, verdict_clean_votes=clean.label_votes,
-                           verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
-                           verdict_final_correct=after.correct)
-            attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
-            attack_log.append(row)
-            rows.append({k: str(int(v) if isinstance(v, bool) else v) for k, v in row.items()})
-            bar.update(1)
-            bar.set_postfix(_running(rows))
-    record.update(summarise(attack_log.rows(), verdict_draws), complete=True)
-    atomic_write_json(record_path, record)
-    return record
+        attack_log = AttackLog(csv_path)
+        done = attack_log.done()
+        stale = done - {e.index for e in examples}
+        if stale:
+            raise UserError(f"{csv_path} holds examples outside this campaign's selection; "
+                            "it belongs to another configuration (move it away)")
+        record = {
+            "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
+            "protocol": campaign.threat.protocol,
+            "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
+            "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
+            "verdict_draws": verdict_draws, "complete": False, **provenance(),
+        }
+        atomic_write_json(record_path, record)
+        todo = [e for e in examples if e.index not in done]
+        rows = attack_log.rows()
+        if done:
+            log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
+        with tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None) as bar:
+            for example in todo:
+                seed_all(example_seed(campaign.campaign.seed, example.index))
+                began = time.perf_counter()
+                result = attack.attack(example.text, example.label)
+                row = _outcome_row(example, result, time.perf_counter() - began)
+                if verdict_model is not None:
+                    final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
+                    clean, after = majority_votes(verdict_model, [example.text, final], example.label,
+                                                  verdict_draws)
+                    row.update(verdict_draws=verdict_draws, verdict_clean_votes=clean.label_votes,
+                               verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
+                               verdict_final_correct=after.correct)
+                attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
+                attack_log.append(row)
+                rows.append({k: str(int(v) if isinstance(v, bool) else v) for k, v in row.items()})
+                bar.update(1)
+                bar.set_postfix(_running(rows))
+        record.update(summarise(attack_log.rows(), verdict_draws), complete=True)
+        atomic_write_json(record_path, record)
+        return record
 
 
 def summarise(rows: list[dict[str, str]], verdict_draws: int) -> dict[str, Any]:

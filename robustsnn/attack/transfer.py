@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
-from .log import AttackLog, read_log
+from .log import AttackLog, exclusive, read_log
 from .metrics import FAILED, SKIPPED, SUCCESSFUL
 
 __all__ = ["is_transfer", "run_transfer", "transfer_recipe"]
@@ -89,28 +89,29 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         raise UserError(f"no source run {source_csv} to transfer from; run the campaign's attack cells first")
     check_same_experiment(source_record, campaign, ignore=("verdict",))  # texts, not votes, transfer
     csv_path, record_path = cell_paths(results, campaign, target)
-    check_same_experiment(record_path, campaign)
-    classifier, draws, verdict = victim(target, campaign, checkpoint)
-    rows = read_log(source_csv)
-    transfer_log = AttackLog(csv_path)
-    done = transfer_log.done()
-    record = {
-        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": target.to_dict(),
-        "protocol": campaign.threat.protocol,
-        "attack": {"recipe": target.recipe, "transfer_from": source.to_dict(),
-                   "source_log": source_csv.name, "search": "none (replays the source's final texts)"},
-        "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(rows),
-        "verdict_draws": draws, "complete": False, **provenance(),
-    }
-    atomic_write_json(record_path, record)
-    todo = [r for r in rows if int(r["index"]) not in done]
-    with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:
-        for row in todo:
-            seed_all(example_seed(campaign.campaign.seed, int(row["index"])))
-            transfer_log.append(_transfer_row(row, classifier, verdict, draws))
-            bar.update(1)
-    record.update(summarise(transfer_log.rows(), draws), complete=True)
-    atomic_write_json(record_path, record)
-    log(f"{target.key}: transferred {len(rows)} examples from {source.key}")
-    return record
+    with exclusive(csv_path):  # one writer per log, for the whole run
+        check_same_experiment(record_path, campaign)
+        classifier, draws, verdict = victim(target, campaign, checkpoint)
+        rows = read_log(source_csv)
+        transfer_log = AttackLog(csv_path)
+        done = transfer_log.done()
+        record = {
+            "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": target.to_dict(),
+            "protocol": campaign.threat.protocol,
+            "attack": {"recipe": target.recipe, "transfer_from": source.to_dict(),
+                       "source_log": source_csv.name, "search": "none (replays the source's final texts)"},
+            "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(rows),
+            "verdict_draws": draws, "complete": False, **provenance(),
+        }
+        atomic_write_json(record_path, record)
+        todo = [r for r in rows if int(r["index"]) not in done]
+        with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:
+            for row in todo:
+                seed_all(example_seed(campaign.campaign.seed, int(row["index"])))
+                transfer_log.append(_transfer_row(row, classifier, verdict, draws))
+                bar.update(1)
+        record.update(summarise(transfer_log.rows(), draws), complete=True)
+        atomic_write_json(record_path, record)
+        log(f"{target.key}: transferred {len(rows)} examples from {source.key}")
+        return record
 
