@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("attack", help="attack one model with one attack recipe")
     p.add_argument("--model", required=True, help="registered model: textcnn, tailored, snn, ... "
                    "(robustsnn list models)")
-    p.add_argument("--recipe", required=True, help="attack recipe: textfooler, textbugger, bert-attack, pwws")
+    p.add_argument("--recipe", required=True,
+                   help="attack recipe: textfooler, textbugger, bert-attack, pwws, gradient-wir")
     p.add_argument("--dataset", default=None, help="dataset (default: the campaign's first, else sst2)")
     p.add_argument("--campaign", type=Path, default=None,
                    help="campaign file for the shared constraints and examples (default: the paper's "
