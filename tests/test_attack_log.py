@@ -55,6 +55,7 @@ def test_every_column_is_written_and_read_back_under_its_name(tmp_path):
     path = tmp_path / "x.csv"
     log = AttackLog(path)
     full = {c: f"{c} value, {i}" for i, c in enumerate(COLUMNS)}  # distinct, with a comma to quote
+    full["index"] = "0"  # the example id: read_log checks it is a whole number
     log.append(full)
     log.append({"index": 1})  # a column left out is written empty, never shifted
     header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
@@ -107,3 +108,29 @@ def test_a_second_writer_in_the_same_process_is_refused_too(tmp_path):
             pass
     with exclusive(tmp_path / "a.csv"):  # released on exit
         pass
+
+
+def _log_with_rows(path, n):
+    log = AttackLog(path)
+    for i in range(n):
+        log.append(row(i))
+    return path
+
+
+def test_read_log_leaves_out_a_torn_last_row_and_says_so(tmp_path):
+    path = _log_with_rows(tmp_path / "x.csv", 3)
+    whole = path.read_bytes()
+    for cut in (17, 40):  # into the last row (never into the row before it)
+        path.write_bytes(whole[:-cut])
+        warnings = []
+        rows = read_log(path, warn=warnings.append)
+        assert [r["index"] for r in rows] == ["0", "1"]
+        assert len(warnings) == 1 and "torn row" in warnings[0]
+    assert path.read_bytes() == whole[:-40]  # reading never changes the file
+
+
+def test_read_log_refuses_an_example_logged_twice(tmp_path):
+    path = _log_with_rows(tmp_path / "x.csv", 2)
+    AttackLog(path).append(row(1))
+    with pytest.raises(UserError, match="logs example 1 twice"):
+        read_log(path)

@@ -116,13 +116,39 @@ def exclusive(path: str | Path) -> Iterator[None]:
         handle.close()  # releases the lock
 
 
-def read_log(path: str | Path) -> list[dict[str, str]]:
-    """Rows of an existing log (no repair, no header written)."""
+def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
+    """Rows of an existing log, checked (the file is not changed): a torn last row - a
+    writer killed mid-row, or a file cut short - is left out and reported through
+    ``warn`` (default: stderr), never counted; a row that does not parse, or an example
+    logged twice, is a one-line error naming the log."""
+    import sys
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"attack log not found: {path}")
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    data = path.read_bytes()
+    terminator = _TERMINATOR.encode()
+    if data and not data.endswith(terminator):
+        cut = data.rfind(terminator)
+        data = data[: cut + len(terminator)] if cut >= 0 else b""
+        (warn or (lambda m: print(m, file=sys.stderr)))(
+            f"robustsnn: warning: {path} ends in a torn row (a run stopped mid-write); it is left out")
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{path} is not a readable attack log ({exc})") from None
+    if rows and tuple(reader.fieldnames or ()) != COLUMNS:
+        raise UserError(f"{path} is not an attack log of this robustsnn version (columns differ)")
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()) or not row["index"].isdigit():
+            raise UserError(f"{path}: line {number} is not a complete log row")
+        if row["index"] in seen:
+            raise UserError(f"{path} logs example {row['index']} twice (two writers?); "
+                            "it cannot be counted: rerun the cell into a fresh log")
+        seen.add(row["index"])
+    return rows
 
 
 def parse_bool(text: str) -> bool | None:
