@@ -106,7 +106,6 @@ def worst_case_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
         "strongest_single_attack": w.best_single_attack,
         "strongest_single_robust_accuracy": w.best_single_robust_accuracy,
         "worst_text_single_draw_error": w.worst_text_error, "checkpoint_sha256": w.checkpoint,
-        "checkpoint": w.checkpoint[:12] or "-",
     } for w in worst_case(runs)]
 
 
@@ -124,7 +123,12 @@ def _markdown(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str
     percent = {"clean_accuracy", "worst_case_robust_accuracy", "strongest_single_robust_accuracy",
                "worst_text_single_draw_error", "attack_success_rate", "verdict_attack_success_rate",
                "transfer_rate"}
-    body = [[_pct(r[key]) if key in percent else r[key] for key, _ in columns] for r in rows]
+    def cell(key: str, value: Any) -> Any:
+        if key in percent:
+            return _pct(value)
+        return (value[:12] or "-") if key == "checkpoint_sha256" else value  # enough to tell them apart
+
+    body = [[cell(key, r[key]) for key, _ in columns] for r in rows]
     return tabulate(body, headers=[title for _, title in columns], tablefmt="github") + "\n"
 
 
@@ -158,7 +162,7 @@ def write_adaptive(results: Path | Sequence[Path], out_csv: Path) -> dict[str, l
             ("worst_case_robust_accuracy", "worst-case robust"),
             ("strongest_single_robust_accuracy", "best single attack"),
             ("strongest_single_attack", "which"), ("worst_text_single_draw_error", "worst text err"),
-            ("checkpoint", "checkpoint")]),
+            ("checkpoint_sha256", "checkpoint")]),
         "## Success rate against draws per query (k)\n",
         "fresh = one draw per distinct text (k = 1); mean-k averages k fresh draws per query "
         "(expectation over draws). Suc = single-draw success rate of the search; Suc_R = share of "

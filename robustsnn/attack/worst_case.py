@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import UserError
+from .campaign import NOISE_NONE
 from .log import read_log
 from .metrics import SKIPPED, SUCCESSFUL
 from .records import find_records
 
-NOISE_NONE = "none"
 DIRECT = "direct"
 
 
