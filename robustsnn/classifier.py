@@ -165,6 +165,7 @@ class NetworkClassifier:
             "model": self.loaded.kind,
             "checkpoint": portable_path(self.loaded.path),
             "checkpoint_sha256": file_sha256(self.loaded.path),
+            "tokenizer_sha256": self.loaded.encoder.digest(),
             "dataset": self.loaded.recipe.data.dataset,
             "encoding": str(self.encoding) if self.encoding is not None else None,
             "encoding_seed": getattr(self.encoding, "seed", None),

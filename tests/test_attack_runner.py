@@ -4,6 +4,7 @@ kill, the final verdict over draws, the table and the CLI's one-line errors."""
 
 import csv
 import math
+import re
 import subprocess
 import sys
 
@@ -201,17 +202,23 @@ def test_a_log_is_never_extended_under_other_settings(models, tmp_path):
     assert other["protocol"] == "native" and other["metrics"]["n"] == 2
     assert len(read_log(cell_paths(tmp_path, native, cell)[0])) == 2
     assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
-    # The same protocol under any other threat setting, seed, selection or verdict: refused,
-    # with the log and its record left as they were.
-    for changed in (campaign(n=2, candidates=5), campaign(n=2, max_modification_rate=0.5),
-                    campaign(n=2, similarity=0.5), campaign(n=2, query_budget=100),
-                    replace(base, campaign=replace(base.campaign, seed=4)),
-                    replace(base, examples=replace(base.examples, min_words=3)),
-                    campaign(n=2, draws=7)):
+    # The same protocol under any other threat setting, seed or selection: refused, naming
+    # the first field that differs, with the log and its record left as they were.
+    for changed, field in ((campaign(n=2, candidates=5), "threat.candidates = 3"),
+                           (campaign(n=2, max_modification_rate=0.5), "threat.max_modification_rate"),
+                           (campaign(n=2, similarity=0.5), "threat.similarity"),
+                           (campaign(n=2, query_budget=100), "threat.query_budget = 0"),
+                           (replace(base, campaign=replace(base.campaign, seed=4)), "seed = 3"),
+                           (replace(base, examples=replace(base.examples, min_words=3)), "examples.min_words"),
+                           (replace(base, campaign=replace(base.campaign, query_cache=False)), "query_cache")):
         assert cell_paths(tmp_path, changed, cell) == (log_path, record_path)
-        with pytest.raises(UserError, match="under other settings"):
+        with pytest.raises(UserError, match=f"was written with {re.escape(field)}.*another experiment"):
             run_cell(changed, cell, tmp_path, **quiet)
         assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
+    # The verdict's draws are no part of a deterministic model's experiment (it has no
+    # verdict): another setting resumes its log.
+    assert run_cell(campaign(n=2, draws=7), cell, tmp_path, **quiet)["metrics"]["n"] == 2
+    assert log_path.read_bytes() == logged
     # More examples under the same settings extend the log: the first rows are kept.
     record = run_cell(campaign(n=3), cell, tmp_path, **quiet)
     assert record["metrics"]["n"] == 3

@@ -1,8 +1,14 @@
 """The per-example attack log: one CSV row per attacked example, appended as it goes.
 
+The first line of a log is its identity (``#robustsnn-identity {json}``, see
+:mod:`.identity`): what experiment the rows belong to, written before the first row so
+that it cannot be lost separately from them. Then come the CSV header and the rows.
+Logs written before identities existed start at the header; they are read alike.
+
 Each row is written with a single ``write`` followed by ``flush`` and ``fsync``, so a
-killed run leaves at most one partial row at the end. Opening the log again drops that
-partial row and reports which examples are done, so a resumed run neither repeats nor
+killed run leaves at most one partial row at the end; a write that fails (disk full) is
+cut off again before the error is raised, so it leaves none. Opening the log again drops
+a partial row and reports which examples are done, so a resumed run neither repeats nor
 loses an example.
 """
 
@@ -10,12 +16,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..errors import UserError
+from ..io_utils import atomic_write
 
 COLUMNS = (
     "index", "label", "result", "original_output", "perturbed_output",
@@ -25,6 +34,28 @@ COLUMNS = (
     "original_text", "perturbed_text",
 )
 _TERMINATOR = "\r\n"  # csv's default; texts never contain it (datasets are one line per example)
+IDENTITY_PREFIX = "#robustsnn-identity "
+
+
+def _identity_line(identity: Mapping[str, Any]) -> bytes:
+    return (IDENTITY_PREFIX + json.dumps(identity, sort_keys=False, ensure_ascii=True)
+            + _TERMINATOR).encode("utf-8")
+
+
+def _split_identity(data: bytes, path: Path) -> tuple[dict[str, Any] | None, bytes]:
+    """``(identity or None, the CSV part)`` of a log's bytes."""
+    if not data.startswith(IDENTITY_PREFIX.encode()):
+        return None, data
+    end = data.find(_TERMINATOR.encode())
+    if end < 0:
+        raise UserError(f"{path}: its identity line is cut short; move the log away to start over")
+    try:
+        identity = json.loads(data[len(IDENTITY_PREFIX):end].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        identity = None
+    if not isinstance(identity, dict):
+        raise UserError(f"{path}: its identity line does not parse; move the log away to start over")
+    return identity, data[end + len(_TERMINATOR):]
 
 
 def _row_bytes(row: Mapping[str, Any]) -> bytes:
@@ -44,40 +75,72 @@ def _cell(value: Any) -> Any:
 
 
 class AttackLog:
-    """Append-only CSV of outcomes, resumable after a kill."""
+    """Append-only CSV of outcomes, resumable after a kill.
 
-    def __init__(self, path: str | Path):
+    ``identity`` is written as the first line of a new log; an existing log keeps its own,
+    readable as :attr:`identity` (None for a log written before identities existed), which
+    the caller compares (:func:`.identity.check_identity`). ``notify`` hears about repairs.
+    """
+
+    def __init__(self, path: str | Path, identity: Mapping[str, Any] | None = None,
+                 notify: Callable[[str], None] | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair()
+        self._repair(notify or (lambda m: print(m, file=sys.stderr)))
         if not self.path.exists() or self.path.stat().st_size == 0:
             header = io.StringIO()
             csv.writer(header, lineterminator=_TERMINATOR).writerow(COLUMNS)
-            self._append(header.getvalue().encode("utf-8"))
+            first = _identity_line(identity) if identity is not None else b""
+            self._append(first + header.getvalue().encode("utf-8"))
+        self.identity, _ = _split_identity(self._head(), self.path)
 
-    def _repair(self) -> None:
+    def _head(self) -> bytes:
+        """The first line (the identity, when there is one)."""
+        with open(self.path, "rb") as handle:
+            return handle.readline()
+
+    def _repair(self, notify: Callable[[str], None]) -> None:
         """Cut a partial last row (a run killed mid-write) off the end of the file."""
         if not self.path.exists():
             return
         data = self.path.read_bytes()
         if data and not data.endswith(_TERMINATOR.encode()):
             cut = data.rfind(_TERMINATOR.encode())
+            keep = cut + len(_TERMINATOR) if cut >= 0 else 0
             with open(self.path, "r+b") as handle:
-                handle.truncate(cut + len(_TERMINATOR) if cut >= 0 else 0)
+                handle.truncate(keep)
+            notify(f"{self.path}: cut off a partial last row ({len(data) - keep} bytes) left by a run "
+                   "that stopped mid-write; that example is attacked again")
+
+    def adopt_identity(self, identity: Mapping[str, Any]) -> None:
+        """Give a log written before identities existed its identity line (the caller has
+        checked, from the run record, that it is the same experiment)."""
+        if self.identity is not None:
+            raise ValueError(f"{self.path} already has an identity")
+        data = self.path.read_bytes()
+        atomic_write(self.path, lambda tmp: tmp.write_bytes(_identity_line(identity) + data))
+        self.identity = json.loads(json.dumps(identity))
 
     def _append(self, data: bytes) -> None:
         with open(self.path, "ab") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            size = handle.tell()
+            try:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:
+                # Disk full (or any failed write): leave no torn row behind. Truncating
+                # frees space, so it works on a full disk.
+                handle.truncate(size)
+                raise
 
     def rows(self) -> list[dict[str, str]]:
-        with open(self.path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != COLUMNS:
-                raise UserError(f"{self.path} is not an attack log of this robustsnn version "
-                                "(columns differ); move it away to start over")
-            return list(reader)
+        _, data = _split_identity(self.path.read_bytes(), self.path)
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise UserError(f"{self.path} is not an attack log of this robustsnn version "
+                            "(columns differ); move it away to start over")
+        return list(reader)
 
     def done(self) -> set[int]:
         return {int(r["index"]) for r in self.rows()}
@@ -121,8 +184,6 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
     writer killed mid-row, or a file cut short - is left out and reported through
     ``warn`` (default: stderr), never counted; a row that does not parse, or an example
     logged twice, is a one-line error naming the log."""
-    import sys
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"attack log not found: {path}")
@@ -134,6 +195,7 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
         (warn or (lambda m: print(m, file=sys.stderr)))(
             f"robustsnn: warning: {path} ends in a torn row (a run stopped mid-write); it is left out")
     try:
+        identity, data = _split_identity(data, path)
         reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
         rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -141,7 +203,8 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
     if rows and tuple(reader.fieldnames or ()) != COLUMNS:
         raise UserError(f"{path} is not an attack log of this robustsnn version (columns differ)")
     seen: set[str] = set()
-    for number, row in enumerate(rows, start=2):
+    first = 2 if identity is None else 3  # the line of the first row in the file
+    for number, row in enumerate(rows, start=first):
         if None in row or any(v is None for v in row.values()) or not row["index"].isdigit():
             raise UserError(f"{path}: line {number} is not a complete log row")
         if row["index"] in seen:
@@ -149,6 +212,13 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
                             "it cannot be counted: rerun the cell into a fresh log")
         seen.add(row["index"])
     return rows
+
+
+def read_identity(path: str | Path) -> dict[str, Any] | None:
+    """The identity line of the log at ``path`` (None for a log from before identities)."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        return _split_identity(handle.readline(), path)[0]
 
 
 def parse_bool(text: str) -> bool | None:

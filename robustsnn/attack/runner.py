@@ -69,8 +69,8 @@ def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Pat
     return folder / f"{stem}.csv", folder / f"{stem}.json"
 
 
-def _identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
-    """What makes two runs of a cell the same experiment (the example count may grow)."""
+def legacy_identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
+    """What a run record from before log identities says about the experiment."""
     examples = {k: v for k, v in campaign_dict["examples"].items() if k != "num_examples"}
     # Records written before query_cache existed ran with TextAttack's cache on.
     return {"threat": campaign_dict["threat"], "examples": examples,
@@ -78,20 +78,59 @@ def _identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
             "query_cache": campaign_dict["campaign"].get("query_cache", True)}
 
 
-def check_same_experiment(record_path: Path, campaign: Campaign, ignore: tuple[str, ...] = ()) -> None:
-    """Refuse to extend a log that was written under other settings (``ignore``: identity
-    fields that do not matter to the caller, e.g. the verdict of a transfer's source)."""
+def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identity: dict[str, Any]) -> None:
+    """A log from before identities: its run record is the only witness of what it holds."""
+    from .identity import check_identity
+
     if not record_path.exists():
-        return
+        raise UserError(f"{csv_path} has no identity line (an older robustsnn wrote it) and its run record "
+                        f"{record_path.name} is gone, so nothing says which experiment its rows belong to; "
+                        "move it away to start over")
     try:
-        old = json.loads(record_path.read_text(encoding="utf-8"))["campaign"]
+        old = json.loads(record_path.read_text(encoding="utf-8"))
+        stored, model = legacy_identity(old["campaign"]), old["model"]
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{record_path} is not a readable run record; move it away to start over") from None
-    ours, theirs = _identity(old), _identity(campaign.to_dict())
-    if {k: v for k, v in ours.items() if k not in ignore} != {k: v for k, v in theirs.items() if k not in ignore}:
-        raise UserError(f"{record_path.parent} already holds this run under other settings (threat "
-                        "model, example selection, seed, verdict or query cache); give the campaign another name "
-                        "(--set campaign.name=...) or another --results folder")
+    ours = legacy_identity(campaign.to_dict())
+    if not identity["verdict_draws"]:  # deterministic models never use the verdict
+        stored.pop("verdict")
+        ours.pop("verdict")
+    if "checkpoint_sha256" in model:
+        stored["checkpoint_sha256"] = model["checkpoint_sha256"]
+        ours["checkpoint_sha256"] = identity["model"]["checkpoint_sha256"]
+    check_identity(csv_path, stored, ours)
+
+
+def open_log(csv_path: Path, record_path: Path, campaign: Campaign, identity: dict[str, Any],
+             log: Callable[[str], None] = print) -> AttackLog:
+    """Open (or start) the log of a run with ``identity``, refusing one written by another
+    experiment (naming the first field that differs). A log from before identities is
+    checked against its run record and then given its identity line."""
+    from .identity import check_identity
+
+    attack_log = AttackLog(csv_path, identity, notify=log)
+    if attack_log.identity is not None:
+        check_identity(csv_path, attack_log.identity, identity)
+    else:
+        if attack_log.rows():
+            _check_legacy(csv_path, record_path, campaign, identity)
+        attack_log.adopt_identity(identity)
+    return attack_log
+
+
+def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: dict[str, Any],
+                  log: Callable[[str], None]) -> dict[str, Any]:
+    """A log that already holds more of this experiment's examples than asked for: report
+    the asked-for ones, attack nothing, write nothing."""
+    done = {int(r["index"]) for r in rows}
+    if not selected <= done:
+        raise UserError(f"{csv_path} holds {len(done - selected)} examples outside the {len(selected)} selected "
+                        "now and lacks some of these; run with a larger --num-examples (or none) to extend it, "
+                        "or give another --results folder")
+    log(f"{csv_path.name}: the log already holds {len(done)} examples; reporting the {len(selected)} selected "
+        "(nothing attacked, the log and its record unchanged)")
+    kept = [r for r in rows if int(r["index"]) in selected]
+    return {**record, **summarise(kept, int(record["verdict_draws"])), "complete": True}
 
 
 def seed_all(seed: int) -> None:
@@ -151,33 +190,33 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     from ..data.tsv import load_dataset
     from ..provenance import provenance
     from ..resources.offline import AttackResources
+    from .identity import run_identity
     from .recipes import build_attack, describe_attack
     from .verdict import majority_votes
     from .wrappers import TextClassifierWrapper
 
     csv_path, record_path = cell_paths(results, campaign, cell)
     with exclusive(csv_path):  # one writer per log, for the whole run
-        check_same_experiment(record_path, campaign)
         classifier, verdict_draws, verdict_model = victim(cell, campaign, checkpoint)
         examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
         resources = resources or AttackResources()
         attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
         # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
         attack.goal_function.use_cache = campaign.campaign.query_cache
-
-        attack_log = AttackLog(csv_path)
+        described = describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources)
+        model = classifier.describe()
+        attack_log = open_log(csv_path, record_path, campaign,
+                              run_identity(campaign, cell, model, described, verdict_draws), log)
         done = attack_log.done()
-        stale = done - {e.index for e in examples}
-        if stale:
-            raise UserError(f"{csv_path} holds examples outside this campaign's selection; "
-                            "it belongs to another configuration (move it away)")
         record = {
             "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
-            "protocol": campaign.threat.protocol,
-            "attack": describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources),
-            "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(examples),
+            "protocol": campaign.threat.protocol, "attack": described, "model": model,
+            "log": csv_path.name, "examples_selected": len(examples),
             "verdict_draws": verdict_draws, "complete": False, **provenance(),
         }
+        selected = {e.index for e in examples}
+        if not done <= selected:
+            return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
         atomic_write_json(record_path, record)
         todo = [e for e in examples if e.index not in done]
         rows = attack_log.rows()

@@ -27,7 +27,8 @@ import numpy as np
 from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
-from .log import AttackLog, exclusive, read_log
+from .identity import run_identity
+from .log import exclusive, read_identity, read_log
 from .metrics import FAILED, SKIPPED, SUCCESSFUL
 
 __all__ = ["is_transfer", "run_transfer", "transfer_recipe"]
@@ -71,6 +72,34 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) ->
     return out
 
 
+def _source_checkpoint(source_csv: Path, source_record: Path, campaign: Campaign) -> str | None:
+    """The sha256 of the checkpoint the source run attacked, after checking that the
+    source ran this campaign's experiment (threat model, examples, seed, query cache; not
+    the verdict: texts, not votes, transfer)."""
+    import json
+
+    from .identity import check_identity
+    from .runner import legacy_identity
+
+    identity = read_identity(source_csv)
+    ours = legacy_identity(campaign.to_dict())
+    ours = {"threat": ours["threat"], "examples": ours["examples"], "seed": ours["seed"],
+            "query_cache": ours["query_cache"]}
+    if identity is not None:
+        check_identity(source_csv, {k: identity[k] for k in ours}, ours)
+        return identity["model"].get("checkpoint_sha256")
+    if not source_record.is_file():
+        raise UserError(f"{source_csv} has no identity line (an older robustsnn wrote it) and no run record "
+                        f"beside it, so nothing says which experiment it ran; rerun the source cell")
+    try:
+        record = json.loads(source_record.read_text(encoding="utf-8"))
+        stored = legacy_identity(record["campaign"])
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{source_record} is not a readable run record; rerun the source cell") from None
+    check_identity(source_csv, {k: stored[k] for k in ours}, ours)
+    return record.get("model", {}).get("checkpoint_sha256")
+
+
 def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
                  checkpoint: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Replay ``source``'s log (a finished or partial run of ``campaign`` under ``results``)
@@ -79,7 +108,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     from tqdm.auto import tqdm
 
     from ..provenance import provenance
-    from .runner import cell_paths, check_same_experiment, example_seed, seed_all, summarise, victim
+    from .runner import cell_paths, example_seed, open_log, seed_all, summarise, victim
 
     if target.recipe != transfer_recipe(source) or target.dataset != source.dataset:
         raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
@@ -87,20 +116,22 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     source_csv, source_record = cell_paths(results, campaign, source)
     if not source_csv.is_file():
         raise UserError(f"no source run {source_csv} to transfer from; run the campaign's attack cells first")
-    check_same_experiment(source_record, campaign, ignore=("verdict",))  # texts, not votes, transfer
+    source_checkpoint = _source_checkpoint(source_csv, source_record, campaign)
     csv_path, record_path = cell_paths(results, campaign, target)
     with exclusive(csv_path):  # one writer per log, for the whole run
-        check_same_experiment(record_path, campaign)
         classifier, draws, verdict = victim(target, campaign, checkpoint)
         rows = read_log(source_csv)
-        transfer_log = AttackLog(csv_path)
+        attack = {"recipe": target.recipe, "transfer_from": source.to_dict(),
+                  "source_checkpoint_sha256": source_checkpoint,
+                  "source_log": source_csv.name, "search": "none (replays the source's final texts)"}
+        model = classifier.describe()
+        transfer_log = open_log(csv_path, record_path, campaign,
+                                run_identity(campaign, target, model, attack, draws), log)
         done = transfer_log.done()
         record = {
             "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": target.to_dict(),
-            "protocol": campaign.threat.protocol,
-            "attack": {"recipe": target.recipe, "transfer_from": source.to_dict(),
-                       "source_log": source_csv.name, "search": "none (replays the source's final texts)"},
-            "model": classifier.describe(), "log": csv_path.name, "examples_selected": len(rows),
+            "protocol": campaign.threat.protocol, "attack": attack, "model": model,
+            "log": csv_path.name, "examples_selected": len(rows),
             "verdict_draws": draws, "complete": False, **provenance(),
         }
         atomic_write_json(record_path, record)

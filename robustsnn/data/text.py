@@ -60,6 +60,14 @@ def tokenize_zh(text: str) -> list[str]:
 
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"en": tokenize_en, "zh": tokenize_zh}
 
+# Texts that exercise each tokenizer's rules (clitics, PTB brackets, quotes, abbreviations,
+# compounds, [UNK] marks, punctuation runs); their tokens enter TextEncoder.digest.
+_PROBES = {
+    "en": "It's the U.S. -lrb- \u201cgroan-to-guffaw\u201d -rrb- film ... you don't [UNK] want -- ok?!",
+    "zh": ("\u8fd9\u90e8\u7535\u5f71\u771f\u7684\u5f88\u597d\u770b\uff0c"
+           "\u5916\u5356\u5374\u592a\u6162\u4e86\uff01 [UNK] OK"),
+}
+
 
 def get_tokenizer(language: str) -> Callable[[str], list[str]]:
     try:
@@ -87,6 +95,17 @@ class TextEncoder:
 
     def __len__(self) -> int:
         return len(self.vocab)
+
+    def digest(self) -> str:
+        """sha256 of what turns a text into ids: the language, ``max_len``, the vocabulary
+        and the ids this encoder gives a fixed probe text (so a change in the tokenizer's
+        behaviour changes the digest, while a comment in its code does not)."""
+        import hashlib
+
+        probe = _PROBES[self.language]
+        parts = [self.language, str(self.max_len), "\n".join(self.vocab), " ".join(self.tokens(probe)),
+                 " ".join(map(str, self.token_ids(probe)))]
+        return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
     def token_ids(self, text: str) -> list[int]:
         """Ids of every token of ``text`` (not padded or truncated).
