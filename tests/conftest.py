@@ -117,6 +117,40 @@ def tiny_net(tiny_net_files: tuple[TinyNet, dict[str, str]], tiny_data: Path) ->
                          "a test must write to a copy in tmp_path")
 
 
+@pytest.fixture(scope="session")
+def counterfitted_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The counter-fitted vectors' cache folder (``<runs>/cache/counterfitted``), built once
+    per session (about a minute; a copy already built under the caller's
+    ``$ROBUSTSNN_RUNS`` is reused). Link or copy it into a test's runs folder; read-only."""
+    import shutil
+
+    from robustsnn.paths import cache_dir
+
+    runs = tmp_path_factory.mktemp("counterfitted-runs")
+    folder = runs / "cache" / "counterfitted"
+    built = cache_dir() / "counterfitted"
+    if built.is_dir() and any(built.glob("*/counterfitted.npz")):
+        shutil.copytree(built, folder)
+        return folder
+    resources = os.environ.get("ROBUSTSNN_RESOURCES") or str(Path(__file__).resolve().parents[2] / "shared" /
+                                                             "resources")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROBUSTSNN_RUNS", str(runs))
+        mp.setenv("ROBUSTSNN_RESOURCES", resources)
+        from robustsnn.resources.counterfitted import local_counterfitted
+
+        local_counterfitted(log=lambda _: None)
+    return folder
+
+
+def link_counterfitted(cache: Path, runs: Path) -> None:
+    """Make ``runs`` find the session's counter-fitted vectors (``counterfitted_cache``)."""
+    target = runs / "cache" / "counterfitted"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.symlink_to(cache, target_is_directory=True)
+
+
 def shared_data_dir() -> Path | None:
     """The real datasets (CI sets ROBUSTSNN_DATA=../shared/data)."""
     candidates = [os.environ.get("ROBUSTSNN_DATA", ""), str(Path(__file__).parents[2] / "shared" / "data")]

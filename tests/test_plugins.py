@@ -8,14 +8,13 @@ install takes effect at interpreter start)."""
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import make_tiny_dataset, tiny_recipe_dict
+from conftest import link_counterfitted, make_tiny_dataset, tiny_recipe_dict
 
 PLUGIN_DIR = Path(__file__).parent / "plugin_example"
 PLUGIN = "strip-punctuation"
@@ -79,15 +78,10 @@ def test_unknown_defense_is_one_line_listing_the_choices():
 
 
 @pytest.fixture(scope="session")
-def session_runs(tmp_path_factory) -> Path:
-    """One ROBUSTSNN_RUNS for the session: the counter-fitted vectors are built once
-    (about a minute); a copy already built under the caller's runs folder is reused."""
-    from robustsnn.paths import cache_dir
-
+def session_runs(tmp_path_factory, counterfitted_cache) -> Path:
+    """One ROBUSTSNN_RUNS for the session, with the session's counter-fitted vectors."""
     runs = tmp_path_factory.mktemp("plugin-runs")
-    built = cache_dir() / "counterfitted"
-    if built.is_dir():
-        shutil.copytree(built, runs / "cache" / "counterfitted")
+    link_counterfitted(counterfitted_cache, runs)
     return runs
 
 

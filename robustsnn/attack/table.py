@@ -79,7 +79,8 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
             r["campaign"], r["dataset"], r["model"], r["defense"], r["recipe"], r["noise"], r["protocol"],
             "on" if r["query_cache"] else "off", f"{r['n']}{'' if r['complete'] else '*'}", _pct(r["clean_accuracy"]),
             _pct(r["accuracy_under_attack"]), _pct(r["attack_success_rate"]), _pct(r["words_perturbed"]),
-            "-" if math.isnan(r["queries"]) else f"{r['queries']:.0f}", f"{r['seconds_per_example']:.2f}",
+            "-" if math.isnan(r["queries"]) else f"{r['queries']:.0f}",
+            "-" if math.isnan(r["seconds_per_example"]) else f"{r['seconds_per_example']:.2f}",  # N = 0: nan
             r["verdict_draws"] or "-", _pct(r["verdict_clean_accuracy"]),
             _pct(r["verdict_accuracy_under_attack"]), _pct(r["verdict_attack_success_rate"]),
             _pct(r["verdict_attack_holds"]),

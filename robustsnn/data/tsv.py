@@ -1,8 +1,8 @@
 """Reading the ``label<TAB>text`` files, and the stratified dev split.
 
 The format (shared/data/SOURCES.md): UTF-8, header ``label<TAB>text``, split at the
-first TAB, nothing quoted. Reading is strict: a bad line is an error naming the file
-and line, never a silently skipped example.
+first TAB, nothing quoted, lines ending in LF or CRLF. Reading is strict: a bad line is
+an error naming the file and line, never a silently skipped example.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def read_tsv(path: Path, num_classes: int) -> Split:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
-    lines = text.split("\n")
+    # Split on LF only (a text may hold other Unicode line breaks), then drop the CR of a
+    # CRLF line ending, so a file saved on Windows reads exactly like its LF twin.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
     if not lines or lines[0].lstrip("\ufeff") != HEADER:

@@ -44,14 +44,41 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError,
             OSError, AttributeError, KeyError, IndexError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"checkpoint {path} is corrupt or not loadable safely: {first}") from None
+        raise UserError(f"checkpoint {path} {_why_unreadable(path, exc)}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"{path} is not a robustsnn checkpoint (format {FORMAT})")
     missing = [k for k in REQUIRED if k not in ckpt]
     if missing:
         raise UserError(f"checkpoint {path} lacks {', '.join(missing)}")
     return ckpt
+
+
+def _why_unreadable(path: Path, exc: BaseException) -> str:
+    """Why ``torch.load`` failed, in our words. PyTorch's text is never passed on: it may
+    advise ``weights_only=False`` (which would run the file's code), hold terminal colour
+    codes, or be cut mid-sentence."""
+    import errno
+    import pickle
+    import zipfile
+
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        return "is empty (an interrupted save?): rebuild it with the command that made it"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        return "cannot be read: permission denied (make it readable)"
+    text = str(exc).lower()
+    # Checked before the pickle refusal: torch reads a file that is not a zip as a legacy
+    # pickle, so random bytes fail with the same "Weights only load failed" as a real refusal.
+    if (not zipfile.is_zipfile(path) or isinstance(exc, (zipfile.BadZipFile, EOFError))
+            or (isinstance(exc, RuntimeError) and ("zip" in text or "central directory" in text))):
+        return "is truncated, corrupt or not a PyTorch file: rebuild it"
+    if isinstance(exc, pickle.UnpicklingError) or "weights only load failed" in text or "weights_only" in text:
+        return ("holds Python objects that could run code when loaded; robustsnn loads only plain "
+                "tensors and will not open it (rebuild it with robustsnn)")
+    return f"cannot be read ({type(exc).__name__}): rebuild it"
 
 
 def load_state_strict(module: torch.nn.Module, state: dict[str, Any], path: str | Path) -> None:  # noqa: F821
