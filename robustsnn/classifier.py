@@ -14,6 +14,8 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from .errors import UserError
+from .io_utils import file_sha256
+from .paths import portable_path
 
 
 @runtime_checkable
@@ -52,31 +54,6 @@ def normalise_rows(scores: torch.Tensor) -> np.ndarray:  # noqa: F821
     total = scores.sum(dim=1, keepdim=True)
     uniform = torch.full_like(scores, 1.0 / scores.shape[1])
     return torch.where(total > 0, scores / total.clamp_min(1e-300), uniform).numpy()
-
-
-def portable_path(path: Any) -> str:
-    """``path`` relative to ``$ROBUSTSNN_RUNS`` when it lies there (records must not carry
-    one machine's absolute paths), else as given."""
-    from pathlib import Path
-
-    from .paths import runs_dir
-
-    resolved = Path(path).resolve()
-    try:
-        return str(resolved.relative_to(runs_dir()))
-    except ValueError:
-        return str(path)
-
-
-def file_sha256(path: Any) -> str:
-    """The sha256 of a file: which checkpoint a result came from, wherever it lies."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass

@@ -43,3 +43,17 @@ def results_dir() -> Path:
 def cache_dir() -> Path:
     """Derived, rebuildable artefacts (trained word2vec, counter-fitted vectors...)."""
     return runs_dir() / "cache"
+
+
+def portable_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as records store it, never one machine's absolute path: relative to
+    ``$ROBUSTSNN_RUNS`` when it lies there, else relative to the working directory (the
+    repository, for a checkout) when it lies there, else ``<outside>/<file name>``. The
+    record's ``checkpoint_sha256`` says which file it was wherever it lies."""
+    resolved = Path(path).resolve()
+    for root in (runs_dir(), Path.cwd().resolve()):
+        try:
+            return str(resolved.relative_to(root))
+        except ValueError:
+            continue
+    return f"<outside>/{resolved.name}"

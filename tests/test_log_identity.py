@@ -44,7 +44,7 @@ def run(c, tmp_path, checkpoint, cell=TAILORED, messages=None):
 
 
 def test_the_identity_is_the_first_line_and_names_the_checkpoint(tiny_net, textattack, tmp_path):
-    from robustsnn.classifier import file_sha256
+    from robustsnn.io_utils import file_sha256
 
     record = run(campaign(), tmp_path, tiny_net.tailored)
     log_path, _ = cell_paths(tmp_path / "res", campaign(), TAILORED)
@@ -163,3 +163,17 @@ def test_a_garbled_identity_line_is_a_one_line_error_and_a_torn_one_is_redone(tm
     path.write_bytes(IDENTITY_PREFIX.encode() + json.dumps({"a": 1}).encode()[:4])
     log = AttackLog(path, {"a": 1}, notify=lambda _: None)
     assert log.identity == {"a": 1} and read_log(path) == []
+
+
+def test_records_never_hold_an_absolute_checkpoint_path(tmp_path, monkeypatch):
+    from robustsnn.paths import portable_path
+
+    runs, work, elsewhere = tmp_path / "runs", tmp_path / "repo", tmp_path / "elsewhere"
+    for folder in (runs / "sst2" / "snn", work / "models", elsewhere):
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(runs))
+    monkeypatch.chdir(work)
+    assert portable_path(runs / "sst2" / "snn" / "best.pt") == "sst2/snn/best.pt"
+    assert portable_path(work / "models" / "x.pt") == "models/x.pt"
+    assert portable_path(elsewhere / "y.pt") == "<outside>/y.pt"
+    assert portable_path("models/x.pt") == "models/x.pt"

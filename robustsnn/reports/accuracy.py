@@ -42,6 +42,8 @@ from typing import Any, Callable, Sequence
 
 from ..artifacts import DIRECT, FINETUNED, RESULT, Artifact, converted, finetuned
 from ..errors import UserError
+from ..io_utils import file_sha256
+from ..paths import portable_path
 
 # The paper's column order.
 DATASET_ORDER = ("mr", "sst2", "subj", "sst5", "chnsenti", "waimai")
@@ -135,14 +137,18 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
     path = spec.artifact.path(dataset, runs)
     cell = Cell(spec, dataset, path)
     build = build_command(spec, dataset)
+    # Notes are stored in the results: they name the file under the runs root as given,
+    # never this machine's absolute path.
+    shown = f"$ROBUSTSNN_RUNS/{path.relative_to(runs)}"
     if Path(runs).resolve() != runs_dir():  # the commands write under $ROBUSTSNN_RUNS
-        build = f"ROBUSTSNN_RUNS={Path(runs).resolve()} " + build
+        build = f"ROBUSTSNN_RUNS={runs} " + build
+        shown = str(Path(runs) / path.relative_to(runs))
     if not path.is_file():
-        cell.note = f"missing {path}; build it with: {build}"
+        cell.note = f"missing {shown}; build it with: {build}"
         return cell
     if spec.artifact.is_run and not (path.parent / RESULT).is_file():
         # best.pt of a run that is still going (or was killed) is not its selected model yet.
-        cell.note = (f"skipped {path}: its run has not finished (no result.json beside it); "
+        cell.note = (f"skipped {shown}: its run has not finished (no result.json beside it); "
                      f"finish it with: {build} --resume")
         return cell
     loaded = load_model(path)
@@ -155,7 +161,7 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
         problem = (f"uses embedding source '{loaded.recipe.embedding.source}', but this row needs "
                    + ("random embeddings" if spec.rwe else "pre-trained embeddings"))
     if problem:
-        cell.note = f"skipped {path}: it {problem}; build the right one with: {build}"
+        cell.note = f"skipped {shown}: it {problem}; build the right one with: {build}"
         return cell
     ids, labels = loaded.encoded("test")
     cell.n_examples = len(ids)
@@ -177,7 +183,8 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
 
 COLUMNS = [
     "table", "row", "dataset", "mean", "std", "deterministic", "n_draws", "n_runs", "per_draw",
-    "n_examples", "split", "time_steps", "embedding_source", "embedding_dim", "checkpoint", "status",
+    "n_examples", "split", "time_steps", "embedding_source", "embedding_dim", "checkpoint", "checkpoint_sha256",
+    "status",
     "note", "git", "date", "robustsnn", "versions", "machine", "command",
 ]
 
@@ -191,7 +198,8 @@ def cell_record(cell: Cell, table: str, prov: dict[str, Any]) -> dict[str, Any]:
         "n_draws": len(cell.per_draw) if ok else 0, "n_runs": 1 if ok else 0,
         "per_draw": json.dumps(list(cell.per_draw)) if ok else "", "n_examples": cell.n_examples,
         "split": "test", "time_steps": cell.time_steps, "embedding_source": cell.embedding_source,
-        "embedding_dim": cell.embedding_dim, "checkpoint": str(cell.checkpoint),
+        "embedding_dim": cell.embedding_dim, "checkpoint": portable_path(cell.checkpoint),
+        "checkpoint_sha256": file_sha256(cell.checkpoint) if Path(cell.checkpoint).is_file() else "",
         "status": "ok" if ok else ("missing" if cell.note and cell.note.startswith("missing") else "skipped"),
         "note": cell.note or "", "git": prov["git"], "date": prov["date"], "robustsnn": prov["robustsnn"],
         "versions": json.dumps(prov["versions"]), "machine": json.dumps(prov["machine"]),

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
+from ..io_utils import file_sha256
+from ..paths import portable_path
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -126,7 +128,8 @@ COLUMNS = [
     "rate_input", "rate_conv", "rate_pool", "rate_output", "snn_sops", "snn_energy_pj",
     "energy_reduction", "e_mac_pj", "e_ac_pj", "length", "split", "n_examples",
     "ann_flops_per_layer", "snn_flops_per_layer", "snn_sops_per_layer", "snn_rates",
-    "ann_checkpoint", "snn_checkpoint", "embedding_source", "embedding_dim",
+    "ann_checkpoint", "snn_checkpoint", "ann_checkpoint_sha256", "snn_checkpoint_sha256",
+    "embedding_source", "embedding_dim",
     "git", "date", "versions", "machine",
 ]
 
@@ -200,7 +203,8 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
         "n_examples": len(snn_ids),
         "ann_flops_per_layer": json.dumps(ann_flops), "snn_flops_per_layer": json.dumps(snn_flops),
         "snn_sops_per_layer": json.dumps(sops), "snn_rates": json.dumps(measured.rates),
-        "ann_checkpoint": str(Path(ann.path).resolve()), "snn_checkpoint": str(Path(snn.path).resolve()),
+        "ann_checkpoint": portable_path(ann.path), "snn_checkpoint": portable_path(snn.path),
+        "ann_checkpoint_sha256": file_sha256(ann.path), "snn_checkpoint_sha256": file_sha256(snn.path),
         "embedding_source": snn.recipe.embedding.source,
         "embedding_dim": int(snn.model.embedding.embedding_dim),
         "git": prov["git"], "date": prov["date"], "versions": json.dumps(prov["versions"]),

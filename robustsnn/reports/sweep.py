@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
+from ..io_utils import file_sha256
+from ..paths import portable_path
 
 PARAMS = ("time_steps", "threshold", "beta", "neurons_per_class")
 DEFAULT_VALUES: dict[str, tuple[float, ...]] = {
@@ -95,7 +97,8 @@ def _point(param: str, value: float, model: Any, ids: Any, labels: Any, draws: i
             "neurons_per_class": model.neurons_per_class,
             "spikes_per_example": sum(v for k, v in m.spikes_per_example.items() if k != "input"),
             **{f"rate_{k}": v for k, v in m.rates.items()},
-            "seconds": time.perf_counter() - began, "checkpoint": str(checkpoint)}
+            "seconds": time.perf_counter() - began, "checkpoint": portable_path(checkpoint),
+            "checkpoint_sha256": file_sha256(checkpoint)}
 
 
 def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws: int, split: str = "test",

@@ -146,4 +146,11 @@ class OfflineHomoglyphSwap(WordSwapHomoglyphSwap):
             raise UserError(f"homoglyph table {path} holds no entries")
 
     def describe(self) -> str:
-        return f"homoglyphs: {self.table_path} ({len(self.homos_intentional)} characters)"
+        from ..paths import resources_dir
+
+        # Records must not carry this machine's paths: the table as found under the resources.
+        try:
+            shown = f"$ROBUSTSNN_RESOURCES/{Path(self.table_path).resolve().relative_to(resources_dir())}"
+        except ValueError:
+            shown = Path(self.table_path).name
+        return f"homoglyphs: {shown} ({len(self.homos_intentional)} characters)"
