@@ -8,7 +8,7 @@ spike-rate outputs inconsistently in the original code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -72,6 +72,10 @@ class NetworkClassifier:
     # and has no default of its own.
     encoding: Any = None
     batch_size: int = 64
+    # frozen and direct SNNs: simulate queries that differ from a recent one in a few
+    # words incrementally (models/incremental.py: the same outputs, bit for bit).
+    incremental: bool = True
+    _simulator: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from .models.encoding import Encoding
@@ -108,10 +112,20 @@ class NetworkClassifier:
             for start in range(0, len(texts), self.batch_size):
                 ids = self.loaded.encoder.encode(texts[start : start + self.batch_size])
                 if self.loaded.kind == "snn":
-                    rows.append(normalise_rows(model.run(ids, self.encoding).scores))
+                    rows.append(normalise_rows(model.run(ids, self.encoding, simulator=self._incremental()).scores))
                 else:
                     rows.append(torch.softmax(model(ids).double(), dim=1).numpy())
         return np.concatenate(rows)
+
+    def _incremental(self) -> Any:
+        """The incremental simulator of a frozen or direct SNN (None: simulate in full)."""
+        if not self.incremental or self.encoding.mode not in ("frozen", "direct"):
+            return None
+        if self._simulator is None or self._simulator.time_steps != self.loaded.model.time_steps:
+            from .models.incremental import IncrementalSimulator
+
+            self._simulator = IncrementalSimulator(self.loaded.model, self.encoding)
+        return self._simulator
 
     def tokens(self, text: str) -> list[str]:
         """The model's tokens of ``text`` (white-box attacks align words with them)."""

@@ -123,7 +123,13 @@ def word_keys(ids: torch.Tensor, seed: int) -> torch.Tensor:
 def frozen_uniforms(ids: torch.Tensor, seed: int, time_steps: int, dim: int) -> torch.Tensor:
     """Uniforms in [0, 1) ``[T, batch, dim, length]``, a pure function of (seed, position,
     token, t, component): the same word at the same position always gets the same train."""
-    keys = word_keys(ids, seed)[None, :, None, :]  # [1, B, 1, L]
+    return uniforms_of_keys(word_keys(ids, seed), time_steps, dim)
+
+
+def uniforms_of_keys(keys: torch.Tensor, time_steps: int, dim: int) -> torch.Tensor:
+    """:func:`frozen_uniforms` from the :func:`word_keys` ``[batch, columns]`` of some
+    columns (any subset of positions: each column's train depends on its key alone)."""
+    keys = keys[None, :, None, :]  # [1, B, 1, L]
     counter = torch.arange(time_steps * dim, dtype=torch.int64).view(time_steps, 1, dim, 1)
     bits = _mix32(keys ^ _mix32((counter + _GOLDEN) & _MASK32))
     bits = _mix32((bits + keys) & _MASK32)  # second round: decorrelates neighbouring keys

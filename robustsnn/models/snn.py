@@ -53,7 +53,7 @@ class, so ``scores.argmax(1)`` is the prediction and attack wrappers can normali
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -151,21 +151,41 @@ class SpikingTextCNN(nn.Module):
         dominates) while each chunk's currents stay cache-sized (for large batches, a
         fully folded ``[T * batch, ...]`` tensor spills the cache and runs slower than a
         per-step loop). Membranes carry over between chunks, so the result does not
-        depend on the chunking."""
+        depend on the chunking. The convolutional stage runs over all steps first, then
+        the tail (pool neurons, fc, output neurons) over the same chunks: every layer
+        sees exactly the tensors it would see interleaved, so the order changes nothing;
+        it lets :mod:`.incremental` assemble the pooled input of some rows from a cache."""
+        steps, batch = spikes.shape[:2]
+        chunk = self.fold_chunk(steps, batch)
+        pooled, counts = self.conv_stage(spikes, chunk)
+        return self.tail(pooled, chunk, counts)
+
+    def fold_chunk(self, steps: int, batch: int) -> int:
+        """Time steps per folded call for a batch of ``batch`` rows."""
+        return max(1, min(steps, self.fold_rows // max(batch, 1)))
+
+    def conv_stage(self, spikes: torch.Tensor, chunk: int,
+                   keep_spikes: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Convolutions, branch neurons and average pooling: ``(pooled [T, batch,
+        branches * maps], spike counts per example)``. With ``keep_spikes`` the counts also
+        hold each branch's spikes per position, ``"spikes{i}"`` ``[T, batch, maps, length -
+        w + 1]`` as bool (positions past the trimmed length are silent: zeros)."""
         steps, batch, dim, length = spikes.shape
         # Average pooling divides by every window of the padded row, trimmed or not.
         windows = [max(length - w + 1, 1) for w in self.widths]
+        full_length = length
         keep = self.active_length(spikes)
         if keep < length:
             spikes = spikes[..., :keep].contiguous()
-            dim, length = spikes.shape[2], keep
-        chunk = max(1, min(steps, self.fold_rows // max(batch, 1)))
-        mems: list[torch.Tensor | None] = [None] * (len(self.convs) + 2)
-        mask = self._dropout_mask(batch, self.fc.in_features, spikes)
-        names = [f"conv{i}" for i in range(len(self.convs))] + ["pool", "output"]
-        counts = {name: torch.zeros(batch) for name in ["input", *names]}
-        counts["input"] = spikes.detach().sum(dim=(0, 2, 3))
-        outputs = []
+            length = keep
+        mems: list[torch.Tensor | None] = [None] * len(self.convs)
+        counts = {"input": spikes.detach().sum(dim=(0, 2, 3))}
+        for i in range(len(self.convs)):
+            counts[f"conv{i}"] = torch.zeros(batch)
+            if keep_spikes:
+                counts[f"spikes{i}"] = torch.zeros(steps, batch, self.maps, max(full_length - self.widths[i] + 1, 0),
+                                                   dtype=torch.bool)
+        pooled_chunks = []
         for start in range(0, steps, chunk):
             x = spikes[start : start + chunk]
             n = x.shape[0]
@@ -175,15 +195,31 @@ class SpikingTextCNN(nn.Module):
                 cur = conv(folded)
                 spk, mems[i] = run_neurons(lif, cur.view(n, batch, *cur.shape[1:]), mems[i])
                 counts[f"conv{i}"] += spk.detach().sum(dim=(0, 2, 3))
+                if keep_spikes:
+                    counts[f"spikes{i}"][start : start + n, :, :, : spk.shape[3]] = spk.detach() > 0
                 pooled.append(spk.sum(dim=3) / windows[i])  # average pool over word positions
-            pool_spk, mems[-2] = run_neurons(self.pool_lif, torch.cat(pooled, dim=2), mems[-2])
+            pooled_chunks.append(torch.cat(pooled, dim=2))
+        return torch.cat(pooled_chunks), counts
+
+    def tail(self, pooled: torch.Tensor, chunk: int, counts: dict[str, torch.Tensor]) -> Simulation:
+        """Pool neurons, dropout, fc and output neurons over ``pooled`` ``[T, batch,
+        features]`` in chunks of ``chunk`` steps; ``counts`` gains "pool" and "output"."""
+        steps, batch = pooled.shape[:2]
+        mem_pool: torch.Tensor | None = None
+        mem_out: torch.Tensor | None = None
+        mask = self._dropout_mask(batch, self.fc.in_features, pooled)
+        counts = {k: v for k, v in counts.items() if not k.startswith("spikes")}
+        counts["pool"], counts["output"] = torch.zeros(batch), torch.zeros(batch)
+        outputs = []
+        for start in range(0, steps, chunk):
+            pool_spk, mem_pool = run_neurons(self.pool_lif, pooled[start : start + chunk], mem_pool)
             counts["pool"] += pool_spk.detach().sum(dim=(0, 2))
             if mask is not None:
                 pool_spk = pool_spk * mask
-            out_spk, mems[-1] = run_neurons(self.out_lif, self.fc(pool_spk), mems[-1])
+            out_spk, mem_out = run_neurons(self.out_lif, self.fc(pool_spk), mem_out)
             counts["output"] += out_spk.detach().sum(dim=(0, 2))
             outputs.append(out_spk)
-        return Simulation(torch.cat(outputs), mems[-1], counts)
+        return Simulation(torch.cat(outputs), mem_out, counts)
 
     def active_length(self, spikes: torch.Tensor) -> int:
         """Columns of ``spikes`` ``[T, batch, dim, length]`` the convolutions need: up to the
@@ -222,17 +258,25 @@ class SpikingTextCNN(nn.Module):
 
     @torch.no_grad()
     def run(self, ids: torch.Tensor, encoding: Encoding = FRESH, time_steps: int | None = None,
-            generator: torch.Generator | None = None) -> SNNOutput:
+            generator: torch.Generator | None = None, simulator: Any = None) -> SNNOutput:
         """Decoded output of one call: ``encoding.draws`` simulations averaged. Runs in the
-        module's current mode (``load_model`` returns it in eval mode: no dropout)."""
+        module's current mode (``load_model`` returns it in eval mode: no dropout).
+        ``simulator``: an :class:`~.incremental.IncrementalSimulator` for ``encoding``
+        (same outputs, bit for bit; faster on texts that differ in a few words)."""
         steps = time_steps or self.time_steps
         draws = encoding.draws
         n = self.neurons_per_class
         counts = torch.zeros(len(ids), self.num_classes)
         membrane = torch.zeros(len(ids), self.num_classes)
         spikes: dict[str, torch.Tensor] = {}
+        if simulator is not None and (simulator.encoding != encoding or simulator.time_steps != steps):
+            raise ValueError(f"the simulator runs {simulator.encoding} with T={simulator.time_steps}, "
+                             f"this call {encoding} with T={steps}")
         for _ in range(draws):
-            sim = self.simulate(self.encode(ids, encoding, steps, generator))
+            if simulator is not None:
+                sim = simulator.simulate(ids)
+            else:
+                sim = self.simulate(self.encode(ids, encoding, steps, generator))
             counts += self.population_counts(sim.out_spikes).sum(dim=0)  # whole spikes: exact
             membrane += sim.out_membrane.view(len(ids), self.num_classes, n).sum(dim=2) / self.threshold
             for name, count in sim.layer_spikes.items():
