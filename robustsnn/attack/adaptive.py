@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from ..io_utils import atomic_write_text
 from .log import read_log
-from .metrics import FAILED, SUCCESSFUL
+from .metrics import FAILED, SUCCESSFUL, UNATTACKABLE
 from .transfer import is_transfer
 from .worst_case import Run, load_runs, matched_success_rates, worst_case
 
@@ -54,7 +54,7 @@ def k_curve(runs: Sequence[Run]) -> list[dict[str, Any]]:
         common = sorted(set.intersection(*(set(r.examples) for r in members)))
         for run in sorted(members, key=lambda r: draws_per_query(r.noise)):
             ex = [run.examples[i] for i in common]
-            attacked = [e for e in ex if e.result in (SUCCESSFUL, FAILED)]
+            attacked = [e for e in ex if e.result in (SUCCESSFUL, FAILED, UNATTACKABLE)]
             clean = [e for e in ex if e.clean_correct]
             rows.append({
                 "dataset": dataset, "model": model, "defense": defense, "recipe": recipe,

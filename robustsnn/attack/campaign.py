@@ -47,6 +47,10 @@ class CampaignSpec:
     # draw - what the paper's code did. false: every query is a new model call (a new
     # draw for a stochastic model).
     query_cache: bool = True
+    # A cell where most examples have no candidate text (the swap's vocabulary does not
+    # cover the dataset's language) is refused before it runs; true runs it anyway, its
+    # examples logged "unattackable".
+    allow_unattackable: bool = False
 
 
 @dataclass(frozen=True)

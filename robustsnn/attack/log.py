@@ -28,11 +28,16 @@ from ..io_utils import atomic_write
 
 COLUMNS = (
     "index", "label", "result", "original_output", "perturbed_output",
-    "original_score", "perturbed_score", "queries", "words_perturbed", "num_words", "seconds",
+    "original_score", "perturbed_score", "queries", "candidates_offered", "candidates_kept",
+    "words_perturbed", "num_words", "seconds",
     "verdict_draws", "verdict_clean_votes", "verdict_final_votes",
     "verdict_clean_correct", "verdict_final_correct",
     "original_text", "perturbed_text",
 )
+# Logs written before the candidate counts existed: read alike (the counts empty), and
+# resumed in their own columns.
+LEGACY_COLUMNS = tuple(c for c in COLUMNS if c not in ("candidates_offered", "candidates_kept"))
+KNOWN_COLUMNS = (COLUMNS, LEGACY_COLUMNS)
 _TERMINATOR = "\r\n"  # csv's default; texts never contain it (datasets are one line per example)
 IDENTITY_PREFIX = "#robustsnn-identity "
 
@@ -58,9 +63,9 @@ def _split_identity(data: bytes, path: Path) -> tuple[dict[str, Any] | None, byt
     return identity, data[end + len(_TERMINATOR):]
 
 
-def _row_bytes(row: Mapping[str, Any]) -> bytes:
+def _row_bytes(row: Mapping[str, Any], columns: tuple[str, ...] = COLUMNS) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=_TERMINATOR).writerow([_cell(row.get(c)) for c in COLUMNS])
+    csv.writer(buffer, lineterminator=_TERMINATOR).writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -93,6 +98,16 @@ class AttackLog:
             first = _identity_line(identity) if identity is not None else b""
             self._append(first + header.getvalue().encode("utf-8"))
         self.identity, _ = _split_identity(self._head(), self.path)
+        self.columns = self._columns()
+
+    def _columns(self) -> tuple[str, ...]:
+        """The log's own header (a legacy log goes on in its own columns)."""
+        _, data = _split_identity(self.path.read_bytes(), self.path)
+        header = tuple(next(csv.reader(io.StringIO(data.decode("utf-8"), newline="")), ()))
+        if header not in KNOWN_COLUMNS:
+            raise UserError(f"{self.path} is not an attack log of this robustsnn version "
+                            "(columns differ); move it away to start over")
+        return header
 
     def _head(self) -> bytes:
         """The first line (the identity, when there is one)."""
@@ -137,16 +152,16 @@ class AttackLog:
     def rows(self) -> list[dict[str, str]]:
         _, data = _split_identity(self.path.read_bytes(), self.path)
         reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
-        if tuple(reader.fieldnames or ()) != COLUMNS:
+        if tuple(reader.fieldnames or ()) not in KNOWN_COLUMNS:
             raise UserError(f"{self.path} is not an attack log of this robustsnn version "
                             "(columns differ); move it away to start over")
-        return list(reader)
+        return [_complete(row) for row in reader]
 
     def done(self) -> set[int]:
         return {int(r["index"]) for r in self.rows()}
 
     def append(self, row: Mapping[str, Any]) -> None:
-        self._append(_row_bytes(row))
+        self._append(_row_bytes(row, self.columns))
 
 
 @contextmanager
@@ -200,7 +215,7 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
         rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"{path} is not a readable attack log ({exc})") from None
-    if rows and tuple(reader.fieldnames or ()) != COLUMNS:
+    if rows and tuple(reader.fieldnames or ()) not in KNOWN_COLUMNS:
         raise UserError(f"{path} is not an attack log of this robustsnn version (columns differ)")
     seen: set[str] = set()
     first = 2 if identity is None else 3  # the line of the first row in the file
@@ -211,7 +226,12 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
             raise UserError(f"{path} logs example {row['index']} twice (two writers?); "
                             "it cannot be counted: rerun the cell into a fresh log")
         seen.add(row["index"])
-    return rows
+    return [_complete(row) for row in rows]
+
+
+def _complete(row: dict[str, str]) -> dict[str, str]:
+    """Every column of :data:`COLUMNS` (a legacy row's missing counts empty)."""
+    return {c: row.get(c, "") for c in COLUMNS}
 
 
 def read_identity(path: str | Path) -> dict[str, Any] | None:

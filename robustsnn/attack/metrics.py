@@ -7,6 +7,14 @@ wrong on the clean text), as TextAttack's ``AttackSuccessRate`` (protocol.md):
 * Boa (accuracy under attack)   = F / N
 * Suc (attack success rate)     = S / (S + F)
 
+An example whose search never had a candidate text (the transformation offered none:
+e.g. a Chinese text against an English swap vocabulary) is logged ``unattackable``. It
+is counted as failed above, as TextAttack counts it, so tables stay comparable; beside
+them: the unattackable share U / (S + F) of the examples the attack tried, and Boa and
+Suc over the attackable examples only (Boa_a = (F - U) / (N - U), Suc_a = S / (S + F - U)),
+so that a cell nothing could attack never reads as robust. Logs from before the
+candidate counts existed cannot tell: their share is unknown (nan).
+
 plus the mean share of words perturbed (over successful attacks, as TextAttack
 reports it), mean queries (over attacked, i.e. not skipped, examples) and wall
 seconds per example. Everything is a raw float; rounding is for rendering only.
@@ -19,27 +27,36 @@ from dataclasses import asdict, dataclass
 from typing import Iterable, Mapping, Sequence
 
 SUCCESSFUL, FAILED, SKIPPED = "successful", "failed", "skipped"
-RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED)
+UNATTACKABLE = "unattackable"  # failed, because the search never had a candidate
+RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED, UNATTACKABLE)
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What one attacked example contributes to the metrics."""
 
-    result: str  # successful | failed | skipped
+    result: str  # successful | failed | skipped | unattackable
     words_perturbed: int
     num_words: int
     queries: int
     seconds: float
+    candidates: int | None = None  # candidate texts the transformation offered (None: not logged)
 
     def __post_init__(self) -> None:
         if self.result not in RESULT_TYPES:
             raise ValueError(f"unknown result type {self.result!r}")
 
+    @property
+    def failed(self) -> bool:
+        """Failed as TextAttack counts it (unattackable included)."""
+        return self.result in (FAILED, UNATTACKABLE)
+
     @classmethod
     def from_row(cls, row: Mapping[str, object]) -> Outcome:
+        offered = row.get("candidates_offered", "")
         return cls(str(row["result"]), int(row["words_perturbed"]), int(row["num_words"]),
-                   int(row["queries"]), float(row["seconds"]))
+                   int(row["queries"]), float(row["seconds"]),
+                   None if offered in ("", None) else int(offered))
 
 
 def words_changed(original: Sequence[str], perturbed: Sequence[str]) -> int:
@@ -76,6 +93,10 @@ class Metrics:
     words_perturbed: float  # mean fraction of words changed, successful attacks only
     queries: float  # mean queries per attacked example
     seconds_per_example: float
+    unattackable: int = 0  # among the failed
+    unattackable_share: float = math.nan  # U / (S + F); nan when the log cannot tell
+    accuracy_under_attack_attackable: float = math.nan  # Boa over attackable examples
+    attack_success_rate_attackable: float = math.nan  # Suc over attackable examples
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -85,10 +106,13 @@ def compute_metrics(outcomes: Iterable[Outcome]) -> Metrics:
     outcomes = list(outcomes)
     n = len(outcomes)
     s = sum(o.result == SUCCESSFUL for o in outcomes)
-    f = sum(o.result == FAILED for o in outcomes)
+    f = sum(o.failed for o in outcomes)
+    u = sum(o.result == UNATTACKABLE for o in outcomes)
     k = n - s - f
     perturbed = [o.words_perturbed / o.num_words for o in outcomes
                  if o.result == SUCCESSFUL and o.num_words > 0]
+    # Only logs that counted candidates for every attacked example can tell U.
+    known = all(o.candidates is not None for o in outcomes if o.result != SKIPPED)
     return Metrics(
         n=n, successful=s, failed=f, skipped=k,
         clean_accuracy=(n - k) / n if n else math.nan,
@@ -97,6 +121,10 @@ def compute_metrics(outcomes: Iterable[Outcome]) -> Metrics:
         words_perturbed=_mean(perturbed),
         queries=_mean([float(o.queries) for o in outcomes if o.result != SKIPPED]),
         seconds_per_example=_mean([o.seconds for o in outcomes]),
+        unattackable=u,
+        unattackable_share=(u / (s + f) if s + f else math.nan) if known else math.nan,
+        accuracy_under_attack_attackable=((f - u) / (n - u) if n - u else math.nan) if known else math.nan,
+        attack_success_rate_attackable=(s / (s + f - u) if s + f - u else math.nan) if known else math.nan,
     )
 
 

@@ -19,7 +19,7 @@ from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import Campaign, Cell, Example, example_seed, select_examples
 from .log import AttackLog, exclusive, outcomes_of, parse_bool
-from .metrics import FAILED, SKIPPED, SUCCESSFUL, compute_metrics, compute_verdict, words_changed
+from .metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE, compute_metrics, compute_verdict, words_changed
 
 
 def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = None,
@@ -133,6 +133,57 @@ def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int]
     return {**record, **summarise(kept, int(record["verdict_draws"])), "complete": True}
 
 
+class CandidateCounter:
+    """Counts, per example, the candidate texts an attack's transformation offered and
+    those its constraints kept (TextAttack caches transformations within an example, so
+    a text is offered once however often the search asks)."""
+
+    def __init__(self, attack: Any) -> None:
+        self.offered = self.kept = 0
+        offer, keep = attack._get_transformations_uncached, attack.filter_transformations
+
+        def offered(*args: Any, **kwargs: Any) -> Any:
+            texts = offer(*args, **kwargs)
+            self.offered += len(texts)
+            return texts
+
+        def kept(*args: Any, **kwargs: Any) -> Any:
+            texts = keep(*args, **kwargs)
+            self.kept += len(texts)
+            return texts
+
+        attack._get_transformations_uncached, attack.filter_transformations = offered, kept
+
+    def reset(self) -> None:
+        self.offered = self.kept = 0
+
+
+# How many examples the pre-check looks at, and the share without a candidate that refuses.
+_PRECHECK_EXAMPLES, _UNATTACKABLE_LIMIT = 20, 0.5
+
+
+def check_attackable(attack: Any, examples: list[Example], cell: Cell, campaign: Campaign,
+                     described: dict[str, Any]) -> None:
+    """Refuse a cell whose transformation offers no candidate for most of its first
+    examples (nothing could attack them, so the cell would read as robust), unless the
+    campaign allows it."""
+    if campaign.campaign.allow_unattackable or not examples:
+        return
+    from ..resources.textattack_import import import_textattack
+
+    attacked_text = import_textattack().shared.AttackedText
+    sample = examples[:_PRECHECK_EXAMPLES]
+    empty = sum(not attack.transformation(attacked_text(e.text),
+                                          pre_transformation_constraints=attack.pre_transformation_constraints)
+                for e in sample)
+    if empty > _UNATTACKABLE_LIMIT * len(sample):
+        swap = described.get("embedding") or "; ".join(described.get("transformations", [])) or cell.recipe
+        raise UserError(f"{cell.key}: for {empty} of the first {len(sample)} examples the transformation offers no "
+                        f"candidate ({swap}): the attack resources do not cover dataset '{cell.dataset}'; give it "
+                        "resources for its language, or set campaign.allow_unattackable = true to log such "
+                        "examples as unattackable")
+
+
 def seed_all(seed: int) -> None:
     """Seed every RNG an attack or a fresh draw uses (per example: resumes draw alike)."""
     import numpy as np
@@ -204,6 +255,8 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
         attack.goal_function.use_cache = campaign.campaign.query_cache
         described = describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources)
+        check_attackable(attack, examples, cell, campaign, described)
+        counter = CandidateCounter(attack)
         model = classifier.describe()
         attack_log = open_log(csv_path, record_path, campaign,
                               run_identity(campaign, cell, model, described, verdict_draws), log)
@@ -226,8 +279,12 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
             for example in todo:
                 seed_all(example_seed(campaign.campaign.seed, example.index))
                 began = time.perf_counter()
+                counter.reset()
                 result = attack.attack(example.text, example.label)
                 row = _outcome_row(example, result, time.perf_counter() - began)
+                row.update(candidates_offered=counter.offered, candidates_kept=counter.kept)
+                if row["result"] == FAILED and counter.offered == 0:  # the search had nothing to try
+                    row["result"] = UNATTACKABLE
                 if verdict_model is not None:
                     final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
                     clean, after = majority_votes(verdict_model, [example.text, final], example.label,

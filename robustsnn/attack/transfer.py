@@ -29,7 +29,7 @@ from ..io_utils import atomic_write_json
 from .campaign import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
 from .identity import run_identity
 from .log import exclusive, read_identity, read_log
-from .metrics import FAILED, SKIPPED, SUCCESSFUL
+from .metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE
 
 __all__ = ["is_transfer", "run_transfer", "transfer_recipe"]
 
@@ -52,6 +52,8 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) ->
         result = SKIPPED
     elif transferred and after.argmax() != label:
         result = SUCCESSFUL
+    elif row["result"] == UNATTACKABLE:  # the source's search had no candidate for it
+        result = UNATTACKABLE
     else:
         result = FAILED
     out: dict[str, Any] = {
@@ -59,6 +61,7 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) ->
         "original_output": int(clean.argmax()), "perturbed_output": int(after.argmax()),
         "original_score": float(1.0 - clean[label]), "perturbed_score": float(1.0 - after[label]),
         "queries": 2 if transferred else 1,
+        "candidates_offered": row.get("candidates_offered", ""), "candidates_kept": row.get("candidates_kept", ""),
         "words_perturbed": int(row["words_perturbed"]) if transferred and result != SKIPPED else 0,
         "num_words": int(row["num_words"]),
         "original_text": text, "perturbed_text": final if result != SKIPPED else text,
