@@ -81,6 +81,21 @@ class VerdictSpec:
     draws: int = 100
 
 
+ZH_SWAPS = ("neighbours", "counterfitted")
+
+
+@dataclass(frozen=True)
+class ResourcesSpec:
+    """Which offline resources the attacks on each language use (resources/chinese.py).
+    English: the counter-fitted GloVe swap, always."""
+
+    # Chinese word swap: "neighbours" = the K nearest words in the dataset's own word
+    # vectors with at least zh_min_cos cosine; "counterfitted" = the English swap (it
+    # offers nothing for Chinese words, so such cells are refused as unattackable).
+    zh_swap: str = "neighbours"
+    zh_min_cos: float = 0.5
+
+
 @dataclass(frozen=True)
 class Campaign:
     campaign: CampaignSpec
@@ -88,13 +103,14 @@ class Campaign:
     threat: ThreatModel = field(default_factory=ThreatModel)
     verdict: VerdictSpec = field(default_factory=VerdictSpec)
     transfer: TransferSpec = field(default_factory=TransferSpec)
+    resources: ResourcesSpec = field(default_factory=ResourcesSpec)
     # The file it came from: not a key of the file (config skips it).
     source: str = field(default="", metadata={"config": False})
 
     def to_dict(self) -> dict[str, Any]:
         return {"campaign": asdict(self.campaign), "examples": asdict(self.examples),
                 "threat": self.threat.to_dict(), "verdict": asdict(self.verdict),
-                "transfer": asdict(self.transfer)}
+                "transfer": asdict(self.transfer), "resources": asdict(self.resources)}
 
 
 @dataclass(frozen=True)
@@ -137,7 +153,7 @@ def campaign_from_dict(data: dict[str, Any], overrides: Sequence[str] = (), sour
     """Build and validate a campaign; every type is checked by :func:`robustsnn.config.from_dict`
     against the annotations of :class:`Campaign` and its sections."""
     raw = plain_copy(data)  # deep copy; overrides must not touch the caller's dict
-    known = ("campaign", "examples", "threat", "verdict", "transfer")
+    known = ("campaign", "examples", "threat", "verdict", "transfer", "resources")
     for key in raw:
         if key not in known:
             raise UserError(f"unknown campaign section '{key}' (known: {', '.join(known)})")
@@ -227,6 +243,10 @@ def validate_campaign(c: Campaign) -> None:
         raise UserError("examples.min_words must not be negative")
     if c.verdict.draws < 0:
         raise UserError("verdict.draws must not be negative")
+    if c.resources.zh_swap not in ZH_SWAPS:
+        raise UserError(f"resources.zh_swap must be one of {', '.join(ZH_SWAPS)}, not '{c.resources.zh_swap}'")
+    if not 0.0 <= c.resources.zh_min_cos <= 1.0:
+        raise UserError("resources.zh_min_cos must lie in [0, 1]")
 
 
 def cells(c: Campaign) -> list[Cell]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..errors import UserError
 from ..resources import offline
 from ..resources.offline import AttackResources
 from ..resources.textattack_import import import_textattack
@@ -93,9 +94,15 @@ def shared_similarity(threat: ThreatModel) -> list[Any]:
 
 
 def counterfitted_swap(threat: ThreatModel, res: AttackResources) -> WordSwapEmbedding:
-    """The shared-swap transformation: each word's K nearest counter-fitted neighbours."""
+    """The shared-swap transformation: each word's K nearest counter-fitted neighbours
+    (for a Chinese dataset: its K nearest neighbours in the dataset's word vectors,
+    resources/chinese.py)."""
     return WordSwapEmbedding(max_candidates=threat.candidates,
-                             embedding=res.counterfitted(threat.candidates))
+                             embedding=res.swap_embedding(threat.candidates))
+
+
+def chinese(res: AttackResources) -> bool:
+    return res.language == "zh"
 
 
 def assemble(model_wrapper: Any, threat: ThreatModel, transformation: Any,
@@ -163,7 +170,9 @@ def textfooler(model_wrapper: Any, threat: ThreatModel,
     # delta = 0.7; TextAttack found 0.5 in the released code and uses it; so do we).
     constraints.append(WordEmbeddingDistance(embedding=transformation.embedding, min_cos_sim=0.5))
     # Same part of speech (NLTK tagger, universal tagset; nouns and verbs may swap).
-    constraints.append(PartOfSpeech(allow_verb_noun_swap=True))
+    # English only: the NLTK tagger knows no Chinese (it would tag every word alike).
+    if not chinese(res):
+        constraints.append(PartOfSpeech(allow_verb_noun_swap=True))
     # USE in the paper: angular similarity >= 0.840845057 (1 - 0.5/pi: the released
     # code forgot to divide by pi) in a 15-word window, against the previous text,
     # skipped for texts under 15 words -> replaced by the shared similarity.
@@ -176,7 +185,15 @@ def textbugger(model_wrapper: Any, threat: ThreatModel,
                resources: AttackResources | None = None) -> Attack:
     """TextBugger (Li et al. 2018, black-box), after textattack's textbugger_li_2018.py."""
     res = resources or AttackResources()
-    if threat.protocol == "native":
+    if threat.protocol == "native" and chinese(res):
+        # Chinese: the character bugs become homophone characters (same toneless pinyin,
+        # the usual Chinese misspelling), Sub-W the dataset's word neighbours; spaces,
+        # deletions, swaps and Latin homoglyphs mean nothing inside a Chinese word.
+        from ..resources.chinese import HomophoneCharacterSwap
+
+        transformation = CompositeTransformation([HomophoneCharacterSwap(threat.candidates),
+                                                  counterfitted_swap(threat, res)])
+    elif threat.protocol == "native":
         # The paper's five bugs. Each character bug yields one random edit per word
         # (random_one) and the homoglyph bug one candidate per substitutable
         # character: K does not apply to character edits, only to Sub-W.
@@ -213,6 +230,9 @@ def bert_attack(model_wrapper: Any, threat: ThreatModel,
                 resources: AttackResources | None = None) -> Attack:
     """BERT-Attack (Li et al. 2020), after textattack's bert_attack_li_2020.py."""
     res = resources or AttackResources()
+    if threat.protocol == "native" and chinese(res) and not threat.masked_lm:
+        raise UserError("BERT-Attack on a Chinese dataset needs a Chinese masked LM: set threat.masked_lm to "
+                        "its folder (e.g. bert-base-chinese), or use the shared-swap protocol")
     if threat.protocol == "native":
         # Candidates: the masked LM's top predictions at the word's position (sub-word
         # words: combinations of the top predictions per piece, ranked by perplexity).
@@ -241,7 +261,11 @@ def pwws(model_wrapper: Any, threat: ThreatModel,
          resources: AttackResources | None = None) -> Attack:
     """PWWS (Ren et al. 2019), after textattack's pwws_ren_2019.py."""
     res = resources or AttackResources()
-    if threat.protocol == "native":
+    if threat.protocol == "native" and chinese(res):
+        # No Chinese WordNet offline (NLTK's OMW needs a download): the dataset's word
+        # neighbours instead.
+        transformation = counterfitted_swap(threat, res)
+    elif threat.protocol == "native":
         # Paper: every WordNet synonym (plus named-entity swaps, which TextAttack omits:
         # they need the dataset's entity statistics). Here: at most K synonyms, the
         # first in WordNet's order, from English WordNet 3.0 in resources.

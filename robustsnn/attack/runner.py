@@ -162,6 +162,32 @@ class CandidateCounter:
 _PRECHECK_EXAMPLES, _UNATTACKABLE_LIMIT = 20, 0.5
 
 
+def prepare_language(resources: Any, cell: Cell, campaign: Campaign, classifier: Any,
+                     log: Callable[[str], None]) -> None:
+    """Point ``resources`` at the dataset's language: for Chinese (unless the campaign
+    chose the English swap, or the caller gave an embedding) the K nearest neighbours in
+    the attacked model's own word vectors (resources/chinese.py)."""
+    from ..data.registry import get_dataset_spec
+
+    language = get_dataset_spec(cell.dataset).language
+    use_chinese = language == "zh" and campaign.resources.zh_swap == "neighbours"
+    resources.language = "zh" if use_chinese else "en"
+    if not use_chinese or resources.embedding is not None:
+        return
+    from ..models.loading import recipe_vectors
+    from ..resources.chinese import neighbour_embedding
+
+    network = classifier
+    while network is not None and not hasattr(network, "loaded"):  # under a defense
+        network = getattr(network, "base", None)
+    if network is None:
+        raise UserError(f"{cell.key}: the Chinese word swap is built from the model's word vectors, and model "
+                        f"'{cell.model}' has none (set resources.zh_swap, or give the model a recipe)")
+    vectors = recipe_vectors(network.loaded.recipe)
+    resources.chinese = neighbour_embedding(vectors, max(campaign.threat.candidates, 50),
+                                            campaign.resources.zh_min_cos, log=log)
+
+
 def check_attackable(attack: Any, examples: list[Example], cell: Cell, campaign: Campaign,
                      described: dict[str, Any]) -> None:
     """Refuse a cell whose transformation offers no candidate for most of its first
@@ -251,6 +277,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         classifier, verdict_draws, verdict_model = victim(cell, campaign, checkpoint)
         examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
         resources = resources or AttackResources()
+        prepare_language(resources, cell, campaign, classifier, log)
         attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
         # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
         attack.goal_function.use_cache = campaign.campaign.query_cache

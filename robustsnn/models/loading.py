@@ -32,15 +32,23 @@ def load_recipe_dataset(recipe: Recipe) -> Dataset:
     return load_dataset(recipe.data.dataset, recipe.data.dev_fraction, recipe.data.split_seed)
 
 
-def prepare(recipe: Recipe) -> Prepared:
-    """Load the dataset and the word vectors the recipe names; build the encoder."""
-    from ..embeddings import build_table, vectors_for_recipe
+def recipe_vectors(recipe: Recipe, dataset: Dataset | None = None) -> Any:
+    """The word vectors ``recipe`` names (an ``embeddings.WordVectors``; word2vec ones are
+    trained on its dataset's training texts, once, then read from the cache)."""
+    from ..embeddings import vectors_for_recipe
 
-    dataset = load_recipe_dataset(recipe)
+    dataset = dataset or load_recipe_dataset(recipe)
     tokenize = get_tokenizer(dataset.spec.language)
     needs_tokens = recipe.embedding.source in ("word2vec", "random")
-    train_tokens = [tokenize(t) for t in dataset.train.texts] if needs_tokens else []
-    table = build_table(vectors_for_recipe(recipe, train_tokens))
+    return vectors_for_recipe(recipe, [tokenize(t) for t in dataset.train.texts] if needs_tokens else [])
+
+
+def prepare(recipe: Recipe) -> Prepared:
+    """Load the dataset and the word vectors the recipe names; build the encoder."""
+    from ..embeddings import build_table
+
+    dataset = load_recipe_dataset(recipe)
+    table = build_table(recipe_vectors(recipe, dataset))
     encoder = TextEncoder(table.vocab, dataset.spec.language, recipe.data.max_len)
     return Prepared(recipe, dataset, encoder, table)
 

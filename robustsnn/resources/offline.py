@@ -206,6 +206,22 @@ class AttackResources:
 
     embedding: Any = None
     masked_lm: MaskedLM | None = None
+    # The language of the dataset under attack ("en" | "zh"), set per cell: it selects
+    # the shared swap. For Chinese, ``chinese`` is the word-neighbour embedding of the
+    # dataset's vectors (resources/chinese.py), set by the runner.
+    language: str = "en"
+    chinese: Any = None
+
+    def swap_embedding(self, k: int) -> Any:
+        """The embedding of the shared word swap for :attr:`language`: the counter-fitted
+        English vectors, or the Chinese neighbours. An explicit ``embedding`` (tests,
+        a user's own) serves every language."""
+        if self.language == "zh" and self.embedding is None:
+            if self.chinese is None:
+                raise UserError("no Chinese word-swap resource: the attack needs the Chinese neighbour set "
+                                "(built from the attacked model's word vectors by robustsnn attack)")
+            return self.chinese
+        return self.counterfitted(k)
 
     def counterfitted(self, k: int) -> Any:
         """The counter-fitted embedding, with at least ``k`` neighbours per word."""

@@ -1,0 +1,183 @@
+"""Chinese attack resources that work offline.
+
+The counter-fitted English vocabulary has no neighbour for a Chinese word, so against
+ChnSenti and Waimai every English swap offers nothing (attack/runner.py refuses such a
+cell). Two Chinese substitutes, both built here from what is on disk:
+
+* **Word neighbours** (:func:`neighbour_embedding`): the ``K`` nearest words in the word
+  vectors the dataset's own models use (skip-gram word2vec on its jieba-segmented
+  training texts, recipes/<dataset>.toml), kept only above a cosine threshold. Known
+  weakness: distributional neighbours are words that occur in the same contexts, and
+  antonyms do ("好" and "差" both modify "服务"); nothing offline counter-fits them, so a
+  "synonym" swap may flip the meaning. The sentence-encoder constraint (multilingual
+  USE, which covers Chinese) is what keeps such swaps in check.
+* **Homophone characters** (:class:`HomophoneCharacterSwap`): each character of a word
+  replaced by a character with the same toneless pinyin (``pypinyin``, whose dictionary
+  ships in its wheel) among the characters of jieba's dictionary, most frequent first -
+  what TextAttack's ``ChineseHomophoneCharacterSwap`` does with a data file its 0.3.11
+  wheel lacks.
+
+TextAttack splits Chinese texts into words with jieba (``words_from_text``), so the
+modification rate counts jieba segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from ..errors import UserError
+from ..paths import cache_dir
+from .components import DescribedWordEmbedding
+from .textattack_import import import_textattack
+
+if TYPE_CHECKING:
+    from ..embeddings import WordVectors
+
+import_textattack()
+
+from textattack.transformations import WordSwap  # noqa: E402
+
+
+class ThresholdedWordEmbedding(DescribedWordEmbedding):
+    """Nearest neighbours as TextAttack asks for them, less those under ``min_cos``."""
+
+    def __init__(self, *args: Any, neighbour_cos: np.ndarray, min_cos: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.neighbour_cos = neighbour_cos  # [N, k + 1], aligned with nn_matrix
+        self.min_cos = min_cos
+
+    def nearest_neighbours(self, index: int, topn: int) -> list[int]:
+        ids = self.nn_matrix[index][1 : topn + 1]
+        cos = self.neighbour_cos[index][1 : topn + 1]
+        return [int(i) for i, c in zip(ids, cos) if c >= self.min_cos]
+
+
+def neighbour_embedding(vectors: WordVectors, k: int, min_cos: float,
+                        log: Callable[[str], None] | None = None) -> ThresholdedWordEmbedding:
+    """The ``k`` nearest neighbours (cosine at least ``min_cos``) of every word of
+    ``vectors``, cached under ``runs/cache/neighbours`` (keyed by the vectors' digest)."""
+    from .counterfitting import nearest_neighbours
+
+    if not 0.0 <= min_cos <= 1.0:
+        raise UserError(f"the neighbours' cosine threshold must lie in [0, 1], got {min_cos}")
+    unit = vectors.vectors / np.maximum(np.linalg.norm(vectors.vectors, axis=1, keepdims=True), 1e-12)
+    digest = hashlib.sha256(unit.astype(np.float32).tobytes() + "\n".join(vectors.words).encode()).hexdigest()[:16]
+    path = cache_dir() / "neighbours" / f"{vectors.info.get('trained_on', 'vectors')}-{digest}-k{k}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            nn, cos = cached["nn"], cached["cos"]
+    else:
+        (log or (lambda m: None))(f"finding the {k} nearest neighbours of {len(vectors.words)} words (once)")
+        nn = nearest_neighbours(unit, k)
+        cos = np.einsum("nd,nkd->nk", unit, unit[nn]).astype(np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _save(path, nn=nn, cos=cos)
+    words = list(vectors.words)
+    source = vectors.info.get("source", "vectors")
+    description = (f"{source} neighbours of {vectors.info.get('trained_on', 'the dataset')} "
+                   f"({len(words)} words, {vectors.dim}d, top {nn.shape[1] - 1}, cosine >= {min_cos}; "
+                   f"digest {digest}; distributional: may include antonyms)")
+    return ThresholdedWordEmbedding(unit.astype(np.float32), {w: i for i, w in enumerate(words)},
+                                    dict(enumerate(words)), nn, description,
+                                    {"source": source, "digest": digest, "min_cos": min_cos, "k": k},
+                                    neighbour_cos=cos, min_cos=min_cos)
+
+
+def _save(path: Path, **arrays: np.ndarray) -> None:
+    from ..io_utils import atomic_write
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    atomic_write(path, write)
+
+
+# ---------------------------------------------------------------- homophones
+
+
+def _jieba_dictionary() -> list[tuple[str, int]]:
+    """``(word, frequency)`` of jieba's shipped dictionary."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    if not path.is_file():
+        raise UserError(f"jieba's dictionary {path} is missing; reinstall jieba")
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            out.append((parts[0], int(parts[1])))
+    return out
+
+
+@lru_cache(maxsize=1)
+def homophone_table() -> dict[str, tuple[str, ...]]:
+    """Character -> the other CJK characters of jieba's dictionary with the same toneless
+    pinyin, most frequent first (a character's frequency: the summed frequencies of the
+    dictionary words it occurs in). Built once (about half a minute), then read from
+    ``runs/cache/homophones`` (keyed by the dictionary and the pypinyin version)."""
+    import importlib.metadata
+    import json
+
+    try:
+        from pypinyin import Style, pinyin
+    except ImportError:
+        raise UserError("Chinese homophones need pypinyin (pip install 'robustsnn[attack]')") from None
+    dictionary = _jieba_dictionary()
+    key = hashlib.sha256(repr((dictionary, importlib.metadata.version("pypinyin"))).encode()).hexdigest()[:16]
+    cached = cache_dir() / "homophones" / f"{key}.json"
+    if cached.is_file():
+        return {ch: tuple(others) for ch, others in json.loads(cached.read_text(encoding="utf-8")).items()}
+    frequency: dict[str, int] = {}
+    for word, count in dictionary:
+        for ch in word:
+            if "\u4e00" <= ch <= "\u9fff":
+                frequency[ch] = frequency.get(ch, 0) + count
+    groups: dict[str, list[str]] = {}
+    for ch in frequency:
+        reading = pinyin(ch, style=Style.NORMAL, heteronym=False)[0][0]
+        if reading and reading != ch:
+            groups.setdefault(reading, []).append(ch)
+    table: dict[str, tuple[str, ...]] = {}
+    for chars in groups.values():
+        if len(chars) < 2:  # no homophone
+            continue
+        ranked = sorted(chars, key=lambda c: (-frequency[c], c))
+        for ch in ranked:
+            table[ch] = tuple(c for c in ranked if c != ch)
+    from ..io_utils import atomic_write_text
+
+    atomic_write_text(cached, json.dumps(table, ensure_ascii=False))
+    return table
+
+
+class HomophoneCharacterSwap(WordSwap):
+    """Replace one character of a word with a homophone (same toneless pinyin): up to
+    ``max_candidates`` per character, the most frequent first."""
+
+    def __init__(self, max_candidates: int = 5, table: dict[str, tuple[str, ...]] | None = None) -> None:
+        super().__init__()
+        self.max_candidates = max_candidates
+        self.table = table if table is not None else homophone_table()
+
+    def _get_replacement_words(self, word: str) -> list[str]:
+        out = []
+        for i, ch in enumerate(word):
+            for other in self.table.get(ch, ())[: self.max_candidates]:
+                out.append(word[:i] + other + word[i + 1:])
+        return out
+
+    def describe(self) -> str:
+        import importlib.metadata
+
+        return (f"Chinese homophone characters: pypinyin {importlib.metadata.version('pypinyin')} over jieba's "
+                f"dictionary ({len(self.table)} characters), toneless, up to {self.max_candidates} per character")
+
+    def extra_repr_keys(self) -> list[str]:
+        return ["max_candidates"]
