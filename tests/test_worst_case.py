@@ -17,7 +17,9 @@ def _write_run(folder, campaign, model, recipe, noise, rows, draws=0):
     stem = f"sst2__{model}__none__{recipe}__{noise}__shared-swap"
     log = AttackLog(folder / campaign / f"{stem}.csv")
     for index, row in rows.items():
-        full = {"index": index, "label": 1, "original_text": "a text", "perturbed_text": "a text",
+        # A successful attack changed the text; any other outcome leaves it as it was.
+        final = "a changed text" if row.get("result") == "successful" else "a text"
+        full = {"index": index, "label": 1, "original_text": "a text", "perturbed_text": final,
                 "queries": 3, "words_perturbed": 0, "num_words": 2, "seconds": 0.1, **row}
         log.append(full)
     record = {"cell": {"dataset": "sst2", "model": model, "defense": "none", "recipe": recipe, "noise": noise},
@@ -73,8 +75,9 @@ def test_stochastic_model_uses_the_majority_verdict_not_the_single_draw(tmp_path
     assert poisson.clean_accuracy == 0.75  # example 2's clean text is wrong in the fresh run
     assert poisson.robust_examples == (1, 3)
     assert poisson.robust_accuracy == 0.5
-    # worst text per example: 1 - min votes / 10 -> 0.8, 0.4, 0.7, 0.0
-    assert poisson.worst_text_error == pytest.approx((0.8 + 0.4 + 0.7 + 0.0) / 4)
+    # worst text per example: 1 - min votes / 10 -> 0.8, 0.3, 1.0, 0.0 (an unchanged text
+    # counts with its clean votes, not the log's second vote on it)
+    assert poisson.worst_text_error == pytest.approx((0.8 + 0.3 + 1.0 + 0.0) / 4)
     direct = next(w for w in worst_case(load_runs(tmp_path)) if w.form == "direct")
     assert direct.robust_examples == (0, 2, 3)  # a separate deployed model
 
@@ -138,3 +141,23 @@ def test_transfer_rate_counts_source_successes_the_target_gets_wrong(tmp_path):
     assert (row["source"], row["target"], row["target_noise"]) == ("tailored", "snn", "fresh")
     assert row["source_successes"] == 3 and row["target_clean_correct"] == 2
     assert row["transfer_rate"] == 0.5
+
+
+def test_an_unchanged_text_keeps_its_clean_verdict():
+    """A failed attack's final text is the clean text; the log's second vote on it is
+    draw noise, never a success (robustsnn.attack.log.final_verdict)."""
+    from robustsnn.attack.log import final_verdict
+    from robustsnn.attack.runner import summarise
+
+    row = {"index": "0", "label": "1", "result": "failed", "original_output": "1", "perturbed_output": "1",
+           "original_score": "0.4", "perturbed_score": "0.4", "queries": "5", "candidates_offered": "3",
+           "candidates_kept": "3", "words_perturbed": "0", "num_words": "4", "seconds": "0.1",
+           "verdict_draws": "100", "verdict_clean_votes": "51", "verdict_final_votes": "49",
+           "verdict_clean_correct": "1", "verdict_final_correct": "0",
+           "original_text": "a fine film .", "perturbed_text": "a fine film ."}
+    assert final_verdict(row) == ("1", "51")
+    verdict = summarise([row], 100)["verdict"]
+    assert verdict["attack_success_rate"] == 0.0 and verdict["accuracy_under_attack"] == 1.0
+    changed = {**row, "result": "successful", "perturbed_text": "a fine movie ."}
+    assert final_verdict(changed) == ("0", "49")
+    assert summarise([changed], 100)["verdict"]["attack_success_rate"] == 1.0

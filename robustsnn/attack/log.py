@@ -241,6 +241,21 @@ def read_identity(path: str | Path) -> dict[str, Any] | None:
         return _split_identity(handle.readline(), path)[0]
 
 
+def final_verdict(row: Mapping[str, str], replay: bool = False) -> tuple[str, str]:
+    """``(verdict_final_correct, verdict_final_votes)`` of a logged row as the metrics read
+    them. In an attack run (``replay`` False) whose final text is the clean text (the
+    attack failed or was skipped) the final verdict is the clean text's: the log also
+    holds a second, independent vote on that same text (the runner scores [clean, final]
+    together), and counting it could make one text both right and wrong, a draw-noise
+    "success" (4 of 1604 such rows in the logs committed by 2026-12-01). A transfer run
+    (``replay``) votes once per distinct text already, and logs the clean text as the
+    final one where its single draw skipped an example whose transferred text it did
+    score: its logged values stand."""
+    if not replay and row["perturbed_text"] == row["original_text"]:
+        return row["verdict_clean_correct"], row["verdict_clean_votes"]
+    return row["verdict_final_correct"], row["verdict_final_votes"]
+
+
 def parse_bool(text: str) -> bool | None:
     return None if text == "" else bool(int(text))
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import Campaign, Cell, Example, example_seed, select_examples
-from .log import AttackLog, exclusive, outcomes_of, parse_bool
+from .log import AttackLog, exclusive, final_verdict, outcomes_of, parse_bool
 from .metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE, compute_metrics, compute_verdict, words_changed
 
 
@@ -329,11 +329,12 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         return record
 
 
-def summarise(rows: list[dict[str, str]], verdict_draws: int) -> dict[str, Any]:
-    """Metrics of a log, from the one metrics module."""
+def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = False) -> dict[str, Any]:
+    """Metrics of a log, from the one metrics module (``replay``: a transfer run's log,
+    see :func:`.log.final_verdict`)."""
     summary: dict[str, Any] = {"metrics": compute_metrics(outcomes_of(rows)).to_dict()}
     if verdict_draws:
         parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),
-                   "verdict_final_correct": parse_bool(r["verdict_final_correct"])} for r in rows]
+                   "verdict_final_correct": parse_bool(final_verdict(r, replay)[0])} for r in rows]
         summary["verdict"] = compute_verdict(parsed, verdict_draws).to_dict()
     return summary

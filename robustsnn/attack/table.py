@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..io_utils import atomic_write_text
+from .campaign import TRANSFER_PREFIX
 from .log import read_log
 from .records import find_records
 from .runner import summarise
@@ -28,7 +29,8 @@ COLUMNS = [
 
 def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
     rows = read_log(record_path.parent / record["log"])
-    summary = summarise(rows, int(record.get("verdict_draws", 0)))
+    summary = summarise(rows, int(record.get("verdict_draws", 0)),
+                        replay=record["cell"]["recipe"].startswith(TRANSFER_PREFIX))
     m, v = summary["metrics"], summary.get("verdict", {})
     cell, threat, attack = record["cell"], record["campaign"]["threat"], record.get("attack", {})
     return {

@@ -144,7 +144,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
                 seed_all(example_seed(campaign.campaign.seed, int(row["index"])))
                 transfer_log.append(_transfer_row(row, classifier, verdict, draws))
                 bar.update(1)
-        record.update(summarise(transfer_log.rows(), draws), complete=True)
+        record.update(summarise(transfer_log.rows(), draws, replay=True), complete=True)
         atomic_write_json(record_path, record)
         log(f"{target.key}: transferred {len(rows)} examples from {source.key}")
         return record

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import UserError
-from .campaign import NOISE_NONE
-from .log import read_log
+from .campaign import NOISE_NONE, TRANSFER_PREFIX
+from .log import final_verdict, read_log
 from .metrics import SKIPPED, SUCCESSFUL
 from .records import find_records
 
@@ -84,16 +84,19 @@ def _bool(text: str, what: str, path: str) -> bool:
     return text == "1"
 
 
-def verdict_of_row(row: Mapping[str, str], stochastic: bool, path: str = "log") -> ExampleVerdict:
-    """How one logged example fared (strings as read from the CSV log)."""
+def verdict_of_row(row: Mapping[str, str], stochastic: bool, path: str = "log",
+                   replay: bool = False) -> ExampleVerdict:
+    """How one logged example fared (strings as read from the CSV log; ``replay``: a
+    transfer run's row, see :func:`.log.final_verdict`)."""
     if not stochastic:
         return ExampleVerdict(row["result"] != SKIPPED, row["result"] not in (SKIPPED, SUCCESSFUL),
                               result=row["result"])
     draws = int(row["verdict_draws"])
+    final_correct, final_votes = final_verdict(row, replay)  # the clean text's own verdict when unchanged
     return ExampleVerdict(
         _bool(row["verdict_clean_correct"], "verdict_clean_correct", path),
-        _bool(row["verdict_final_correct"], "verdict_final_correct", path),
-        1.0 - int(row["verdict_final_votes"]) / draws,
+        _bool(final_correct, "verdict_final_correct", path),
+        1.0 - int(final_votes) / draws,
         result=row["result"],
     )
 
@@ -109,7 +112,8 @@ def run_from_record(record_path: Path, record: Mapping[str, Any]) -> Run:
               record=dict(record), checkpoint=record.get("model", {}).get("checkpoint_sha256", ""))
     log = record_path.parent / record["log"]
     for row in read_log(log):
-        run.examples[int(row["index"])] = verdict_of_row(row, stochastic, str(log))
+        run.examples[int(row["index"])] = verdict_of_row(row, stochastic, str(log),
+                                                         replay=cell["recipe"].startswith(TRANSFER_PREFIX))
     return run
 
 
