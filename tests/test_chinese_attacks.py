@@ -114,3 +114,19 @@ def test_homophones_group_characters_by_toneless_pinyin(monkeypatch, textattack)
         assert swap._get_replacement_words("好快") == ["号快", "好块"]
     finally:
         chinese.homophone_table.cache_clear()
+
+
+def test_the_negation_filter_drops_substitutes_that_negate(tmp_path, monkeypatch, textattack):
+    from robustsnn.embeddings import WordVectors
+    from robustsnn.resources.chinese import neighbour_embedding
+
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
+    words = ["好", "不好", "很好", "没有好"]
+    vectors = WordVectors(words, np.array([[1, 0], [0.95, 0.05], [0.9, 0.1], [0.85, 0.15]], np.float32),
+                          {"source": "word2vec", "trained_on": "toy"})
+    names = lambda emb, w: [emb.index2word(i) for i in emb.nearest_neighbours(words.index(w), 3)]  # noqa: E731
+    filtered, kept = neighbour_embedding(vectors, 3, 0.0), neighbour_embedding(vectors, 3, 0.0, negation_filter=False)
+    assert names(filtered, "好") == ["很好"]
+    assert set(names(kept, "好")) == {"不好", "很好", "没有好"}
+    assert names(filtered, "不好") == ["没有好"]  # one negation each: kept
+    assert "no added or dropped negation" in filtered.describe()

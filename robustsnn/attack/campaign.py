@@ -94,6 +94,9 @@ class ResourcesSpec:
     # offers nothing for Chinese words, so such cells are refused as unattackable).
     zh_swap: str = "neighbours"
     zh_min_cos: float = 0.5
+    # Drop neighbours that add or drop a negation character (不, 没, 无, ...): a
+    # distributional neighbour can be the word's negation.
+    zh_negation_filter: bool = True
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,8 @@ def prepare_language(resources: Any, cell: Cell, campaign: Campaign, classifier:
                         f"'{cell.model}' has none (set resources.zh_swap, or give the model a recipe)")
     vectors = recipe_vectors(network.loaded.recipe)
     resources.chinese = neighbour_embedding(vectors, max(campaign.threat.candidates, 50),
-                                            campaign.resources.zh_min_cos, log=log)
+                                            campaign.resources.zh_min_cos,
+                                            campaign.resources.zh_negation_filter, log=log)
 
 
 def check_attackable(attack: Any, examples: list[Example], cell: Cell, campaign: Campaign,

@@ -42,25 +42,43 @@ import_textattack()
 
 from textattack.transformations import WordSwap  # noqa: E402
 
+# Characters that negate what follows them: a substitute that has more or fewer of them
+# than the word it replaces says the opposite ("好" -> "不好", "都好" -> "都不是太好").
+NEGATIONS = frozenset("不没无非未别莫勿")
+
+
+def negations(word: str) -> int:
+    return sum(ch in NEGATIONS for ch in word)
+
 
 class ThresholdedWordEmbedding(DescribedWordEmbedding):
-    """Nearest neighbours as TextAttack asks for them, less those under ``min_cos``."""
+    """Nearest neighbours as TextAttack asks for them, less those under ``min_cos`` and,
+    with ``negation_filter``, those that add or drop a negation character (the one
+    antonym pattern that can be recognised offline without a lexicon; "很好" -> "最差"
+    passes it)."""
 
-    def __init__(self, *args: Any, neighbour_cos: np.ndarray, min_cos: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, neighbour_cos: np.ndarray, min_cos: float,
+                 negation_filter: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.neighbour_cos = neighbour_cos  # [N, k + 1], aligned with nn_matrix
         self.min_cos = min_cos
+        self.negation_filter = negation_filter
 
     def nearest_neighbours(self, index: int, topn: int) -> list[int]:
         ids = self.nn_matrix[index][1 : topn + 1]
         cos = self.neighbour_cos[index][1 : topn + 1]
-        return [int(i) for i, c in zip(ids, cos) if c >= self.min_cos]
+        kept = [int(i) for i, c in zip(ids, cos) if c >= self.min_cos]
+        if self.negation_filter:
+            own = negations(self.index2word(index))
+            kept = [i for i in kept if negations(self.index2word(i)) == own]
+        return kept
 
 
-def neighbour_embedding(vectors: WordVectors, k: int, min_cos: float,
+def neighbour_embedding(vectors: WordVectors, k: int, min_cos: float, negation_filter: bool = True,
                         log: Callable[[str], None] | None = None) -> ThresholdedWordEmbedding:
-    """The ``k`` nearest neighbours (cosine at least ``min_cos``) of every word of
-    ``vectors``, cached under ``runs/cache/neighbours`` (keyed by the vectors' digest)."""
+    """The ``k`` nearest neighbours (cosine at least ``min_cos``; with ``negation_filter``
+    none that adds or drops a negation) of every word of ``vectors``, cached under
+    ``runs/cache/neighbours`` (keyed by the vectors' digest)."""
     from .counterfitting import nearest_neighbours
 
     if not 0.0 <= min_cos <= 1.0:
@@ -80,12 +98,14 @@ def neighbour_embedding(vectors: WordVectors, k: int, min_cos: float,
     words = list(vectors.words)
     source = vectors.info.get("source", "vectors")
     description = (f"{source} neighbours of {vectors.info.get('trained_on', 'the dataset')} "
-                   f"({len(words)} words, {vectors.dim}d, top {nn.shape[1] - 1}, cosine >= {min_cos}; "
+                   f"({len(words)} words, {vectors.dim}d, top {nn.shape[1] - 1}, cosine >= {min_cos}"
+                   f"{', no added or dropped negation' if negation_filter else ''}; "
                    f"digest {digest}; distributional: may include antonyms)")
     return ThresholdedWordEmbedding(unit.astype(np.float32), {w: i for i, w in enumerate(words)},
                                     dict(enumerate(words)), nn, description,
-                                    {"source": source, "digest": digest, "min_cos": min_cos, "k": k},
-                                    neighbour_cos=cos, min_cos=min_cos)
+                                    {"source": source, "digest": digest, "min_cos": min_cos, "k": k,
+                                     "negation_filter": negation_filter},
+                                    neighbour_cos=cos, min_cos=min_cos, negation_filter=negation_filter)
 
 
 def _save(path: Path, **arrays: np.ndarray) -> None:
