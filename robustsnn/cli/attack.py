@@ -93,8 +93,9 @@ def _print_record(record: dict) -> None:
             f"N={m['n']} Cln={100 * m['clean_accuracy']:.1f} Boa={100 * m['accuracy_under_attack']:.1f} "
             f"Suc={100 * m['attack_success_rate']:.1f} s/ex={m['seconds_per_example']:.2f}")
     if m.get("unattackable"):  # never read as robustness: say how many had no candidate
-        line += (f" | unattackable {m['unattackable']} (Boa_a={100 * m['accuracy_under_attack_attackable']:.1f} "
-                 f"Suc_a={100 * m['attack_success_rate_attackable']:.1f})")
+        pct = lambda x: "-" if x != x else f"{100 * x:.1f}"  # noqa: E731  (nan: none attackable)
+        line += (f" | unattackable {m['unattackable']} (Boa_a={pct(m['accuracy_under_attack_attackable'])} "
+                 f"Suc_a={pct(m['attack_success_rate_attackable'])})")
     if "verdict" in record:
         v = record["verdict"]
         line += (f" | over {v['draws']} draws: Cln={100 * v['clean_accuracy']:.1f} "
