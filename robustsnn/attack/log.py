@@ -97,22 +97,19 @@ class AttackLog:
             csv.writer(header, lineterminator=_TERMINATOR).writerow(COLUMNS)
             first = _identity_line(identity) if identity is not None else b""
             self._append(first + header.getvalue().encode("utf-8"))
-        self.identity, _ = _split_identity(self._head(), self.path)
-        self.columns = self._columns()
+        self.identity, self.columns = self._read_head()
 
-    def _columns(self) -> tuple[str, ...]:
-        """The log's own header (a legacy log goes on in its own columns)."""
-        _, data = _split_identity(self.path.read_bytes(), self.path)
-        header = tuple(next(csv.reader(io.StringIO(data.decode("utf-8"), newline="")), ()))
+    def _read_head(self) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+        """The identity (None for a log from before identities) and the log's own header
+        (a legacy log goes on in its own columns), from its first two lines only."""
+        with open(self.path, "rb") as handle:
+            head = handle.readline() + handle.readline()
+        identity, rest = _split_identity(head, self.path)
+        header = tuple(next(csv.reader(io.StringIO(rest.decode("utf-8"), newline="")), ()))
         if header not in KNOWN_COLUMNS:
             raise UserError(f"{self.path} is not an attack log of this robustsnn version "
                             "(columns differ); move it away to start over")
-        return header
-
-    def _head(self) -> bytes:
-        """The first line (the identity, when there is one)."""
-        with open(self.path, "rb") as handle:
-            return handle.readline()
+        return identity, header
 
     def _repair(self, notify: Callable[[str], None]) -> None:
         """Cut a partial last row (a run killed mid-write) off the end of the file."""

@@ -118,6 +118,20 @@ def open_log(csv_path: Path, record_path: Path, campaign: Campaign, identity: di
     return attack_log
 
 
+def new_record(campaign: Campaign, cell: Cell, attack: dict[str, Any], model: dict[str, Any], csv_path: Path,
+               examples_selected: int, verdict_draws: int) -> dict[str, Any]:
+    """The run record of a cell as it starts (an attack or a transfer run): what ran,
+    against what, with which versions; the metrics join it when the run completes."""
+    from ..provenance import provenance
+
+    return {
+        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
+        "protocol": campaign.threat.protocol, "attack": attack, "model": model,
+        "log": csv_path.name, "examples_selected": examples_selected,
+        "verdict_draws": verdict_draws, "complete": False, **provenance(),
+    }
+
+
 def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: dict[str, Any],
                   log: Callable[[str], None]) -> dict[str, Any]:
     """A log that already holds more of this experiment's examples than asked for: report
@@ -266,7 +280,6 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     from tqdm.auto import tqdm
 
     from ..data.tsv import load_dataset
-    from ..provenance import provenance
     from ..resources.offline import AttackResources
     from .identity import run_identity
     from .recipes import build_attack, describe_attack
@@ -289,12 +302,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         attack_log = open_log(csv_path, record_path, campaign,
                               run_identity(campaign, cell, model, described, verdict_draws), log)
         done = attack_log.done()
-        record = {
-            "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
-            "protocol": campaign.threat.protocol, "attack": described, "model": model,
-            "log": csv_path.name, "examples_selected": len(examples),
-            "verdict_draws": verdict_draws, "complete": False, **provenance(),
-        }
+        record = new_record(campaign, cell, described, model, csv_path, len(examples), verdict_draws)
         selected = {e.index for e in examples}
         if not done <= selected:
             return _report_fewer(csv_path, attack_log.rows(), selected, record, log)

@@ -110,8 +110,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     resumable; returns the run record."""
     from tqdm.auto import tqdm
 
-    from ..provenance import provenance
-    from .runner import cell_paths, example_seed, open_log, seed_all, summarise, victim
+    from .runner import cell_paths, example_seed, new_record, open_log, seed_all, summarise, victim
 
     if target.recipe != transfer_recipe(source) or target.dataset != source.dataset:
         raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
@@ -131,12 +130,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         transfer_log = open_log(csv_path, record_path, campaign,
                                 run_identity(campaign, target, model, attack, draws), log)
         done = transfer_log.done()
-        record = {
-            "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": target.to_dict(),
-            "protocol": campaign.threat.protocol, "attack": attack, "model": model,
-            "log": csv_path.name, "examples_selected": len(rows),
-            "verdict_draws": draws, "complete": False, **provenance(),
-        }
+        record = new_record(campaign, target, attack, model, csv_path, len(rows), draws)
         atomic_write_json(record_path, record)
         todo = [r for r in rows if int(r["index"]) not in done]
         with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:

@@ -193,8 +193,9 @@ class IncrementalSimulator:
         model = self.model
         length = ids.shape[1]
         reach = max(model.widths) - 1
+        used = {m[0] for m in matches}
         for key, slot in list(self.slots.items()):  # recently used: kept longest
-            if slot in {m[0] for m in matches}:
+            if slot in used:
                 self.slots.move_to_end(key)
         spans = [hi - lo + 1 + 2 * reach if hi >= lo else 0 for _, lo, hi in matches]
         width = min(length, max(max(spans), max(model.widths)))
