@@ -255,3 +255,21 @@ def test_direct_encoding_injects_the_values_and_is_deterministic():
     assert torch.equal(model.population_counts(sim.out_spikes).sum(0),
                        model.population_counts(model.simulate(
                            input_spikes(p, ids, direct, model.time_steps)).out_spikes).sum(0))
+
+
+@pytest.mark.parametrize("fold_draw_rows,batch", [(10, 5), (256, 5), (7, 3), (256, 1)])
+def test_folded_draws_are_bit_identical_to_draw_by_draw(fold_draw_rows, batch):
+    """mean-k folds its draws into the batch in groups of ``fold_draw_rows`` rows (here 2,
+    all, 2 with a remainder, all of one text); every output equals simulating each draw
+    alone, bit for bit, including the membrane tie-break and the layer rates."""
+    model, ids = make_model(), make_ids(batch)
+    encoding = Encoding("mean-k", k=5)
+    model.fold_draw_rows = 1  # one draw per simulation: the unfolded path
+    alone = model.run(ids, encoding, generator=torch.Generator().manual_seed(4))
+    model.fold_draw_rows = fold_draw_rows
+    folded = model.run(ids, encoding, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(folded.rates, alone.rates) and torch.equal(folded.membrane, alone.membrane)
+    assert torch.equal(folded.scores, alone.scores)
+    for name, rate in alone.layer_rates.items():
+        assert torch.equal(folded.layer_rates[name], rate), name
+    assert alone.rates.std() > 0  # the draws fire: the comparison is not of zeros
