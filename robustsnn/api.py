@@ -240,16 +240,17 @@ def transfer(source_model: str, recipe: str, target_model: str, dataset: str | N
 
 
 def table(results: str | Path | Sequence[str | Path] | None = None,
-          out: str | Path | None = None) -> list[dict[str, Any]]:
+          out: str | Path | None = None, recount: bool = False) -> list[dict[str, Any]]:
     """Aggregate run records (``robustsnn table``): the rows, also written to ``out``
     (CSV, unrounded; default ``$ROBUSTSNN_RESULTS/table2.csv``) and beside it as ``.md``.
     ``results``: one folder or several, searched recursively (default
-    ``$ROBUSTSNN_RESULTS/attacks``)."""
+    ``$ROBUSTSNN_RESULTS/attacks``). ``recount``: recover the unattackable examples of
+    logs from before the candidate counts (attack/recount.py; no model is queried)."""
     from .attack.table import write_table
     from .paths import results_dir
 
     out = Path(out) if out else results_dir() / "table2.csv"
-    return write_table(_folders(results), out, out.with_suffix(".md"))
+    return write_table(_folders(results), out, out.with_suffix(".md"), recount)
 
 
 def _folders(results: str | Path | Sequence[str | Path] | None) -> list[Path]:

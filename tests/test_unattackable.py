@@ -106,3 +106,51 @@ def test_a_legacy_log_is_read_and_resumed_in_its_own_columns(tmp_path):
     assert path.read_text(encoding="utf-8").splitlines()[1].count(",") == len(LEGACY_COLUMNS) - 1
     [row] = read_log(path)
     assert tuple(row) == COLUMNS and row["candidates_offered"] == "" and row["result"] == "failed"
+
+
+def test_a_legacy_log_recounted_finds_exactly_the_logged_unattackable_examples(tiny_net, tiny_data, textattack,
+                                                                                tmp_path, monkeypatch):
+    """Run a cell that counts its candidates on a mix of texts the swap covers and texts
+    it does not, turn its log into one from before the counts (legacy columns,
+    ``unattackable`` written as ``failed``), and recount: the same examples come back
+    unattackable, and the table's numbers equal the original log's."""
+    import csv
+    import io
+    import json
+
+    from robustsnn.attack.recount import Recounter, needs_recount
+    from robustsnn.attack.table import collect
+
+    known = [(i % 2, "a good movie , fine and great" if i % 2 else "a bad movie , dull and awful") for i in range(4)]
+    foreign = [(i % 2, " ".join(FOREIGN[(i + j) % len(FOREIGN)] for j in range(5)) + " .") for i in range(4)]
+    write_split(tiny_data / "sst2" / "test.tsv", [row for pair in zip(known, foreign) for row in pair])
+    run(campaign(8, allow=True), tiny_net, tmp_path)
+    folder = tmp_path / "res" / "toy"
+    log_path = folder / f"{CELL.key}__shared-swap.csv"
+    truth = read_log(log_path)
+    assert {r["result"] for r in truth} >= {"unattackable"} and any(
+        r["result"] in ("failed", "successful") for r in truth)  # both kinds present
+    [before] = collect(tmp_path / "res")
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, LEGACY_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for r in truth:
+        writer.writerow({**r, "result": "failed" if r["result"] == "unattackable" else r["result"]})
+    log_path.write_text(out.getvalue(), encoding="utf-8", newline="")  # no identity line, no counts
+    legacy = read_log(log_path)
+    assert needs_recount(legacy, CELL.recipe) and "unattackable" not in {r["result"] for r in legacy}
+    [unknown] = collect(tmp_path / "res")
+    assert math.isnan(unknown["unattackable_share"]) and unknown["unattackable_source"] == ""
+
+    record = json.loads((folder / f"{CELL.key}__shared-swap.json").read_text())
+    recounted = Recounter(AttackResources(embedding=toy_embedding())).rows(record, legacy)
+    assert [r["result"] for r in recounted] == [r["result"] for r in truth]
+    import robustsnn.attack.recount as recount_module
+
+    monkeypatch.setattr(recount_module, "Recounter", lambda: Recounter(AttackResources(embedding=toy_embedding())))
+    [after] = collect(tmp_path / "res", recount=True)
+    assert after["unattackable_source"] == "recounted" and before["unattackable_source"] == "logged"
+    for key in ("unattackable_share", "accuracy_under_attack_attackable", "attack_success_rate_attackable",
+                "attack_success_rate"):
+        assert after[key] == before[key], key

@@ -102,7 +102,9 @@ class Metrics:
         return asdict(self)
 
 
-def compute_metrics(outcomes: Iterable[Outcome]) -> Metrics:
+def compute_metrics(outcomes: Iterable[Outcome], unattackable_known: bool | None = None) -> Metrics:
+    """``unattackable_known``: whether U can be told (default: every attacked example
+    counted its candidates; True for a legacy log recounted by attack/recount.py)."""
     outcomes = list(outcomes)
     n = len(outcomes)
     s = sum(o.result == SUCCESSFUL for o in outcomes)
@@ -112,7 +114,9 @@ def compute_metrics(outcomes: Iterable[Outcome]) -> Metrics:
     perturbed = [o.words_perturbed / o.num_words for o in outcomes
                  if o.result == SUCCESSFUL and o.num_words > 0]
     # Only logs that counted candidates for every attacked example can tell U.
-    known = all(o.candidates is not None for o in outcomes if o.result != SKIPPED)
+    known = unattackable_known
+    if known is None:
+        known = all(o.candidates is not None for o in outcomes if o.result != SKIPPED)
     return Metrics(
         n=n, successful=s, failed=f, skipped=k,
         clean_accuracy=(n - k) / n if n else math.nan,

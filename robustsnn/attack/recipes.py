@@ -91,7 +91,11 @@ def build_attack(name: str, model_wrapper: Any, threat: ThreatModel,
 @contextmanager
 def _quiet_model_check() -> Iterator[None]:
     """TextAttack warns "Unknown if model ... compatible" for every model class it does
-    not know (all of ours) while building a goal function; silence that one logger here."""
+    not know (all of ours) while building a goal function; silence that one logger here
+    (after TextAttack's import, which sets the logger's level itself)."""
+    from ..resources.textattack_import import import_textattack
+
+    import_textattack()
     logger = logging.getLogger("textattack.shared.utils.install")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -108,7 +112,13 @@ class _NoModel:
     model = None
 
     def __call__(self, text_input_list: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("this attack was built to be described, not run")
+        raise RuntimeError("this attack was built for its parts (described, or its transformation used), not run")
+
+
+def build_unqueried_attack(name: str, threat: ThreatModel, resources: AttackResources | None = None) -> Any:
+    """Recipe ``name`` under ``threat`` without a victim: for its parts (a description,
+    its transformation and constraints); running it is an error."""
+    return build_attack(name, _NoModel(), threat, resources)
 
 
 def describe_attack(name: str, threat: ThreatModel, attack: Any = None,
@@ -123,7 +133,7 @@ def describe_attack(name: str, threat: ThreatModel, attack: Any = None,
     """
     entry = RECIPES.entry(name)
     if attack is None:
-        attack = build_attack(name, _NoModel(), threat, resources)
+        attack = build_unqueried_attack(name, threat, resources)
     from .describe import describe_components
 
     return {

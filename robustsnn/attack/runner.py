@@ -338,10 +338,11 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         return record
 
 
-def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = False) -> dict[str, Any]:
+def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = False,
+              unattackable_known: bool | None = None) -> dict[str, Any]:
     """Metrics of a log, from the one metrics module (``replay``: a transfer run's log,
-    see :func:`.log.final_verdict`)."""
-    summary: dict[str, Any] = {"metrics": compute_metrics(outcomes_of(rows)).to_dict()}
+    see :func:`.log.final_verdict`; ``unattackable_known``: see :func:`.metrics.compute_metrics`)."""
+    summary: dict[str, Any] = {"metrics": compute_metrics(outcomes_of(rows), unattackable_known).to_dict()}
     if verdict_draws:
         parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),
                    "verdict_final_correct": parse_bool(final_verdict(r, replay)[0])} for r in rows]

@@ -13,13 +13,14 @@ from ..io_utils import atomic_write_text
 from .campaign import TRANSFER_PREFIX
 from .log import read_log
 from .records import find_records
+from .recount import needs_recount
 from .runner import summarise
 
 COLUMNS = [
     "campaign", "dataset", "model", "defense", "recipe", "noise", "protocol",
     "n", "clean_accuracy", "accuracy_under_attack", "attack_success_rate",
     "unattackable_share", "accuracy_under_attack_attackable", "attack_success_rate_attackable",
-    "words_perturbed", "queries", "seconds_per_example",
+    "unattackable_source", "words_perturbed", "queries", "seconds_per_example",
     "verdict_draws", "verdict_clean_accuracy", "verdict_accuracy_under_attack",
     "verdict_attack_success_rate", "verdict_attack_holds",
     "complete", "max_modification_rate", "candidates", "similarity", "query_budget", "query_cache",
@@ -27,10 +28,17 @@ COLUMNS = [
 ]
 
 
-def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
+def _row(record_path: Path, record: dict[str, Any], recounter: Any = None) -> dict[str, Any]:
     rows = read_log(record_path.parent / record["log"])
-    summary = summarise(rows, int(record.get("verdict_draws", 0)),
-                        replay=record["cell"]["recipe"].startswith(TRANSFER_PREFIX))
+    recipe = record["cell"]["recipe"]
+    source = "" if recipe.startswith(TRANSFER_PREFIX) else "logged"
+    if needs_recount(rows, recipe):  # a log from before the candidate counts
+        if recounter is not None:
+            rows, source = recounter.rows(record, rows), "recounted"
+        else:
+            source = ""
+    summary = summarise(rows, int(record.get("verdict_draws", 0)), replay=recipe.startswith(TRANSFER_PREFIX),
+                        unattackable_known=True if source == "recounted" else None)
     m, v = summary["metrics"], summary.get("verdict", {})
     cell, threat, attack = record["cell"], record["campaign"]["threat"], record.get("attack", {})
     return {
@@ -40,7 +48,9 @@ def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "clean_accuracy": m["clean_accuracy"], "accuracy_under_attack": m["accuracy_under_attack"],
         "attack_success_rate": m["attack_success_rate"], "unattackable_share": m["unattackable_share"],
         "accuracy_under_attack_attackable": m["accuracy_under_attack_attackable"],
-        "attack_success_rate_attackable": m["attack_success_rate_attackable"], "words_perturbed": m["words_perturbed"],
+        "attack_success_rate_attackable": m["attack_success_rate_attackable"],
+        "unattackable_source": source if not math.isnan(m["unattackable_share"]) else "",
+        "words_perturbed": m["words_perturbed"],
         "queries": m["queries"], "seconds_per_example": m["seconds_per_example"],
         "verdict_draws": v.get("draws", 0),
         "verdict_clean_accuracy": v.get("clean_accuracy"),
@@ -59,10 +69,16 @@ def _row(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def collect(results: Path | Sequence[Path]) -> list[dict[str, Any]]:
+def collect(results: Path | Sequence[Path], recount: bool = False) -> list[dict[str, Any]]:
     """One row per run record under ``results`` (one folder or several, each searched
-    recursively), in a stable order."""
-    rows = [_row(path, record) for path, record in find_records(results)]
+    recursively), in a stable order. ``recount``: recover the unattackable examples of
+    logs from before the candidate counts (attack/recount.py; loads the attack resources)."""
+    recounter = None
+    if recount:
+        from .recount import Recounter
+
+        recounter = Recounter()
+    rows = [_row(path, record, recounter) for path, record in find_records(results)]
     order = ("campaign", "dataset", "recipe", "model", "defense", "noise")
     return sorted(rows, key=lambda r: tuple(str(r[k]) for k in order))
 
@@ -84,7 +100,8 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
         body.append([
             r["campaign"], r["dataset"], r["model"], r["defense"], r["recipe"], r["noise"], r["protocol"],
             "on" if r["query_cache"] else "off", f"{r['n']}{'' if r['complete'] else '*'}", _pct(r["clean_accuracy"]),
-            _pct(r["accuracy_under_attack"]), _pct(r["attack_success_rate"]), _pct(r["unattackable_share"]),
+            _pct(r["accuracy_under_attack"]), _pct(r["attack_success_rate"]),
+            _pct(r["unattackable_share"]) + ("†" if r["unattackable_source"] == "recounted" else ""),
             _pct(r["accuracy_under_attack_attackable"]), _pct(r["attack_success_rate_attackable"]),
             _pct(r["words_perturbed"]),
             "-" if math.isnan(r["queries"]) else f"{r['queries']:.0f}",
@@ -96,10 +113,11 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
     return tabulate(body, headers=headers, tablefmt="github")
 
 
-def write_table(results: Path | Sequence[Path], out_csv: Path, out_md: Path | None = None) -> list[dict[str, Any]]:
+def write_table(results: Path | Sequence[Path], out_csv: Path, out_md: Path | None = None,
+                recount: bool = False) -> list[dict[str, Any]]:
     import pandas as pd
 
-    rows = collect(results)
+    rows = collect(results, recount)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     atomic_write_text(out_csv, frame.to_csv(index=False, float_format="%.17g"))
     if out_md is not None:
@@ -109,7 +127,8 @@ def write_table(results: Path | Sequence[Path], out_csv: Path, out_md: Path | No
                   "single-draw successes that still fool the majority; cache = TextAttack's per-example "
                   "cache of model outputs (off: every query is a new draw); unatt = share of the attacked "
                   "examples whose search never had a candidate text (counted as failed in Boa and Suc, as "
-                  "TextAttack does; '-' = a log from before the count), Boa_a and Suc_a = Boa and Suc over "
+                  "TextAttack does; '-' = a log from before the count, † = recounted for such a log from the cell's "
+                  "transformation, see attack/recount.py), Boa_a and Suc_a = Boa and Suc over "
                   "the attackable examples only. N* = run not complete. "
                   f"Generated by `robustsnn table` from {len(rows)} run records; unrounded values in "
                   f"{out_csv.name}.\n")

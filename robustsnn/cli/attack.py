@@ -58,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the adaptive-evaluation tables instead: worst-case robust accuracy per model over "
                         "every attack in the results, success rate against draws per query, transfer rates, "
                         "matched-subset success rates")
+    p.add_argument("--recount", action="store_true",
+                   help="for logs from before the candidate counts, recover which failures were unattackable "
+                        "from each cell's transformation (no model is queried; loads the attack resources)")
     p.set_defaults(func=cmd_table)
 
 
@@ -138,7 +141,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         print(f"wrote {out.with_suffix('.md')} and its CSV tables beside it")
         return 0
     out = args.out or results_dir() / "table2.csv"
-    rows = table(args.results, out)
+    rows = table(args.results, out, recount=args.recount)
     print(render_markdown(rows))
     print(f"\nwrote {out} and {out.with_suffix('.md')} ({len(rows)} rows)")
     return 0
