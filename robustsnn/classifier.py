@@ -131,6 +131,15 @@ class NetworkClassifier:
         """The model's tokens of ``text`` (white-box attacks align words with them)."""
         return self.loaded.encoder.tokens(text)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` before truncation (attack/reach.py)."""
+        return len(self.loaded.encoder.token_ids(text))
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens the network reads; the rest of a longer text is cut off."""
+        return int(self.loaded.encoder.max_len)
+
     def input_gradient(self, text: str) -> tuple[list[int], np.ndarray]:
         """``(token ids, gradient [tokens, dim])``: the loss gradient with respect to each
         token's word vector, against the model's own prediction (models/gradients.py: the

