@@ -2,7 +2,7 @@
 # (an unpinned torch would pull a multi-GB CUDA build), then this package.
 VENV ?= .venv
 PYTHON ?= python3
-EXTRAS ?= dev,attack
+EXTRAS ?= dev,attack,ray
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.robustsnn-installed
 DATA ?= $(or $(ROBUSTSNN_DATA),data)

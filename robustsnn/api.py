@@ -191,27 +191,51 @@ run_attack = attack  # the package-level name: ``robustsnn.attack`` is the subpa
 def run_campaign(path_or_campaign: Any, results: str | Path | None = None, overrides: Sequence[str] = (),
                  num_examples: int | None = None, *, resources: Any = None,
                  log: Callable[[str], None] = print,
-                 on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                 on_record: Callable[[dict[str, Any]], None] | None = None,
+                 executor: str = "local", address: str | None = None,
+                 workers: int | None = None) -> list[dict[str, Any]]:
     """Run a whole campaign grid (``robustsnn campaign``); return the run records in grid
     order. ``path_or_campaign``: a campaign file or a Campaign. Each finished cell's
-    record is also handed to ``on_record`` as it comes (the CLI prints it)."""
+    record is also handed to ``on_record`` as it comes (the CLI prints it).
+
+    ``executor``: ``"local"`` attacks the examples one after another in this process;
+    ``"ray"`` spreads them over ``workers`` Ray actors (attack/ray_executor.py; a local
+    Ray runtime, or the cluster at ``address``: ``"auto"`` or ``"ray://host:port"``).
+    The logs, and every number in them, are the same either way, and a campaign started
+    with one executor resumes with the other."""
+    from tqdm.auto import tqdm
+
     from .attack.campaign import cells, transfer_cells
-    from .attack.runner import run_cell
+    from .attack.runner import LocalExecutor, run_cell
     from .attack.transfer import run_transfer
-    from .resources.offline import AttackResources
 
     if path_or_campaign is None:
         raise UserError("run_campaign needs a campaign file (e.g. attacks/demo.toml) or a Campaign")
+    if executor not in ("local", "ray"):
+        raise UserError(f"unknown executor '{executor}' (choices: local, ray)")
+    if executor == "local" and (address is not None or workers is not None):
+        raise UserError("--address and --workers apply to --executor ray")
     c = _campaign(path_or_campaign, overrides, num_examples)
     grid, transfers = cells(c), transfer_cells(c)
     log(f"campaign {c.campaign.name}: {len(grid)} runs, {c.examples.num_examples} examples each"
         + (f", then {len(transfers)} transfer runs" if transfers else ""))
-    resources = resources or AttackResources()  # counter-fitted vectors and masked LM, loaded once
+    if executor == "ray":
+        from .attack.ray_executor import RayExecutor
+
+        runner: Any = RayExecutor(address, workers, log=log)
+    else:
+        runner = LocalExecutor(resources)  # counter-fitted vectors and masked LM, loaded once
     records = []
-    for cell in grid:
-        records.append(run_cell(c, cell, _results(results), resources=resources, log=log))
-        if on_record is not None:
-            on_record(records[-1])
+    # One bar for the whole grid: examples done of all (cells x examples), the cell in its label.
+    bar = tqdm(total=len(grid) * c.examples.num_examples, unit="ex", desc=c.campaign.name, disable=None)
+    try:
+        for cell in grid:
+            records.append(run_cell(c, cell, _results(results), log=log, executor=runner, progress=bar))
+            if on_record is not None:
+                on_record(records[-1])
+    finally:
+        bar.close()
+        runner.close()
     for source, target in transfers:  # after the grid: they replay its logs
         records.append(run_transfer(c, source, target, _results(results), log=log))
         if on_record is not None:

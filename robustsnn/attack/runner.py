@@ -13,7 +13,7 @@ import random
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import UserError
 from ..io_utils import atomic_write_json
@@ -271,39 +271,107 @@ def _running(rows: list[dict[str, str]]) -> dict[str, str]:
             "Suc": pct(m.attack_success_rate)}
 
 
+class CellWorker:
+    """What attacks the examples of one cell, built once: the victim (and its verdict
+    model), the attack, its candidate counter and the cell's examples. The serial runner
+    builds one in-process; each Ray actor builds its own (attack/ray_executor.py).
+    Everything an example's outcome depends on is seeded from the campaign seed and the
+    example's index and every cache is cleared after it, so an example's row does not
+    depend on which worker attacked it, nor on what that worker attacked before."""
+
+    def __init__(self, campaign: Campaign, cell: Cell, checkpoint: Path | None = None,
+                 resources: Any = None, log: Callable[[str], None] = print) -> None:
+        from ..data.tsv import load_dataset
+        from ..resources.offline import AttackResources
+        from .identity import run_identity
+        from .recipes import build_attack, describe_attack
+        from .wrappers import TextClassifierWrapper
+
+        self.campaign, self.cell = campaign, cell
+        self.classifier, self.verdict_draws, self.verdict_model = victim(cell, campaign, checkpoint)
+        self.examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
+        resources = resources or AttackResources()
+        prepare_language(resources, cell, campaign, self.classifier, log)
+        self.attack = build_attack(cell.recipe, TextClassifierWrapper(self.classifier), campaign.threat, resources)
+        # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
+        self.attack.goal_function.use_cache = campaign.campaign.query_cache
+        self.described = describe_attack(cell.recipe, campaign.threat, attack=self.attack, resources=resources)
+        check_attackable(self.attack, self.examples, cell, campaign, self.described)
+        self.counter = CandidateCounter(self.attack)
+        self.model = self.classifier.describe()
+        self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws)
+
+    def attack_example(self, example: Example) -> dict[str, Any]:
+        """The log row of one example (attacked, counted and, for Poisson models, voted)."""
+        from .verdict import majority_votes
+
+        seed_all(example_seed(self.campaign.campaign.seed, example.index))
+        began = time.perf_counter()
+        self.counter.reset()
+        result = self.attack.attack(example.text, example.label)
+        row = _outcome_row(example, result, time.perf_counter() - began)
+        row.update(candidates_offered=self.counter.offered, candidates_kept=self.counter.kept)
+        if row["result"] == FAILED and self.counter.offered == 0:  # the search had nothing to try
+            row["result"] = UNATTACKABLE
+        if self.verdict_model is not None:
+            final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
+            clean, after = majority_votes(self.verdict_model, [example.text, final], example.label,
+                                          self.verdict_draws)
+            row.update(verdict_draws=self.verdict_draws, verdict_clean_votes=clean.label_votes,
+                       verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
+                       verdict_final_correct=after.correct)
+        self.attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
+        return row
+
+
+class LocalExecutor:
+    """Attacks a cell's examples one after another in this process (the default)."""
+
+    def __init__(self, resources: Any = None) -> None:
+        from ..resources.offline import AttackResources
+
+        # The counter-fitted vectors and masked LM, loaded once for all cells.
+        self.resources = resources or AttackResources()
+        self.worker: CellWorker | None = None
+
+    def setup(self, campaign: Campaign, cell: Cell, checkpoint: Path | None,
+              log: Callable[[str], None]) -> CellWorker:
+        """Build the cell's worker; the runner reads its identity, descriptions and examples."""
+        self.worker = CellWorker(campaign, cell, checkpoint, self.resources, log)
+        return self.worker
+
+    def attack(self, examples: list[Example]) -> Iterator[dict[str, Any]]:
+        """The rows of ``examples``, in their order, each as soon as it is done."""
+        assert self.worker is not None, "setup() first"
+        for example in examples:
+            yield self.worker.attack_example(example)
+
+    def close(self) -> None:
+        self.worker = None
+
+
 def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | None = None,
-             resources: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+             resources: Any = None, log: Callable[[str], None] = print, executor: Any = None,
+             progress: Any = None) -> dict[str, Any]:
     """Attack every selected example of ``cell`` not yet in its log; return the record.
 
     ``resources`` (an :class:`~robustsnn.attack.recipes.AttackResources`) lets a campaign
     load the counter-fitted vectors and the masked LM once for all its cells.
+    ``executor``: where the examples are attacked (default: a :class:`LocalExecutor`
+    here; attack/ray_executor.py spreads them over Ray actors). Either way this process
+    is the only writer of the log, and rows are logged in example order.
+    ``progress``: a campaign-wide tqdm bar to advance instead of one for this cell.
     """
     from tqdm.auto import tqdm
 
-    from ..data.tsv import load_dataset
-    from ..resources.offline import AttackResources
-    from .identity import run_identity
-    from .recipes import build_attack, describe_attack
-    from .verdict import majority_votes
-    from .wrappers import TextClassifierWrapper
-
+    executor = executor or LocalExecutor(resources)
     csv_path, record_path = cell_paths(results, campaign, cell)
     with exclusive(csv_path):  # one writer per log, for the whole run
-        classifier, verdict_draws, verdict_model = victim(cell, campaign, checkpoint)
-        examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
-        resources = resources or AttackResources()
-        prepare_language(resources, cell, campaign, classifier, log)
-        attack = build_attack(cell.recipe, TextClassifierWrapper(classifier), campaign.threat, resources)
-        # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
-        attack.goal_function.use_cache = campaign.campaign.query_cache
-        described = describe_attack(cell.recipe, campaign.threat, attack=attack, resources=resources)
-        check_attackable(attack, examples, cell, campaign, described)
-        counter = CandidateCounter(attack)
-        model = classifier.describe()
-        attack_log = open_log(csv_path, record_path, campaign,
-                              run_identity(campaign, cell, model, described, verdict_draws), log)
+        worker = executor.setup(campaign, cell, checkpoint, log)
+        examples, verdict_draws = worker.examples, worker.verdict_draws
+        attack_log = open_log(csv_path, record_path, campaign, worker.identity, log)
         done = attack_log.done()
-        record = new_record(campaign, cell, described, model, csv_path, len(examples), verdict_draws)
+        record = new_record(campaign, cell, worker.described, worker.model, csv_path, len(examples), verdict_draws)
         selected = {e.index for e in examples}
         if not done <= selected:
             return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
@@ -312,28 +380,19 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         rows = attack_log.rows()
         if done:
             log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
-        with tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None) as bar:
-            for example in todo:
-                seed_all(example_seed(campaign.campaign.seed, example.index))
-                began = time.perf_counter()
-                counter.reset()
-                result = attack.attack(example.text, example.label)
-                row = _outcome_row(example, result, time.perf_counter() - began)
-                row.update(candidates_offered=counter.offered, candidates_kept=counter.kept)
-                if row["result"] == FAILED and counter.offered == 0:  # the search had nothing to try
-                    row["result"] = UNATTACKABLE
-                if verdict_model is not None:
-                    final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
-                    clean, after = majority_votes(verdict_model, [example.text, final], example.label,
-                                                  verdict_draws)
-                    row.update(verdict_draws=verdict_draws, verdict_clean_votes=clean.label_votes,
-                               verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
-                               verdict_final_correct=after.correct)
-                attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
+        bar = progress or tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None)
+        try:
+            if progress is not None:
+                progress.set_description(cell.key)
+                progress.update(len(done))
+            for row in executor.attack(todo):
                 attack_log.append(row)
                 rows.append({k: str(int(v) if isinstance(v, bool) else v) for k, v in row.items()})
                 bar.update(1)
                 bar.set_postfix(_running(rows))
+        finally:
+            if progress is None:
+                bar.close()
         record.update(summarise(attack_log.rows(), verdict_draws), complete=True)
         atomic_write_json(record_path, record)
         return record

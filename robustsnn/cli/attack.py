@@ -33,6 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("campaign", help="run a whole campaign grid (datasets x models x recipes x noise)")
     p.add_argument("file", type=Path, help="campaign file, e.g. attacks/paper.toml")
     _common(p)
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: attack examples one after another in this process (default); ray: spread "
+                        "them over Ray actors (pip install -e '.[ray]'); the logs are the same either way")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: join the cluster at 'auto' or 'ray://host:port' "
+                        "(default: start a local Ray runtime)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --executor ray: actors to start, one CPU each (default: one per CPU)")
     p.set_defaults(func=cmd_campaign)
 
     p = sub.add_parser("transfer", help="replay the adversarial texts of a finished attack run against "
@@ -123,7 +131,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
 
     _check_num_examples(args.num_examples)
     run_campaign(args.file, results=args.results, overrides=args.overrides, num_examples=args.num_examples,
-                 on_record=_print_record)
+                 on_record=_print_record, executor=args.executor, address=args.address, workers=args.workers)
     return 0
 
 
