@@ -108,7 +108,8 @@ def captured_cells(monkeypatch):
 
     seen = []
 
-    def fake_run_cell(campaign, cell, results, checkpoint=None, resources=None, log=print):
+    def fake_run_cell(campaign, cell, results, checkpoint=None, resources=None, log=print, executor=None,
+                      progress=None):
         seen.append((campaign, cell))
         metrics = {"n": 0, "clean_accuracy": 0.0, "accuracy_under_attack": 0.0,
                    "attack_success_rate": 0.0, "seconds_per_example": 0.0}
