@@ -1,5 +1,6 @@
 """``robustsnn report accuracy``, ``robustsnn energy`` and ``robustsnn sweep``: the paper's
-tables and figures from checkpoints on disk (results go to ``$ROBUSTSNN_RESULTS``)."""
+tables and figures from checkpoints on disk (results go to ``$ROBUSTSNN_RESULTS``);
+``robustsnn report site``: the static leaderboard site from the attack run records."""
 
 from __future__ import annotations
 
@@ -29,6 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"the random-word-embedding ablation (Table 3; run folders <dataset>/{RWE_PREFIX}*) "
                         "-> accuracy_rwe.csv and .md")
     a.set_defaults(func=cmd_report_accuracy)
+    s = kinds.add_parser("site", help="a static, offline leaderboard site from the attack run records "
+                                      "-> results/site/index.html")
+    s.add_argument("--results", type=Path, nargs="+", default=None, metavar="DIR",
+                   help="folders of run records, each searched recursively (default: $ROBUSTSNN_RESULTS/attacks)")
+    s.add_argument("--root", type=Path, default=None, metavar="DIR",
+                   help="the folder holding accuracy.csv, energy.csv and sweeps/*.png, shown when present "
+                        "(default: $ROBUSTSNN_RESULTS)")
+    s.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="where to write the site (default: $ROBUSTSNN_RESULTS/site)")
+    s.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
+                   help="also save a PNG of index.html as Chromium renders it (needs chromium and playwright)")
+    s.set_defaults(func=cmd_report_site)
 
     p = sub.add_parser("energy", help="FLOPs of the TextCNN vs synaptic operations of the SNN, energy "
                                       "(Table 5) -> results/energy.csv and .md")
@@ -73,6 +86,25 @@ def cmd_report_accuracy(args: argparse.Namespace) -> int:
     from ..reports.accuracy import accuracy_report
 
     accuracy_report(args.datasets, args.runs, args.out_dir, args.draws, args.rwe)
+    return 0
+
+
+def cmd_report_site(args: argparse.Namespace) -> int:
+    from ..errors import UserError
+    from ..paths import results_dir
+    from ..reports.site import browser_problem, build_site, screenshot
+
+    if args.screenshot is not None:
+        problem = browser_problem()  # before building: a refused command changes no file
+        if problem:
+            raise UserError(f"--screenshot: {problem}")
+    out = args.out or results_dir() / "site"
+    summary = build_site(args.results or [results_dir() / "attacks"], out, root=args.root)
+    print(f"wrote {summary['pages']} pages, {summary['models']} model cards and {summary['plots']} plots "
+          f"from {summary['runs']} run records to {out} (open {out / 'index.html'})")
+    if args.screenshot is not None:
+        screenshot(out / "index.html", args.screenshot)
+        print(f"wrote {args.screenshot}")
     return 0
 
 
