@@ -6,7 +6,8 @@ friends are imported inside the functions that need them.
 The Python API (:mod:`robustsnn.api`) is exported here lazily - ``robustsnn.load_classifier``
 imports :mod:`robustsnn.api` on first use: ``load_classifier``, ``textattack_wrapper``,
 ``nltk_offline``, ``run_attack`` (``robustsnn attack``; ``robustsnn.attack`` is the
-subpackage), ``run_campaign``, ``transfer``, ``table`` and ``worst_case_table``.
+subpackage), ``sweep_attack`` (``robustsnn sweep-attack``), ``run_campaign``, ``transfer``,
+``table`` and ``worst_case_table``.
 ``__version__`` is read from the installed metadata on first access too.
 """
 
@@ -22,8 +23,8 @@ def _installed_version() -> str:
 
 
 # Names resolved from robustsnn.api on first access (PEP 562), so `import robustsnn` stays cheap.
-_API = ("load_classifier", "textattack_wrapper", "nltk_offline", "run_attack", "run_campaign", "transfer",
-        "table", "worst_case_table")
+_API = ("load_classifier", "textattack_wrapper", "nltk_offline", "run_attack", "sweep_attack", "run_campaign",
+        "transfer", "table", "worst_case_table")
 
 __all__ = ["__version__", *_API]
 

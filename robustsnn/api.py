@@ -8,6 +8,7 @@
     classifier.predict_proba(["a gripping , funny film ."])    # [[p_neg, p_pos]]
     wrapper = robustsnn.textattack_wrapper(classifier)          # for any TextAttack recipe
     record = robustsnn.run_attack("snn", "pwws", dataset="sst2", noise="mean-20", num_examples=10)
+    records = robustsnn.sweep_attack("snn", "pwws", "threat.max_modification_rate", [0.05, 0.1, 0.2])
     records = robustsnn.run_campaign("attacks/demo.toml")       # robustsnn campaign
     rows = robustsnn.table()                                    # robustsnn table
 
@@ -42,7 +43,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .errors import UserError
 
 __all__ = ["load_classifier", "textattack_wrapper", "nltk_offline", "attack", "run_attack",
-           "run_campaign", "table"]
+           "sweep_attack", "run_campaign", "table"]
 
 NOISE_NONE = "none"  # robustsnn.attack.campaign.NOISE_NONE (not imported: it pulls in threat.py)
 
@@ -186,6 +187,43 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
 
 
 run_attack = attack  # the package-level name: ``robustsnn.attack`` is the subpackage
+
+
+def sweep_attack(model: str, recipe: str, knob: str, values: str | Sequence[Any], dataset: str | None = None,
+                 noise: Any = None, campaign: Any = None, results: str | Path | None = None,
+                 overrides: Sequence[str] = (), num_examples: int | None = None, defense: str = "none",
+                 checkpoint: str | Path | None = None, log: Callable[[str], None] = print, *,
+                 resources: Any = None,
+                 on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """The :func:`attack` cell run once per value of one threat knob (``robustsnn
+    sweep-attack``), for robustness curves; return the run records in value order.
+
+    ``knob``: a numeric ``[threat]`` key, e.g. ``"threat.max_modification_rate"`` or
+    ``"threat.query_budget"`` (see :data:`robustsnn.attack.sweep.KNOBS`); ``values``: its
+    values, as numbers or comma-separated text (``"0.05,0.1,0.2"``). Each value runs under
+    the campaign ``<campaign name>-sweep-<knob leaf>-<value>``
+    (``adhoc-sweep-max_modification_rate-0.2``), in a folder of its own under ``results``,
+    and resumes on its own. Every value is checked before the first runs; ``overrides``
+    must not set the knob. Each record is handed to ``on_record`` as it comes; the other
+    arguments are :func:`attack`'s.
+    """
+    from .attack.sweep import check_knob, label, sweep_campaigns
+    from .resources.offline import AttackResources
+
+    check_knob(knob, overrides)
+    runs = sweep_campaigns(_campaign(campaign, overrides, num_examples), knob, values)
+    resources = resources or AttackResources()  # the swap's vectors, loaded once for every value
+    log(f"sweep of {knob}: {len(runs)} runs of {runs[0][1].examples.num_examples} examples, as campaigns "
+        + ", ".join(c.campaign.name for _, c in runs))
+    records = []
+    for value, c in runs:
+        # Every value runs the same cell: its progress lines say which value they belong to.
+        tagged = lambda line, v=value: log(f"[{label(knob, v)}] {line}")  # noqa: E731
+        records.append(attack(model, recipe, dataset=dataset, noise=noise, campaign=c, defense=defense,
+                              results=results, checkpoint=checkpoint, resources=resources, log=tagged))
+        if on_record is not None:
+            on_record(records[-1])
+    return records
 
 
 def run_campaign(path_or_campaign: Any, results: str | Path | None = None, overrides: Sequence[str] = (),

@@ -1,34 +1,26 @@
-"""``robustsnn attack``, ``robustsnn campaign`` and ``robustsnn table``: argument parsing and
-printing over :mod:`robustsnn.api` (``attack``, ``run_campaign``, ``table``)."""
+"""``robustsnn attack``, ``robustsnn sweep-attack``, ``robustsnn campaign`` and ``robustsnn table``:
+argument parsing and printing over :mod:`robustsnn.api` (``attack``, ``sweep_attack``,
+``run_campaign``, ``table``)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+_CAMPAIGN_HELP = ("campaign file for the shared constraints and examples (default: the paper's "
+                  "settings, as in attacks/paper.toml, under the name 'adhoc')")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("attack", help="attack one model with one attack recipe")
-    p.add_argument("--model", required=True, help="registered model: textcnn, tailored, snn, ... "
-                   "(robustsnn list models)")
-    p.add_argument("--recipe", required=True,
-                   help="attack recipe: textfooler, textbugger, bert-attack, pwws, gradient-wir")
-    p.add_argument("--dataset", default=None, help="dataset (default: the campaign's first, else sst2)")
-    p.add_argument("--campaign", type=Path, default=None,
-                   help="campaign file for the shared constraints and examples (default: the paper's "
-                        "settings, as in attacks/paper.toml, under the name 'adhoc')")
-    p.add_argument("--defense", default="none", help="registered defense (default: none)")
-    p.add_argument("--noise", default=None,
-                   help="spike encoding of a stochastic model: fresh, frozen, mean-<k> (the rates of "
-                        "k fresh draws averaged per query, e.g. mean-20) or direct (values as constant "
-                        "input currents, no sampling); default: the campaign's first "
-                        "noise mode (fresh without --campaign)")
+    _cell(p, _CAMPAIGN_HELP)
     # --k is gone (the draws are written in the mode); hidden, so passing it is a one-line error.
     p.add_argument("--k", dest="removed_k", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     _common(p)
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="checkpoint to attack instead of the one built for the dataset")
+    _checkpoint(p)
     p.set_defaults(func=cmd_attack)
+
+    _register_sweep(sub)
 
     p = sub.add_parser("campaign", help="run a whole campaign grid (datasets x models x recipes x noise)")
     p.add_argument("file", type=Path, help="campaign file, e.g. attacks/paper.toml")
@@ -72,6 +64,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_table)
 
 
+def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
+    """The arguments naming one attack cell (``attack`` and ``sweep-attack``)."""
+    p.add_argument("--model", required=True, help="registered model: textcnn, tailored, snn, ... "
+                   "(robustsnn list models)")
+    p.add_argument("--recipe", required=True,
+                   help="attack recipe: textfooler, textbugger, bert-attack, pwws, gradient-wir")
+    p.add_argument("--dataset", default=None, help="dataset (default: the campaign's first, else sst2)")
+    p.add_argument("--campaign", type=Path, default=None, help=campaign_help)
+    p.add_argument("--defense", default="none", help="registered defense (default: none)")
+    p.add_argument("--noise", default=None,
+                   help="spike encoding of a stochastic model: fresh, frozen, mean-<k> (the rates of "
+                        "k fresh draws averaged per query, e.g. mean-20) or direct (values as constant "
+                        "input currents, no sampling); default: the campaign's first "
+                        "noise mode (fresh without --campaign)")
+
+
+def _checkpoint(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="checkpoint to attack instead of the one built for the dataset")
+
+
+def _register_sweep(sub: argparse._SubParsersAction) -> None:
+    from ..attack.sweep import KNOBS
+
+    p = sub.add_parser(
+        "sweep-attack", help="attack one model with one recipe at each value of one threat knob "
+                             "(robustness curves)",
+        description="Run the cell of 'robustsnn attack' once per value of one numeric threat knob, for "
+                    "curves of accuracy under attack against the modification rate or the query budget. "
+                    "Each value runs as the campaign '<campaign name>-sweep-<knob leaf>-<value>' (e.g. "
+                    "adhoc-sweep-max_modification_rate-0.2), with its own folder of logs and records under "
+                    "--results, and resumes on its own; the site plots max_modification_rate and "
+                    "query_budget sweeps.")
+    _cell(p, _CAMPAIGN_HELP + "; each value runs as campaign '<name>-sweep-<knob leaf>-<value>'")
+    # No argparse choices: a wrong knob is a one-line error like every other user mistake.
+    p.add_argument("--knob", required=True, metavar="KNOB",
+                   help=f"the threat key to vary: {', '.join(KNOBS)}")
+    p.add_argument("--values", required=True,
+                   help="its values, comma-separated, e.g. 0.05,0.1,0.2,0.3 (each checked before any runs)")
+    _common(p)
+    _checkpoint(p)
+    p.set_defaults(func=cmd_sweep_attack)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-examples", type=int, default=None, help="attack the first N selected examples")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -98,6 +134,11 @@ def _check_num_examples(n: int | None) -> None:
 
 
 def _print_record(record: dict) -> None:
+    print(_record_line(record))
+
+
+def _record_line(record: dict) -> str:
+    """A run record's summary in one line (what ``robustsnn attack`` prints)."""
     m = record["metrics"]
     line = (f"{record['cell']['dataset']} {record['cell']['model']} ({record['cell']['noise']}, defense "
             f"{record['cell']['defense']}) vs {record['cell']['recipe']} [{record['protocol']}]: "
@@ -111,7 +152,7 @@ def _print_record(record: dict) -> None:
         v = record["verdict"]
         line += (f" | over {v['draws']} draws: Cln={100 * v['clean_accuracy']:.1f} "
                  f"Boa={100 * v['accuracy_under_attack']:.1f} Suc={100 * v['attack_success_rate']:.1f}")
-    print(line)
+    return line
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
@@ -163,4 +204,20 @@ def cmd_transfer(args: argparse.Namespace) -> int:
                            source_noise=args.source_noise, campaign=args.campaign, results=args.results,
                            overrides=args.overrides, num_examples=args.num_examples,
                            defense=args.defense))
+    return 0
+
+
+def cmd_sweep_attack(args: argparse.Namespace) -> int:
+    from ..api import sweep_attack
+    from ..attack.sweep import label, record_value, summary_table
+
+    _check_num_examples(args.num_examples)
+    # The cell is the same for every value: the line says which value it ran.
+    on_record = lambda r: print(f"{label(args.knob, record_value(args.knob, r))}: {_record_line(r)}")  # noqa: E731
+    records = sweep_attack(args.model, args.recipe, args.knob, args.values, dataset=args.dataset,
+                           noise=args.noise, campaign=args.campaign, results=args.results,
+                           overrides=args.overrides, num_examples=args.num_examples, defense=args.defense,
+                           checkpoint=args.checkpoint, on_record=on_record)
+    print()
+    print(summary_table(args.knob, records))
     return 0
