@@ -178,7 +178,7 @@ def test_shipped_campaigns_load():
     td = load_campaign("attacks/textdefender.toml")
     assert td.threat.max_modification_rate == 0.3 and td.threat.candidates == 50
     assert td.threat.similarity == pytest.approx(0.840845057) and td.examples.min_words == 5
-    assert len(cells(paper)) == 6 * 4 * (1 + 2)  # datasets x recipes x (textcnn + snn x 2 noise)
+    assert len(cells(paper)) == 4 * 4 * (1 + 3)  # datasets x recipes x (textcnn + snn x 3 noise)
     for path in ("attacks/paper.toml", "attacks/textdefender.toml"):
         first = open(path, encoding="utf-8").readline()
         assert first.startswith(f"# robustsnn campaign {path}")
