@@ -383,3 +383,17 @@ def test_report_site_screenshot_saves_a_png(results, tmp_path, capsys):
     assert f"wrote {shot}" in capsys.readouterr().out
     width, height = _png_size(shot)
     assert width == 1800 and height > 300
+
+
+def test_the_committed_site_is_what_the_committed_records_give(tmp_path):
+    """results/site is generated, never edited: rebuilt from the committed run records (and
+    Table 1, the energy table and the sweeps beside them) it comes out byte for byte."""
+    results = Path(__file__).resolve().parents[1] / "results"
+    committed = results / "site"
+    assert (committed / "index.html").is_file(), "results/site is missing: robustsnn report site"
+    rebuilt = tmp_path / "site"
+    build_site([results / "attacks"], rebuilt, root=results)
+    files = lambda root: sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())  # noqa: E731
+    assert files(rebuilt) == files(committed), "run `robustsnn report site` and commit results/site"
+    stale = [str(p) for p in files(committed) if (committed / p).read_bytes() != (rebuilt / p).read_bytes()]
+    assert not stale, f"results/site differs from its records in {stale[:5]}: run `robustsnn report site`"
