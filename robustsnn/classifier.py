@@ -33,6 +33,14 @@ class TextClassifier(Protocol):
         ...
 
 
+def wrapped_with(classifier: Any, attribute: str) -> Any:
+    """``classifier`` itself or, through the defenses around it (each keeps what it wraps
+    as ``.base``), the first wrapped classifier that has ``attribute``; None if none has."""
+    while classifier is not None and not hasattr(classifier, attribute):
+        classifier = getattr(classifier, "base", None)
+    return classifier
+
+
 def check_texts(texts: Sequence[str]) -> list[str]:
     """A list of non-empty strings, or a one-line error saying what is wrong."""
     if isinstance(texts, str):

@@ -159,7 +159,7 @@ class RayExecutor:
                 summary = self.ray.get(call)
             except self.ray.exceptions.RayActorError:  # died since the last cell: replace it
                 self.log("ray: a worker died between cells; starting a new one")
-                _, summary = self._setup_replacement(actor)
+                _, summary = self._replace(actor)
             if "error" in summary:
                 raise UserError(summary["error"])
             summaries.append(summary)
@@ -194,20 +194,17 @@ class RayExecutor:
                     raise UserError(f"example {example.index} lost its Ray worker {MAX_RETRIES + 1} times; "
                                     "stopping (the log holds every example finished so far)") from None
                 self.log(f"ray: a worker died attacking example {example.index}; retrying it on a new worker")
-                idle.append(self._replace(actor))
+                fresh, summary = self._replace(actor)
+                if "error" in summary:
+                    raise UserError(summary["error"]) from None
+                idle.append(fresh)
                 queue.appendleft(example)
             while position < len(examples) and examples[position].index in finished:
                 yield finished.pop(examples[position].index)
                 position += 1
 
-    def _replace(self, dead: Any) -> Any:
-        """A fresh actor set up for the current cell in place of ``dead``."""
-        actor, summary = self._setup_replacement(dead)
-        if "error" in summary:
-            raise UserError(summary["error"])
-        return actor
-
-    def _setup_replacement(self, dead: Any) -> tuple[Any, dict[str, Any]]:
+    def _replace(self, dead: Any) -> tuple[Any, dict[str, Any]]:
+        """A fresh actor in place of ``dead``, and its setup for the current cell."""
         actor = self._new_actor()
         self.actors[self.actors.index(dead)] = actor
         return actor, self.ray.get(actor.setup.remote(*self._cell))

@@ -33,9 +33,9 @@ SLACK = 2
 def model_reader(classifier: Any) -> tuple[Callable[[str], int], int]:
     """``(count_tokens, max_tokens)`` of the network behind ``classifier`` (through any
     defenses around it), or a one-line error when it does not say how much it reads."""
-    network = classifier
-    while network is not None and not hasattr(network, "max_tokens"):
-        network = getattr(network, "base", None)
+    from ..classifier import wrapped_with
+
+    network = wrapped_with(classifier, "max_tokens")
     if network is None:
         raise UserError(f"threat.model_reach needs a model that says how many tokens it reads (max_tokens, "
                         f"count_tokens); {type(classifier).__name__} does not: set threat.model_reach = false")

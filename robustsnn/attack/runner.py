@@ -188,12 +188,11 @@ def prepare_language(resources: Any, cell: Cell, campaign: Campaign, classifier:
     resources.language = "zh" if use_chinese else "en"
     if not use_chinese or resources.embedding is not None:
         return
+    from ..classifier import wrapped_with
     from ..models.loading import recipe_vectors
     from ..resources.chinese import gloss_antonyms, neighbour_embedding
 
-    network = classifier
-    while network is not None and not hasattr(network, "loaded"):  # under a defense
-        network = getattr(network, "base", None)
+    network = wrapped_with(classifier, "loaded")  # under a defense: the network it wraps
     if network is None:
         raise UserError(f"{cell.key}: the Chinese word swap is built from the model's word vectors, and model "
                         f"'{cell.model}' has none (set resources.zh_swap, or give the model a recipe)")
