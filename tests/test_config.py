@@ -88,6 +88,13 @@ def test_overrides_are_typed():
     assert base == {"data": {"dataset": "sst2", "max_len": 25}}  # caller's dict untouched
 
 
+@pytest.mark.parametrize("text, value", [('"/x y"', "/x y"), ("'/x y'", "/x y"), ("/x y", "/x y"),
+                                         ('"a\\tb"', "a\tb"), ('"unclosed', '"unclosed'), ('"', '"')])
+def test_text_overrides_take_toml_strings_unquoted(text, value):
+    r = recipe_from_dict({"data": {"dataset": "sst2", "max_len": 25}}, [f"embedding.path={text}"])
+    assert r.embedding.path == value
+
+
 @pytest.mark.parametrize("override, message", [
     ("train.lrr=1", "unknown config key 'train.lrr'"),
     ("nosuch.x=1", "unknown config key 'nosuch'"),
