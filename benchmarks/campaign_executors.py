@@ -30,7 +30,6 @@ Run it on an otherwise idle machine: the two runs are timed one after the other.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import tempfile
@@ -63,20 +62,16 @@ def parse() -> argparse.Namespace:
 
 def rows_of(folder: Path) -> dict[str, list[dict[str, str]]]:
     """Every log under ``folder`` by file name, without the timing column."""
-    logs = {}
-    for path in sorted(folder.rglob("*.csv")):
-        with open(path, newline="", encoding="utf-8") as f:
-            lines = [line for line in f if not line.startswith("#")]
-        logs[path.name] = [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(lines)]
-    return logs
+    from robustsnn.attack.log import read_log
+
+    return {path.name: [{k: v for k, v in r.items() if k != "seconds"} for r in read_log(path)]
+            for path in sorted(folder.rglob("*.csv"))}
 
 
 def logged_seconds(folder: Path) -> float:
-    total = 0.0
-    for path in folder.rglob("*.csv"):
-        with open(path, newline="", encoding="utf-8") as f:
-            total += sum(float(r["seconds"]) for r in csv.DictReader(line for line in f if not line.startswith("#")))
-    return total
+    from robustsnn.attack.log import read_log
+
+    return sum(float(r["seconds"]) for path in folder.rglob("*.csv") for r in read_log(path))
 
 
 def timed_run(campaign: str, overrides: list[str], n: int, executor: str, workers: int) -> tuple[float, Path]:
@@ -94,20 +89,21 @@ def cell_rates(logs: Path) -> dict[tuple[str, str, str, str, str], float]:
     (dataset, model, noise, recipe, threat digest)."""
     import json
 
+    from robustsnn.attack.log import read_log
+
     rates: dict[tuple[str, str, str, str, str], list[float]] = {}
     for record_path in logs.rglob("*.json"):
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError):
             continue
-        if not isinstance(record, dict) or not record.get("complete") or record.get("defense", "none") != "none":
+        if not isinstance(record, dict) or not record.get("complete") or "cell" not in record:
             continue
-        csv_path = record_path.with_suffix(".csv")
-        if not csv_path.exists() or "cell" not in record:
-            continue
-        with open(csv_path, newline="", encoding="utf-8") as f:
-            seconds = [float(r["seconds"]) for r in csv.DictReader(line for line in f if not line.startswith("#"))]
         cell = record["cell"]
+        csv_path = record_path.with_suffix(".csv")
+        if cell.get("defense", "none") != "none" or not csv_path.exists():
+            continue
+        seconds = [float(r["seconds"]) for r in read_log(csv_path)]
         threat = record.get("campaign", {}).get("threat", {})
         key = (cell["dataset"], cell["model"], str(cell.get("noise")), cell["recipe"],
                json.dumps({k: threat.get(k) for k in THREAT_KEYS}, sort_keys=True))
@@ -124,8 +120,9 @@ def _noise_factor(rates: dict, model: str, noise: str, threat: str) -> float:
     return statistics.fmean(ratios)
 
 
-def grid_seconds(grid_file: str, logs: Path) -> tuple[float, list[str]]:
-    """The grid's estimated serial attack seconds, and what the estimate assumed."""
+def grid_seconds(grid_file: str, logs: Path) -> tuple[float, int, list[str]]:
+    """The grid's estimated serial attack seconds, its number of examples, and what the
+    estimate assumed."""
     import dataclasses
     import json
 
@@ -134,8 +131,8 @@ def grid_seconds(grid_file: str, logs: Path) -> tuple[float, list[str]]:
     grid = load_campaign(grid_file)
     threat = json.dumps({k: dataclasses.asdict(grid.threat)[k] for k in THREAT_KEYS}, sort_keys=True)
     rates = cell_rates(logs)
-    total, notes = 0.0, []
-    for cell in cells(grid):
+    total, notes, grid_cells = 0.0, [], cells(grid)
+    for cell in grid_cells:
         noise = str(cell.noise)
         found = [r for (d, m, z, rc, t), r in rates.items()
                  if d == cell.dataset and m == cell.model and z == noise and rc == cell.recipe and t == threat]
@@ -153,7 +150,7 @@ def grid_seconds(grid_file: str, logs: Path) -> tuple[float, list[str]]:
         if not found:
             raise SystemExit(f"no committed log to estimate {cell.key} from")
         total += statistics.fmean(found) * grid.examples.num_examples
-    return total, notes
+    return total, len(grid_cells) * grid.examples.num_examples, notes
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
@@ -196,9 +193,8 @@ def main() -> int:
     print(f"overhead Ray adds (workers x wall - serial wall): {excess_fixed:.1f} worker-s fixed + "
           f"{excess_rate:.2f} worker-s per example")
     scale = serial_rate / logged_rate
-    attack_seconds, notes = grid_seconds(args.grid, Path(args.logs))
+    attack_seconds, grid_examples, notes = grid_seconds(args.grid, Path(args.logs))
     grid_serial = attack_seconds * scale
-    grid_examples = _grid_examples(args.grid)
     print(f"grid {Path(args.grid).name} ({grid_examples} examples): {attack_seconds / 3600:.1f} h at the logged "
           f"attack rates x {scale:.2f} (serial s/ex over logged attack s/ex in this run) = "
           f"{grid_serial / 3600:.1f} h on one process")
@@ -212,13 +208,6 @@ def main() -> int:
     if len(set(notes)) > 6:
         print(f"  ... and {len(set(notes)) - 6} more cells estimated the same ways")
     return 0 if same else 1
-
-
-def _grid_examples(grid_file: str) -> int:
-    from robustsnn.attack.campaign import cells, load_campaign
-
-    grid = load_campaign(grid_file)
-    return len(cells(grid)) * grid.examples.num_examples
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ example index; timing columns are not compared. Exits 1 when any outcome changed
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -22,8 +21,10 @@ VERDICT = ("verdict_clean_correct", "verdict_final_correct")
 
 
 def read(path: Path) -> dict[str, dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return {r["index"]: r for r in csv.DictReader(line for line in f if not line.startswith("#"))}
+    """The rows of a log by example index (checked by the project's own reader)."""
+    from robustsnn.attack.log import read_log
+
+    return {r["index"]: r for r in read_log(path)}
 
 
 def differ(a: dict[str, str], b: dict[str, str], columns: tuple[str, ...]) -> bool:

@@ -239,12 +239,8 @@ def _parse_override_value(text: str, tp: Any) -> Any:
     """Turn ``--set`` text into a value of the field's type (TOML literal syntax). Text
     fields take the text as it is, or unquoted when it is written as a TOML string
     (``key="value"``, as in the files), so both spellings mean the same value."""
-    if _is_text(tp):
-        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-            try:
-                return tomllib.loads(f"v = {text}")["v"]
-            except tomllib.TOMLDecodeError:
-                return text
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'"
+    if _is_text(tp) and not quoted:
         return text
     try:
         return tomllib.loads(f"v = {text}")["v"]
