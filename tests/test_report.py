@@ -1,5 +1,6 @@
 """``robustsnn report accuracy``: evaluated cells, empty cells with build notes, RWE tables."""
 
+import io
 import json
 import math
 import random
@@ -115,6 +116,40 @@ def test_an_unfinished_run_is_skipped_not_reported(runs, tmp_path):
     row = pd.read_csv(out / "accuracy.csv").set_index("row").loc["Original TextCNN"]
     assert row["status"] == "skipped" and math.isnan(row["mean"])
     assert "has not finished" in row["note"] and row["note"].endswith("--model textcnn --resume")
+
+
+def test_update_reevaluates_the_named_datasets_and_keeps_the_others_verbatim(runs, tmp_path):
+    out = tmp_path / "results"
+    argv = ["report", "accuracy", "--datasets", "sst2", "--runs", str(runs), "--out-dir", str(out), "--draws", "1"]
+    assert main(argv) == 0
+    # An earlier report's MR column (another git, another date), as --update finds it on disk.
+    lines = (out / "accuracy.csv").read_text().splitlines()
+    earlier = [line.replace(",sst2,", ",mr,", 1).replace("sst2/", "mr/") for line in lines[1:]]
+    frame = pd.read_csv(io.StringIO("\n".join([lines[0], *earlier])), dtype=str, keep_default_na=False)
+    frame["git"], frame["date"] = "abc1234", "2026-01-01T00:00:00+00:00"
+    frame.loc[frame["row"] == "Tailored TextCNN", "mean"] = "0.123456789"  # not re-evaluated
+    (out / "accuracy.csv").write_text(frame.to_csv(index=False))
+    kept = {line for line in (out / "accuracy.csv").read_text().splitlines()[1:]}
+
+    assert main([*argv, "--update"]) == 0
+    text = (out / "accuracy.csv").read_text().splitlines()
+    assert text[0] == lines[0] and len(text) == 1 + 2 * len(TABLE1)
+    assert kept <= set(text[1:])  # the MR rows, byte for byte
+    now = pd.read_csv(out / "accuracy.csv")
+    assert list(now["dataset"][:2]) == ["mr", "sst2"]  # the paper's column order
+    sst2 = now[now["dataset"] == "sst2"].set_index("row")
+    assert (sst2["git"] != "abc1234").all() and sst2.loc["Tailored TextCNN", "status"] == "ok"
+    md = (out / "accuracy.md").read_text()
+    assert "| Method" in md and "| MR" in md and "12.35 (det.)" in md
+    assert "MR: kept from the report at git abc1234 on 2026-01-01T00:00:00+00:00 (`--update`" in md
+    assert "for SST-2." in md
+
+    # A table this report did not write is refused, and left as it is.
+    bad = frame.copy()
+    bad.loc[0, "row"] = "Some Other Net"
+    (out / "accuracy.csv").write_text(bad.to_csv(index=False))
+    assert main([*argv, "--update"]) == 2
+    assert "Some Other Net" in (out / "accuracy.csv").read_text()
 
 
 def test_build_commands_follow_the_run_folder_convention():

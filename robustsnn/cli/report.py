@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--rwe", action="store_true",
                    help=f"the random-word-embedding ablation (Table 3; run folders <dataset>/{RWE_PREFIX}*) "
                         "-> accuracy_rwe.csv and .md")
+    a.add_argument("--update", action="store_true",
+                   help="evaluate only --datasets and keep the other datasets' cells of the existing table, "
+                        "each with the provenance it was measured with")
     a.set_defaults(func=cmd_report_accuracy)
     s = kinds.add_parser("site", help="a static, offline leaderboard site from the attack run records "
                                       "-> results/site/index.html")
@@ -85,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_report_accuracy(args: argparse.Namespace) -> int:
     from ..reports.accuracy import accuracy_report
 
-    accuracy_report(args.datasets, args.runs, args.out_dir, args.draws, args.rwe)
+    accuracy_report(args.datasets, args.runs, args.out_dir, args.draws, args.rwe, args.update)
     return 0
 
 
