@@ -134,3 +134,36 @@ def test_read_log_refuses_an_example_logged_twice(tmp_path):
     AttackLog(path).append(row(1))
     with pytest.raises(UserError, match="logs example 1 twice"):
         read_log(path)
+
+
+def test_a_compressed_log_reads_alike_and_resumes_as_the_plain_file(tmp_path):
+    import gzip
+
+    from robustsnn.attack.log import compress_log, read_identity
+
+    path = tmp_path / "x.csv"
+    log = AttackLog(path, identity={"cell": "toy"})
+    for i in range(3):
+        log.append(row(i))
+    plain, rows = path.read_bytes(), read_log(path)
+    sizes = compress_log(path)
+    packed = tmp_path / "x.csv.gz"
+    assert not path.exists() and sizes == (len(plain), len(packed.read_bytes()))
+    assert gzip.decompress(packed.read_bytes()) == plain
+    assert read_log(path) == rows and read_identity(path) == {"cell": "toy"}
+
+    # The same log compresses to the same bytes (no name or time in the header).
+    first = packed.read_bytes()
+    notes = []
+    reopened = AttackLog(path, notify=notes.append)  # resuming restores the plain file
+    assert path.read_bytes() == plain and not packed.exists() and "restored" in notes[0]
+    assert reopened.done() == {0, 1, 2}
+    compress_log(path)
+    assert packed.read_bytes() == first
+
+    packed.write_bytes(first[:20])  # cut short
+    with pytest.raises(UserError, match="not a readable gzip file"):
+        read_log(path)
+    packed.unlink()
+    with pytest.raises(UserError, match="attack log not found"):
+        read_log(path)

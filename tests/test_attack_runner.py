@@ -140,6 +140,34 @@ def test_table_aggregates_records(models, tmp_path):
         write_table([tmp_path / "res", tmp_path / "nowhere"], out)
 
 
+def test_finished_logs_compress_and_every_reader_and_resume_take_them(models, tmp_path):
+    from robustsnn.attack.table import write_table
+    from robustsnn.cli import main
+
+    res = tmp_path / "res"
+    cells = (Cell("sst2", "textcnn", "none", "pwws", "none"), Cell("sst2", "snn-converted", "none", "pwws", "frozen"))
+    first = [run_cell(campaign(n=3), c, res, resources=toy_resources(), log=lambda _: None) for c in cells]
+    before = write_table(res, tmp_path / "a.csv")
+    logs = sorted((res / "toy").glob("*.csv"))
+    plain = {p.name: read_log(p) for p in logs}
+    # A run that has not finished keeps its plain log, to be appended to.
+    unfinished = res / "toy" / "unfinished.json"
+    unfinished.write_text('{"cell": {}, "log": "unfinished.csv", "complete": false}')
+    (res / "toy" / "unfinished.csv").write_text("x")
+
+    assert main(["compress-logs", str(res)]) == 0
+    assert sorted(p.name for p in (res / "toy").glob("*.csv")) == ["unfinished.csv"]
+    assert {p.name: read_log(p) for p in logs} == plain
+    unfinished.unlink()
+    assert write_table(res, tmp_path / "b.csv") == before
+
+    # Running the finished cell again finds every example logged and attacks none.
+    lines = []
+    again = run_cell(campaign(n=3), cells[1], res, resources=toy_resources(), log=lines.append)
+    assert again["metrics"] == first[1]["metrics"] and any("restored" in line for line in lines)
+    assert any("3 of 3" in line for line in lines)
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "robustsnn", *args], capture_output=True, text=True)
 

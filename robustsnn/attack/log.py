@@ -10,11 +10,17 @@ killed run leaves at most one partial row at the end; a write that fails (disk f
 cut off again before the error is raised, so it leaves none. Opening the log again drops
 a partial row and reports which examples are done, so a resumed run neither repeats nor
 loses an example.
+
+A finished log may be stored gzip-compressed beside its name (``x.csv.gz`` for ``x.csv``;
+:func:`compress_log`, ``robustsnn compress-logs``): every reader takes either, and
+resuming a compressed log first restores the plain file, since a gzip stream cannot be
+appended row by row with the guarantees above.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -40,6 +46,46 @@ LEGACY_COLUMNS = tuple(c for c in COLUMNS if c not in ("candidates_offered", "ca
 KNOWN_COLUMNS = (COLUMNS, LEGACY_COLUMNS)
 _TERMINATOR = "\r\n"  # csv's default; texts never contain it (datasets are one line per example)
 IDENTITY_PREFIX = "#robustsnn-identity "
+GZ = ".gz"
+
+
+def compressed(path: str | Path) -> Path:
+    """Where the compressed form of the log at ``path`` lives."""
+    path = Path(path)
+    return path.with_name(path.name + GZ)
+
+
+def log_bytes(path: str | Path) -> bytes:
+    """The contents of the log at ``path``, or of its compressed form when only that exists."""
+    path = Path(path)
+    if path.is_file():
+        return path.read_bytes()
+    packed = compressed(path)
+    if not packed.is_file():
+        raise UserError(f"attack log not found: {path}")
+    try:
+        return gzip.decompress(packed.read_bytes())
+    except (OSError, EOFError) as exc:
+        raise UserError(f"{packed} is not a readable gzip file ({exc})") from None
+
+
+def log_exists(path: str | Path) -> bool:
+    return Path(path).is_file() or compressed(path).is_file()
+
+
+def compress_log(path: str | Path) -> tuple[int, int]:
+    """Replace the log at ``path`` by ``path.gz`` (byte-reproducible: no name or time in
+    the gzip header); the plain file goes only once the compressed one reads back equal.
+    Returns (plain bytes, compressed bytes)."""
+    path = Path(path)
+    data = path.read_bytes()
+    packed = gzip.compress(data, compresslevel=9, mtime=0)
+    atomic_write(compressed(path), lambda tmp: tmp.write_bytes(packed))
+    if gzip.decompress(compressed(path).read_bytes()) != data:  # never lose a row
+        compressed(path).unlink()
+        raise OSError(f"{compressed(path)} did not read back equal to {path}; kept {path}")
+    path.unlink()
+    return len(data), len(packed)
 
 
 def _identity_line(identity: Mapping[str, Any]) -> bytes:
@@ -91,7 +137,14 @@ class AttackLog:
                  notify: Callable[[str], None] | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair(notify or (lambda m: print(m, file=sys.stderr)))
+        notify = notify or (lambda m: print(m, file=sys.stderr))
+        if not self.path.exists() and compressed(self.path).is_file():
+            data = log_bytes(self.path)
+            atomic_write(self.path, lambda tmp: tmp.write_bytes(data))
+            compressed(self.path).unlink()
+            notify(f"{compressed(self.path).name}: restored to {self.path.name} to go on with it "
+                   "(robustsnn compress-logs compresses it again)")
+        self._repair(notify)
         if not self.path.exists() or self.path.stat().st_size == 0:
             header = io.StringIO()
             csv.writer(header, lineterminator=_TERMINATOR).writerow(COLUMNS)
@@ -197,9 +250,7 @@ def read_log(path: str | Path, warn: Any = None) -> list[dict[str, str]]:
     ``warn`` (default: stderr), never counted; a row that does not parse, or an example
     logged twice, is a one-line error naming the log."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"attack log not found: {path}")
-    data = path.read_bytes()
+    data = log_bytes(path)
     terminator = _TERMINATOR.encode()
     if data and not data.endswith(terminator):
         cut = data.rfind(terminator)
@@ -234,6 +285,8 @@ def _complete(row: dict[str, str]) -> dict[str, str]:
 def read_identity(path: str | Path) -> dict[str, Any] | None:
     """The identity line of the log at ``path`` (None for a log from before identities)."""
     path = Path(path)
+    if not path.is_file():
+        return _split_identity(log_bytes(path).split(b"\n", 1)[0] + b"\n", path)[0]
     with open(path, "rb") as handle:
         return _split_identity(handle.readline(), path)[0]
 

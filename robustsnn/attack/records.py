@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import UserError
 
@@ -31,3 +31,30 @@ def find_records(results: Path | Sequence[Path]) -> list[tuple[Path, dict[str, A
     if not found:
         raise UserError(f"no run records under {', '.join(map(str, folders))}")
     return found
+
+
+def compress_finished_logs(results: Path | Sequence[Path], min_bytes: int = 0, dry_run: bool = False,
+                           log: Callable[[str], None] = print) -> tuple[int, int, int]:
+    """Gzip the log of every complete run under ``results`` that is at least ``min_bytes``
+    long; a log another process holds (a run going on with it) is skipped and named.
+    Returns (logs compressed, bytes before, bytes after); ``dry_run`` only lists them."""
+    from .log import compress_log, exclusive
+
+    count = before = after = 0
+    for record_path, record in find_records(results):
+        path = record_path.parent / record["log"]
+        if not record.get("complete") or not path.is_file() or path.stat().st_size < min_bytes:
+            continue
+        if dry_run:
+            log(f"would compress {path} ({path.stat().st_size:,} bytes)")
+            count += 1
+            continue
+        try:
+            with exclusive(path):  # a run going on with this log holds it
+                plain, packed = compress_log(path)
+        except UserError as exc:
+            log(f"skipped {path.name}: {exc}")
+            continue
+        log(f"compressed {path.name}: {plain:,} -> {packed:,} bytes")
+        count, before, after = count + 1, before + plain, after + packed
+    return count, before, after

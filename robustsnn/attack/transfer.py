@@ -28,7 +28,7 @@ from ..errors import UserError
 from ..io_utils import atomic_write_json
 from .campaign import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
 from .identity import run_identity
-from .log import exclusive, read_identity, read_log
+from .log import exclusive, log_exists, read_identity, read_log
 from .metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE
 
 __all__ = ["is_transfer", "run_transfer", "transfer_recipe"]
@@ -116,7 +116,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
                         f"on {source.dataset}, not {target.recipe} on {target.dataset}")
     source_csv, source_record = cell_paths(results, campaign, source)
-    if not source_csv.is_file():
+    if not log_exists(source_csv):
         raise UserError(f"no source run {source_csv} to transfer from; run the campaign's attack cells first")
     source_checkpoint = _source_checkpoint(source_csv, source_record, campaign)
     csv_path, record_path = cell_paths(results, campaign, target)

@@ -63,6 +63,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "from each cell's transformation (no model is queried; loads the attack resources)")
     p.set_defaults(func=cmd_table)
 
+    p = sub.add_parser("compress-logs", help="gzip the logs of finished runs (x.csv -> x.csv.gz); every "
+                                            "reader takes either, and resuming restores the plain file")
+    p.add_argument("results", type=Path, nargs="+", metavar="DIR",
+                   help="folders of run records, searched recursively, e.g. results/attacks/paper")
+    p.add_argument("--min-kb", type=int, default=0, metavar="KB",
+                   help="leave logs smaller than this alone (default 0: every finished log)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be compressed")
+    p.set_defaults(func=cmd_compress_logs)
+
 
 def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
     """The arguments naming one attack cell (``attack`` and ``sweep-attack``)."""
@@ -193,6 +202,18 @@ def cmd_table(args: argparse.Namespace) -> int:
     rows = table(args.results, out, recount=args.recount)
     print(render_markdown(rows))
     print(f"\nwrote {out} and {out.with_suffix('.md')} ({len(rows)} rows)")
+    return 0
+
+
+def cmd_compress_logs(args: argparse.Namespace) -> int:
+    from ..attack.records import compress_finished_logs
+    from ..errors import UserError
+
+    if args.min_kb < 0:
+        raise UserError("--min-kb must not be negative")
+    count, before, after = compress_finished_logs(args.results, 1024 * args.min_kb, args.dry_run)
+    if not args.dry_run:
+        print(f"compressed {count} logs: {before:,} -> {after:,} bytes")
     return 0
 
 
