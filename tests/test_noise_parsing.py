@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from robustsnn.attack.campaign import NOISE_NONE, Cell, campaign_from_dict, cells, load_campaign
+from robustsnn.attack.log import log_exists
 from robustsnn.cli import main
 from robustsnn.errors import UserError
 from robustsnn.models.encoding import Encoding
@@ -91,7 +92,7 @@ def test_log_names_stay_what_they_were():
     for path in records:
         record = json.loads(path.read_text(encoding="utf-8"))
         assert path.stem == f"{Cell(**record['cell']).key}__{record['protocol']}", path
-        assert (path.parent / record["log"]).is_file(), path
+        assert log_exists(path.parent / record["log"]), path  # plain or compressed (.gz)
 
 
 def test_a_cell_takes_its_seed_from_the_campaign():
