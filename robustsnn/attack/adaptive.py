@@ -24,6 +24,7 @@ from typing import Any, Sequence
 from ..io_utils import atomic_write_text
 from .log import read_log
 from .metrics import FAILED, SUCCESSFUL, UNATTACKABLE
+from .metrics import percent as _pct
 from .transfer import is_transfer
 from .worst_case import Run, load_runs, matched_success_rates, worst_case
 
@@ -107,12 +108,6 @@ def worst_case_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
         "strongest_single_robust_accuracy": w.best_single_robust_accuracy,
         "worst_text_single_draw_error": w.worst_text_error, "checkpoint_sha256": w.checkpoint,
     } for w in worst_case(runs)]
-
-
-def _pct(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{100 * x:.1f}"
 
 
 def _markdown(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:

@@ -13,8 +13,10 @@ Numbers are TextAttack's (single draw at attack time), as in the paper's Table 2
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
+
+from .campaign import TRANSFER_PREFIX
+from .metrics import percent as _pct
 
 BASE, SPIKING = "textcnn", "snn"
 _GROUP = ("campaign", "dataset", "recipe", "defense", "protocol", "query_cache")
@@ -31,7 +33,7 @@ def compare(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
     modes found, in a fixed order."""
     groups: dict[tuple, dict[str, Any]] = {}
     for r in rows:
-        if r["model"] not in (BASE, SPIKING) or r["recipe"].startswith("transfer"):
+        if r["model"] not in (BASE, SPIKING) or r["recipe"].startswith(TRANSFER_PREFIX):
             continue
         g = groups.setdefault(tuple(r[k] for k in _GROUP), {"base": None, "snn": {}})
         if r["model"] == BASE:
@@ -53,10 +55,6 @@ def compare(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
                     "holds": holds,
                     "complete": base["complete"] and all(r["complete"] for r in snn.values())})
     return out, modes
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
 
 
 def _pair(r: dict[str, Any] | None) -> str:

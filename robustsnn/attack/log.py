@@ -285,8 +285,8 @@ def _complete(row: dict[str, str]) -> dict[str, str]:
 def read_identity(path: str | Path) -> dict[str, Any] | None:
     """The identity line of the log at ``path`` (None for a log from before identities)."""
     path = Path(path)
-    if not path.is_file():
-        return _split_identity(log_bytes(path).split(b"\n", 1)[0] + b"\n", path)[0]
+    if not path.is_file():  # compressed: read whole
+        return _split_identity(log_bytes(path), path)[0]
     with open(path, "rb") as handle:
         return _split_identity(handle.readline(), path)[0]
 

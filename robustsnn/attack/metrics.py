@@ -24,11 +24,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 SUCCESSFUL, FAILED, SKIPPED = "successful", "failed", "skipped"
 UNATTACKABLE = "unattackable"  # failed, because the search never had a candidate
 RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED, UNATTACKABLE)
+
+
+def percent(x: Any) -> str:
+    """A rate as the Markdown tables print it: percent with one decimal, '-' when there is none."""
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ Pure data: importing this module imports no TextAttack.
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from typing import Any, Sequence
 
 from ..checks import is_number
 from ..errors import UserError
 from .campaign import Campaign, campaign_from_dict
+from .metrics import percent as _pct
 from .threat import ThreatModel
 
 _HINTS = typing.get_type_hints(ThreatModel)
@@ -109,10 +109,6 @@ def label(knob: str, value: int | float) -> str:
 def record_value(knob: str, record: dict[str, Any]) -> Any:
     """The knob's value in a run record (its campaign's threat model)."""
     return record["campaign"]["threat"][knob.split(".", 1)[1]]
-
-
-def _pct(x: Any) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
 
 
 def summary_table(knob: str, records: Sequence[dict[str, Any]]) -> str:

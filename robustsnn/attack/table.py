@@ -13,6 +13,7 @@ from ..io_utils import atomic_write_text
 from .campaign import TRANSFER_PREFIX
 from .compare import render_comparison
 from .log import read_log
+from .metrics import percent as _pct
 from .records import find_records
 from .recount import needs_recount
 from .runner import summarise
@@ -82,12 +83,6 @@ def collect(results: Path | Sequence[Path], recount: bool = False) -> list[dict[
     rows = [_row(path, record, recounter) for path, record in find_records(results)]
     order = ("campaign", "dataset", "recipe", "model", "defense", "noise")
     return sorted(rows, key=lambda r: tuple(str(r[k]) for k in order))
-
-
-def _pct(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{100 * x:.1f}"
 
 
 def render_markdown(rows: list[dict[str, Any]]) -> str:
