@@ -3,6 +3,7 @@ per-example logs, the modification cap and K in the logged outputs, resume after
 kill, the final verdict over draws, the table and the CLI's one-line errors."""
 
 import csv
+import json
 import math
 import re
 import subprocess
@@ -161,11 +162,16 @@ def test_finished_logs_compress_and_every_reader_and_resume_take_them(models, tm
     unfinished.unlink()
     assert write_table(res, tmp_path / "b.csv") == before
 
-    # Running the finished cell again finds every example logged and attacks none.
+    # Running the finished cell again finds every example logged, attacks none, and keeps
+    # the record of the run that wrote the rows (its command and date) byte for byte.
+    record = next((res / "toy").glob("sst2__snn-converted__*.json"))
+    kept = record.read_bytes()
     lines = []
     again = run_cell(campaign(n=3), cells[1], res, resources=toy_resources(), log=lines.append)
-    assert again["metrics"] == first[1]["metrics"] and any("restored" in line for line in lines)
-    assert any("3 of 3" in line for line in lines)
+    same = json.dumps(again["metrics"], sort_keys=True) == json.dumps(first[1]["metrics"], sort_keys=True)
+    assert same and any("restored" in line for line in lines)  # (dumps: NaN != NaN as a float)
+    assert any("3 of 3" in line and "record kept" in line for line in lines)
+    assert record.read_bytes() == kept
 
 
 def _cli(*args):

@@ -374,8 +374,14 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         selected = {e.index for e in examples}
         if not done <= selected:
             return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
-        atomic_write_json(record_path, record)
         todo = [e for e in examples if e.index not in done]
+        finished = _finished_record(record_path) if not todo else None
+        if finished is not None:
+            # Nothing to attack: the record stays the one of the runs that wrote the rows
+            # (a rewrite would give them this call's command and date).
+            log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged: finished, record kept")
+            return finished
+        atomic_write_json(record_path, record)
         rows = attack_log.rows()
         if done:
             log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
@@ -395,6 +401,15 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         record.update(summarise(attack_log.rows(), verdict_draws), complete=True)
         atomic_write_json(record_path, record)
         return record
+
+
+def _finished_record(record_path: Path) -> dict[str, Any] | None:
+    """The run record at ``record_path`` if it says its run completed (else None)."""
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("complete") is True else None
 
 
 def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = False,
