@@ -83,6 +83,13 @@ def test_transfer_resumes_without_losing_or_repeating_rows(models, tmp_path):
     path.write_bytes(b"\r\n".join(lines[:-4]) + b"\r\n" + lines[-4][:10])  # drop rows, tear one
     run_transfer(c, SOURCE, target, tmp_path, **QUIET)
     assert strip_seconds(read_log(path)) == strip_seconds(full)
+    # Called again with every row logged: nothing replayed, the record kept byte for byte.
+    record_path = path.with_suffix(".json")
+    kept, logged = record_path.read_bytes(), path.read_bytes()
+    lines = []
+    again = run_transfer(c, SOURCE, target, tmp_path, log=lines.append)
+    assert record_path.read_bytes() == kept and path.read_bytes() == logged
+    assert again["complete"] is True and any("record kept" in line for line in lines)
 
 
 def test_transfer_needs_its_source_and_a_matching_name(models, tmp_path):

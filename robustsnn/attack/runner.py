@@ -375,10 +375,8 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         if not done <= selected:
             return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
         todo = [e for e in examples if e.index not in done]
-        finished = _finished_record(record_path) if not todo else None
+        finished = finished_record(record_path) if not todo else None
         if finished is not None:
-            # Nothing to attack: the record stays the one of the runs that wrote the rows
-            # (a rewrite would give them this call's command and date).
             log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged: finished, record kept")
             return finished
         atomic_write_json(record_path, record)
@@ -403,8 +401,10 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         return record
 
 
-def _finished_record(record_path: Path) -> dict[str, Any] | None:
-    """The run record at ``record_path`` if it says its run completed (else None)."""
+def finished_record(record_path: Path) -> dict[str, Any] | None:
+    """The run record at ``record_path`` if it says its run completed (else None). A run
+    called again with nothing left to do returns it as it is (attack and transfer runs):
+    a rewrite would give the logged rows that call's command and date."""
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -110,7 +110,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     resumable; returns the run record."""
     from tqdm.auto import tqdm
 
-    from .runner import cell_paths, example_seed, new_record, open_log, seed_all, summarise, victim
+    from .runner import cell_paths, example_seed, finished_record, new_record, open_log, seed_all, summarise, victim
 
     if target.recipe != transfer_recipe(source) or target.dataset != source.dataset:
         raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
@@ -130,9 +130,13 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         transfer_log = open_log(csv_path, record_path, campaign,
                                 run_identity(campaign, target, model, attack, draws), log)
         done = transfer_log.done()
+        todo = [r for r in rows if int(r["index"]) not in done]
+        finished = finished_record(record_path) if not todo else None
+        if finished is not None:
+            log(f"{target.key}: all {len(rows)} examples already transferred from {source.key}: finished, record kept")
+            return finished
         record = new_record(campaign, target, attack, model, csv_path, len(rows), draws)
         atomic_write_json(record_path, record)
-        todo = [r for r in rows if int(r["index"]) not in done]
         with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:
             for row in todo:
                 seed_all(example_seed(campaign.campaign.seed, int(row["index"])))
