@@ -34,6 +34,20 @@ def test_original_textcnn_trains(tiny_data, tmp_path):
     assert result.test_accuracy > 0.9
 
 
+def test_retraining_reproduces_the_checkpoint_byte_for_byte(tiny_data, tmp_path):
+    """Attack logs record the checkpoint's sha256 and refuse to resume against another
+    file: the same seed and recipe, trained into another folder, must give the same bytes
+    (torch.save once named the zip archive after the random temporary file)."""
+    import hashlib
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
+    digests = []
+    for out in ("a", "b"):
+        train(recipe, "textcnn", tmp_path / out, log=lambda _: None)
+        digests.append(hashlib.sha256((tmp_path / out / "best.pt").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
 def test_resume_continues_where_it_stopped(tiny_data, tmp_path):
     full = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 4, "patience": 10}))
     train(full, "tailored", tmp_path / "a", log=lambda _: None)

@@ -28,7 +28,17 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     missing = [k for k in REQUIRED if k != "format" and k not in payload]
     if missing:
         raise ValueError(f"checkpoint payload lacks {missing}")
-    atomic_write(Path(path), lambda tmp: torch.save({"format": FORMAT, **payload}, tmp))
+
+    def write(tmp: Path) -> None:
+        # Through a file object, not the path: given a path, torch.save names the
+        # archive inside the zip after the file, here a random temporary name, so the
+        # same weights saved twice would differ in bytes and in the sha256 that attack
+        # logs record. Saved this way, retraining with the same seed, recipe and thread
+        # count reproduces the file byte for byte, and a campaign can resume against it.
+        with open(tmp, "wb") as fh:
+            torch.save({"format": FORMAT, **payload}, fh)
+
+    atomic_write(Path(path), write)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
