@@ -1,0 +1,212 @@
+"""``robustsnn build``: make the checkpoints a campaign attacks, and check them against its logs.
+
+``$ROBUSTSNN_RUNS`` is a cache: a new machine (or a deleted ``runs/``) has none of it,
+while the attack logs in ``results/`` stay. Each log records the sha256 of the checkpoint
+it attacked and refuses to resume against another file. Training is deterministic for a
+seed, recipe and thread count and the same weights save to the same bytes
+(:mod:`robustsnn.models.checkpoint`), so rebuilding with the recipe's commands gives the
+file back, and this module says whether it did: a half-finished log can only be resumed
+against the checkpoint it started with.
+
+What is built is spelled in :mod:`robustsnn.artifacts` (one chain of commands per
+registered model); this module only runs the missing links of those chains, in order,
+through the CLI itself, so a build is exactly what the printed commands would do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..artifacts import RUNS_VAR, Artifact
+from ..errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="make the checkpoints a campaign attacks (the missing ones) and "
+                                     "check them against its logs")
+    p.add_argument("campaign", type=Path, nargs="?", default=None,
+                   help="campaign file: build its datasets x models, then compare with its logs")
+    p.add_argument("--datasets", default=None, help="comma-separated datasets (default: the campaign's)")
+    p.add_argument("--models", default=None, help="comma-separated registered models (default: the campaign's)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a campaign key, e.g. --set 'campaign.datasets=[\"mr\"]' (repeatable)")
+    p.add_argument("--results", type=Path, default=None,
+                   help="where the campaign's logs are (default: $ROBUSTSNN_RESULTS/attacks)")
+    p.add_argument("--dry-run", action="store_true", help="print the commands that would run")
+    p.set_defaults(func=cmd_build)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One missing link: ``artifact`` for ``dataset``, made by ``command``."""
+
+    dataset: str
+    artifact: Artifact
+    command: str
+
+
+@dataclass
+class LogCheck:
+    """How the logs of one (dataset, model) compare with the checkpoint on disk."""
+
+    dataset: str
+    model: str
+    checkpoint: str  # relative to $ROBUSTSNN_RUNS
+    sha256: str
+    matching: list[str] = field(default_factory=list)
+    other_finished: list[str] = field(default_factory=list)  # finished with another checkpoint
+    other_partial: list[str] = field(default_factory=list)  # cannot resume against this one
+
+
+def chain(artifact: Artifact) -> list[Artifact]:
+    """``artifact`` and everything it is built from, sources first."""
+    links = [artifact]
+    while links[0].source is not None:
+        links.insert(0, links[0].source)
+    return links
+
+
+def plan(pairs: Sequence[tuple[str, str]], runs: Path) -> tuple[list[Step], list[str]]:
+    """The missing links for each (dataset, registered model), each once, in build order;
+    and the models that are not built from a recipe (plug-ins, ``--checkpoint`` only)."""
+    from ..zoo import MODELS, CheckpointModel
+
+    steps: list[Step] = []
+    seen: set[tuple[str, Artifact]] = set()
+    foreign: list[str] = []
+    for dataset, model in pairs:
+        entry = MODELS.get(model)
+        if not isinstance(entry, CheckpointModel):
+            foreign.append(model)
+            continue
+        for link in chain(entry.artifact):
+            if (dataset, link) in seen or link.path(dataset, runs).is_file():
+                continue
+            seen.add((dataset, link))
+            # The printed commands spell the runs root as $ROBUSTSNN_RUNS; run them on this one.
+            steps.append(Step(dataset, link, link.command(dataset, spell_defaults=False)
+                              .replace(RUNS_VAR, str(runs))))
+    return steps, sorted(set(foreign))
+
+
+def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None:
+    """Run each step's command through the CLI; stop at the first that fails."""
+    from . import main
+
+    for i, step in enumerate(steps, 1):
+        recipe = step.command.split("--config ", 1)[1].split()[0] if "--config " in step.command else None
+        if recipe is not None and not Path(recipe).is_file():
+            raise UserError(f"{recipe} not found: run robustsnn build from the repository root "
+                            "(the recipes are read from there)")
+        log(f"[{i}/{len(steps)}] {step.dataset}: {step.command}")
+        code = main(shlex.split(step.command)[1:])
+        if code != 0:
+            raise UserError(f"building {step.artifact.relpath} for {step.dataset} failed (exit {code}); "
+                            f"the command was: {step.command}")
+
+
+def check_logs(campaign: Any, results: Path, runs: Path) -> list[LogCheck]:
+    """For each (dataset, model) of ``campaign`` with a checkpoint on disk, which of its
+    logs under ``results`` were written with that very file."""
+    from ..attack.campaign import cells
+    from ..attack.runner import cell_paths
+    from ..io_utils import file_sha256
+    from ..zoo import MODELS, CheckpointModel
+
+    checks: dict[tuple[str, str], LogCheck] = {}
+    for cell in cells(campaign):
+        entry = MODELS.get(cell.model)
+        if not isinstance(entry, CheckpointModel):
+            continue
+        path = entry.artifact.path(cell.dataset, runs)
+        if not path.is_file():
+            continue
+        key = (cell.dataset, cell.model)
+        if key not in checks:
+            checks[key] = LogCheck(cell.dataset, cell.model, f"{cell.dataset}/{entry.relpath}", file_sha256(path))
+        check = checks[key]
+        _, record_path = cell_paths(results, campaign, cell)
+        if not record_path.is_file():
+            continue
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UserError(f"cannot read the run record {record_path}: {exc}") from None
+        stored = record.get("model", {}).get("checkpoint_sha256")
+        if stored == check.sha256:
+            check.matching.append(record_path.name)
+        elif record.get("complete"):
+            check.other_finished.append(record_path.name)
+        else:
+            check.other_partial.append(record_path.name)
+    return list(checks.values())
+
+
+def describe(check: LogCheck) -> str:
+    """One line per (dataset, model): the checkpoint's digest and what its logs say."""
+    line = f"{check.checkpoint} sha256 {check.sha256[:12]}: {len(check.matching)} logs written with it"
+    if check.other_finished:
+        line += (f"; {len(check.other_finished)} finished logs with another checkpoint "
+                 "(their numbers stand; new cells will not share their checkpoint)")
+    if check.other_partial:
+        line += (f"; {len(check.other_partial)} unfinished logs with another checkpoint, which will "
+                 f"refuse to resume: {', '.join(check.other_partial)}")
+    return line
+
+
+def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path | None = None,
+          dry_run: bool = False, log: Callable[[str], None] = print) -> tuple[list[Step], list[LogCheck]]:
+    """Build the missing checkpoints of ``pairs`` (dataset, model); with a ``campaign``,
+    then compare them with its logs under ``results``. Returns the steps (run, or that
+    would run with ``dry_run``) and the log checks."""
+    import torch
+
+    from ..paths import runs_dir
+
+    runs = runs_dir()
+    steps, foreign = plan(pairs, runs)
+    for model in foreign:
+        log(f"{model}: not built from a recipe (a plug-in or a --checkpoint model); skipped")
+    if not steps:
+        log("every checkpoint is in place under " + str(runs))
+    elif dry_run:
+        for step in steps:
+            log(step.command)
+    else:
+        log(f"building {len(steps)} checkpoints with {torch.get_num_threads()} torch threads "
+            "(the same recipe, seed and thread count rebuild the same bytes)")
+        run_steps(steps, log)
+    checks = check_logs(campaign, results, runs) if campaign is not None and results is not None else []
+    for check in checks:
+        log(describe(check))
+    return steps, checks
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..api import _campaign, _results
+    from ..data.registry import get_dataset_spec
+
+    split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
+    campaign = _campaign(args.campaign, args.overrides, None) if args.campaign else None
+    if campaign is None and args.overrides:
+        raise UserError("--set changes a campaign: give the campaign file")
+    datasets = split(args.datasets) if args.datasets else list(campaign.campaign.datasets) if campaign else []
+    models = split(args.models) if args.models else list(campaign.campaign.models) if campaign else []
+    if not datasets or not models:
+        raise UserError("say what to build: a campaign file, or --datasets and --models")
+    datasets = [get_dataset_spec(d).name for d in datasets]  # unknown names: one clear error
+    _, checks = build([(d, m) for d in datasets for m in models], campaign, _results(args.results),
+                      dry_run=args.dry_run)
+    stuck = sum(len(c.other_partial) for c in checks)
+    if stuck:
+        print(f"robustsnn: {stuck} unfinished logs were started with another checkpoint and cannot "
+              "resume: move them away to run those cells again", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,136 @@
+"""``robustsnn build``: the missing checkpoints of a campaign, rebuilt byte for byte, and
+checked against the logs that recorded their digests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from robustsnn.cli import main
+
+TINY_RECIPE = """
+[data]
+dataset = "sst2"
+max_len = 12
+[embedding]
+source = "random"
+dim = 16
+seed = 0
+[model]
+widths = [2, 3]
+maps = 8
+neurons_per_class = 3
+[train]
+batch_size = 16
+lr = 0.02
+max_epochs = 2
+seed = 0
+[snn]
+time_steps = 8
+[finetune]
+batch_size = 16
+max_epochs = 1
+eval_draws = 2
+"""
+
+CAMPAIGN = """
+[campaign]
+name = "tiny"
+datasets = ["sst2"]
+models = ["textcnn", "snn"]
+recipes = ["pwws"]
+noise = ["frozen"]
+[examples]
+num_examples = 4
+"""
+
+BUILT = ("textcnn/best.pt", "tailored/best.pt", "snn/converted-none.pt", "snn-finetuned-none/best.pt")
+
+
+@pytest.fixture
+def repo(tiny_data, tmp_path, monkeypatch):
+    """A folder laid out like the repository (recipes/, attacks/), the working directory."""
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "sst2.toml").write_text(TINY_RECIPE, encoding="utf-8")
+    (tmp_path / "attacks").mkdir()
+    (tmp_path / "attacks" / "tiny.toml").write_text(CAMPAIGN, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _digests(runs):
+    return {name: hashlib.sha256((runs / "sst2" / name).read_bytes()).hexdigest() for name in BUILT}
+
+
+def test_builds_the_missing_chain_once_and_rebuilds_the_same_bytes(repo, capsys):
+    import shutil
+
+    runs = repo / "runs"
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn,snn"]) == 0
+    out = capsys.readouterr().out
+    assert "building 4 checkpoints" in out and "[4/4] sst2: robustsnn finetune" in out
+    first = _digests(runs)
+
+    assert main(["build", "--datasets", "sst2", "--models", "snn,tailored"]) == 0
+    assert "every checkpoint is in place" in capsys.readouterr().out
+
+    shutil.rmtree(runs)  # a new machine: runs/ is gone, the logs are not
+    assert main(["build", "attacks/tiny.toml"]) == 0
+    assert _digests(runs) == first
+
+
+def test_dry_run_prints_the_commands_and_builds_nothing(repo, capsys):
+    assert main(["build", "--datasets", "sst2", "--models", "snn", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["robustsnn train --config recipes/sst2.toml --model tailored",
+                         f"robustsnn convert {repo / 'runs' / 'sst2' / 'tailored' / 'best.pt'}"]
+    assert not (repo / "runs" / "sst2").exists()
+
+
+def _record(repo, model, noise, sha, complete):
+    folder = repo / "results" / "attacks" / "tiny"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"sst2__{model}__none__pwws__{noise}__shared-swap.json"
+    path.write_text(json.dumps({"complete": complete, "model": {"checkpoint_sha256": sha}}), encoding="utf-8")
+    return path
+
+
+def test_logs_are_checked_against_the_rebuilt_checkpoints(repo, capsys):
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn"]) == 0
+    sha = hashlib.sha256((repo / "runs" / "sst2" / "textcnn" / "best.pt").read_bytes()).hexdigest()
+    results = str(repo / "results" / "attacks")
+    args = ["build", "attacks/tiny.toml", "--models", "textcnn", "--results", results]
+
+    _record(repo, "textcnn", "none", sha, complete=False)
+    assert main(args) == 0
+    assert "sst2/textcnn/best.pt sha256 " + sha[:12] + ": 1 logs written with it" in capsys.readouterr().out
+
+    _record(repo, "textcnn", "none", "0" * 64, complete=True)
+    assert main(args) == 0
+    assert "1 finished logs with another checkpoint" in capsys.readouterr().out
+
+    _record(repo, "textcnn", "none", "0" * 64, complete=False)
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "refuse to resume: sst2__textcnn__none__pwws__none__shared-swap.json" in captured.out
+    assert "cannot resume" in captured.err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["build"], "a campaign file, or --datasets and --models"),
+    (["build", "--datasets", "imdb", "--models", "snn"], "unknown dataset 'imdb'"),
+    (["build", "--datasets", "sst2", "--models", "nope"], "unknown model 'nope'"),
+    (["build", "--datasets", "sst2", "--models", "snn", "--set", "campaign.seed=1"], "give the campaign file"),
+])
+def test_bad_requests_are_one_line_errors(repo, capsys, args, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_outside_the_repository_the_missing_recipe_is_named(tiny_data, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn"]) == 2
+    assert "recipes/sst2.toml not found: run robustsnn build from the repository root" in capsys.readouterr().err
