@@ -144,6 +144,19 @@ def test_update_reevaluates_the_named_datasets_and_keeps_the_others_verbatim(run
     assert "MR: kept from the report at git abc1234 on 2026-01-01T00:00:00+00:00 (`--update`" in md
     assert "for SST-2." in md
 
+    # A checkpoint that is gone now (a new machine): --update keeps its measured cell.
+    before = pd.read_csv(out / "accuracy.csv", dtype=str, keep_default_na=False)
+    tailored = before[(before["dataset"] == "sst2") & (before["row"] == "Tailored TextCNN")].iloc[0]
+    (runs / "sst2" / "tailored" / "best.pt").rename(runs / "sst2" / "tailored" / "gone.pt")
+    try:
+        assert main([*argv, "--update"]) == 0
+    finally:
+        (runs / "sst2" / "tailored" / "gone.pt").rename(runs / "sst2" / "tailored" / "best.pt")
+    after = pd.read_csv(out / "accuracy.csv", dtype=str, keep_default_na=False)
+    row = after[(after["dataset"] == "sst2") & (after["row"] == "Tailored TextCNN")].iloc[0]
+    assert row.to_dict() == tailored.to_dict() and row["status"] == "ok"
+    assert "SST-2 (cells with no checkpoint now): kept from the report at git" in (out / "accuracy.md").read_text()
+
     # A table this report did not write is refused, and left as it is.
     bad = frame.copy()
     bad.loc[0, "row"] = "Some Other Net"
