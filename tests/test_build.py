@@ -50,6 +50,18 @@ BUILT = ("textcnn/best.pt", "tailored/best.pt", "snn/converted-none.pt", "snn-fi
 
 
 @pytest.fixture
+def one_thread():
+    """Byte-identical retraining is promised for one thread: with several, the order of
+    floating-point sums may change from run to run."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def repo(tiny_data, tmp_path, monkeypatch):
     """A folder laid out like the repository (recipes/, attacks/), the working directory."""
     (tmp_path / "recipes").mkdir()
@@ -64,7 +76,7 @@ def _digests(runs):
     return {name: hashlib.sha256((runs / "sst2" / name).read_bytes()).hexdigest() for name in BUILT}
 
 
-def test_builds_the_missing_chain_once_and_rebuilds_the_same_bytes(repo, capsys):
+def test_builds_the_missing_chain_once_and_rebuilds_the_same_bytes(repo, capsys, one_thread):
     import shutil
 
     runs = repo / "runs"

@@ -2,8 +2,8 @@
 
 ``$ROBUSTSNN_RUNS`` is a cache: a new machine (or a deleted ``runs/``) has none of it,
 while the attack logs in ``results/`` stay. Each log records the sha256 of the checkpoint
-it attacked and refuses to resume against another file. Training is deterministic for a
-seed, recipe and thread count and the same weights save to the same bytes
+it attacked and refuses to resume against another file. With one thread, training is deterministic
+for a seed and recipe, and the same weights save to the same bytes
 (:mod:`robustsnn.models.checkpoint`), so rebuilding with the recipe's commands gives the
 file back, and this module says whether it did: a half-finished log can only be resumed
 against the checkpoint it started with.
@@ -179,7 +179,7 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
             log(step.command)
     else:
         log(f"building {len(steps)} checkpoints with {torch.get_num_threads()} torch threads "
-            "(the same recipe, seed and thread count rebuild the same bytes)")
+            "(with one, OMP_NUM_THREADS=1, the same recipe and seed rebuild the same bytes)")
         run_steps(steps, log)
     checks = check_logs(campaign, results, runs) if campaign is not None and results is not None else []
     for check in checks:
