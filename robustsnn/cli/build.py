@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..artifacts import RUNS_VAR, Artifact
+from ..artifacts import RUNS_VAR, Artifact, recipe_file
 from ..errors import UserError
 
 
@@ -99,7 +99,7 @@ def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None
     from . import main
 
     for i, step in enumerate(steps, 1):
-        recipe = step.command.split("--config ", 1)[1].split()[0] if "--config " in step.command else None
+        recipe = recipe_file(step.dataset) if step.artifact.source is None else None  # trained from it
         if recipe is not None and not Path(recipe).is_file():
             raise UserError(f"{recipe} not found: run robustsnn build from the repository root "
                             "(the recipes are read from there)")

@@ -57,4 +57,3 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{loaded.kind} {loaded.recipe.data.dataset} {args.split}: accuracy {acc:.4f} "
           f"({len(labels)} examples)")
     return 0
-

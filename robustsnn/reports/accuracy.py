@@ -208,14 +208,13 @@ def cell_from_record(record: dict[str, str], specs: Sequence[RowSpec]) -> Cell:
                 note=record["note"] or None)
 
 
-def read_kept(path: Path, specs: Sequence[RowSpec], replaced: Sequence[str]
-              ) -> tuple[list[dict[str, str]], list[Cell]]:
-    """The records (verbatim) and cells of ``path`` whose dataset is not in ``replaced``."""
+def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]], list[Cell]]:
+    """The records (verbatim) and cells of the table at ``path`` (none if there is none)."""
     if not path.is_file():
         return [], []
     try:
         with path.open(encoding="utf-8", newline="") as fh:
-            records = [r for r in csv.DictReader(fh) if r["dataset"] not in replaced]
+            records = list(csv.DictReader(fh))
     except (UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise UserError(f"{path}: not a table this report wrote ({exc}); rebuild it without --update") from None
     # Tables written before the digest column keep it empty.
@@ -237,6 +236,13 @@ COLUMNS = [
 ]
 
 
+def cell_status(cell: Cell) -> str:
+    """ok (measured) | missing (no checkpoint) | skipped (a checkpoint that does not belong)."""
+    if cell.mean is not None:
+        return "ok"
+    return "missing" if cell.note and cell.note.startswith("missing") else "skipped"
+
+
 def cell_record(cell: Cell, table: str, prov: dict[str, Any]) -> dict[str, Any]:
     ok = cell.mean is not None
     return {
@@ -248,7 +254,7 @@ def cell_record(cell: Cell, table: str, prov: dict[str, Any]) -> dict[str, Any]:
         "split": "test", "time_steps": cell.time_steps, "embedding_source": cell.embedding_source,
         "embedding_dim": cell.embedding_dim, "checkpoint": portable_path(cell.checkpoint),
         "checkpoint_sha256": file_sha256(cell.checkpoint) if Path(cell.checkpoint).is_file() else "",
-        "status": "ok" if ok else ("missing" if cell.note and cell.note.startswith("missing") else "skipped"),
+        "status": cell_status(cell),
         "note": cell.note or "", "git": prov["git"], "date": prov["date"], "robustsnn": prov["robustsnn"],
         "versions": json.dumps(prov["versions"]), "machine": json.dumps(prov["machine"]),
         "command": prov["command"],
@@ -340,11 +346,12 @@ def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = N
     specs, table, title = ((TABLE3, "table3-rwe", "Test accuracy, random word embeddings (Table 3)")
                            if rwe else (TABLE1, "table1", "Test accuracy (Table 1)"))
     stem = "accuracy_rwe" if rwe else "accuracy"
-    kept, kept_cells = read_kept(out_dir / f"{stem}.csv", specs, datasets) if update else ([], [])
+    table_now = list(zip(*read_kept(out_dir / f"{stem}.csv", specs))) if update else []
+    kept = [r for r, _ in table_now if r["dataset"] not in datasets]
+    kept_cells = [c for r, c in table_now if r["dataset"] not in datasets]
     # The asked datasets' cells as the table has them: a cell whose checkpoint is gone now
     # (a new machine, a deleted runs/) keeps its measured value instead of turning empty.
-    prior = ({(r["row"], r["dataset"]): (r, c) for r, c in zip(*read_kept(out_dir / f"{stem}.csv", specs, ()))}
-             if update else {})
+    prior = {(r["row"], r["dataset"]): (r, c) for r, c in table_now if r["dataset"] in datasets}
     if kept:
         log(f"keeping {len(kept)} cells of {out_dir / (stem + '.csv')} for "
             + ", ".join(sorted({r['dataset'] for r in kept}, key=_dataset_rank)))
@@ -353,8 +360,7 @@ def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = N
         for d in datasets:
             cell = evaluate_cell(spec, d, runs, draws)
             record, before = prior.get((spec.label, d), (None, None))
-            gone = cell.mean is None and (cell.note or "").startswith("missing")
-            if gone and before is not None and before.mean is not None:
+            if cell_status(cell) == "missing" and before is not None and before.mean is not None:
                 log(f"{spec.label:<24} {d:<9} {format_cell(before)} (kept: no checkpoint now)")
                 kept.append(record)
                 kept_cells.append(before)
