@@ -207,9 +207,13 @@ def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None =
     factors, how = calibrate(source, norm, percentile)
     scales = finalize(snn, norm, factors)
 
+    # What converted it, without the date, git revision or machine: the same conversion
+    # must save the same bytes, or a rebuilt checkpoint (robustsnn build) would not match the
+    # sha256 that attack logs recorded (training keeps such provenance in result.json).
+    prov = provenance()
     meta = {"source_checkpoint": str(Path(checkpoint).resolve()), "source_kind": source.kind,
             "source_meta": source.meta, "norm": norm, "factors": factors, "weight_scales": scales,
-            "copied": copied, **how, "converted": provenance()}
+            "copied": copied, **how, "converted": {k: prov[k] for k in ("robustsnn", "python", "versions")}}
     payload = {"kind": "snn", "model": snn.state_dict(), "config": source.recipe.to_dict(),
                "vocab": source.encoder.vocab, "meta": meta}
     path = None
