@@ -130,6 +130,22 @@ def test_logs_are_checked_against_the_rebuilt_checkpoints(repo, capsys):
     assert "cannot resume" in captured.err
 
 
+def test_only_the_datasets_and_models_asked_for_are_checked(repo, capsys):
+    """``--models textcnn`` on a campaign that also has the SNN: the SNN's logs are not
+    this call's business, so an SNN log that cannot resume does not fail it."""
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn,snn"]) == 0
+    _record(repo, "snn", "frozen", "0" * 64, complete=False)
+    args = ["build", "attacks/tiny.toml", "--results", str(repo / "results" / "attacks")]
+    capsys.readouterr()
+
+    assert main(args + ["--models", "textcnn"]) == 0
+    out = capsys.readouterr().out
+    assert "sst2/textcnn/best.pt" in out and "snn" not in out
+
+    assert main(args) == 1  # the whole campaign: the SNN's stuck log is named
+    assert "refuse to resume: sst2__snn__none__pwws__frozen__shared-swap.json" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args, message", [
     (["build"], "a campaign file, or --datasets and --models"),
     (["build", "--datasets", "imdb", "--models", "snn"], "unknown dataset 'imdb'"),

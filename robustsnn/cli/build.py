@@ -20,7 +20,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from ..artifacts import RUNS_VAR, Artifact, recipe_file
 from ..errors import UserError
@@ -110,9 +110,11 @@ def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None
                             f"the command was: {step.command}")
 
 
-def check_logs(campaign: Any, results: Path, runs: Path) -> list[LogCheck]:
-    """For each (dataset, model) of ``campaign`` with a checkpoint on disk, which of its
-    logs under ``results`` were written with that very file."""
+def check_logs(campaign: Any, results: Path, runs: Path,
+               pairs: Collection[tuple[str, str]] | None = None) -> list[LogCheck]:
+    """For each (dataset, model) of ``campaign`` with a checkpoint on disk (only those in
+    ``pairs`` when given: what was asked for), which of its logs under ``results`` were
+    written with that very file."""
     from ..attack.campaign import cells
     from ..attack.runner import cell_paths
     from ..io_utils import file_sha256
@@ -120,6 +122,8 @@ def check_logs(campaign: Any, results: Path, runs: Path) -> list[LogCheck]:
 
     checks: dict[tuple[str, str], LogCheck] = {}
     for cell in cells(campaign):
+        if pairs is not None and (cell.dataset, cell.model) not in pairs:
+            continue
         entry = MODELS.get(cell.model)
         if not isinstance(entry, CheckpointModel):
             continue
@@ -181,7 +185,7 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
         log(f"building {len(steps)} checkpoints with {torch.get_num_threads()} torch threads "
             "(with one, OMP_NUM_THREADS=1, the same recipe and seed rebuild the same bytes)")
         run_steps(steps, log)
-    checks = check_logs(campaign, results, runs) if campaign is not None and results is not None else []
+    checks = check_logs(campaign, results, runs, set(pairs)) if campaign is not None and results is not None else []
     for check in checks:
         log(describe(check))
     return steps, checks
