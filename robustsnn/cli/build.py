@@ -111,10 +111,10 @@ def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None
 
 
 def check_logs(campaign: Any, results: Path, runs: Path,
-               pairs: Collection[tuple[str, str]] | None = None) -> list[LogCheck]:
-    """For each (dataset, model) of ``campaign`` with a checkpoint on disk (only those in
-    ``pairs`` when given: what was asked for), which of its logs under ``results`` were
-    written with that very file."""
+               pairs: Collection[tuple[str, str]]) -> list[LogCheck]:
+    """For each (dataset, model) in ``pairs`` (what was asked for) that ``campaign`` attacks
+    and whose checkpoint is on disk, which of its logs under ``results`` were written with
+    that very file."""
     from ..attack.campaign import cells
     from ..attack.runner import cell_paths
     from ..io_utils import file_sha256
@@ -122,7 +122,7 @@ def check_logs(campaign: Any, results: Path, runs: Path,
 
     checks: dict[tuple[str, str], LogCheck] = {}
     for cell in cells(campaign):
-        if pairs is not None and (cell.dataset, cell.model) not in pairs:
+        if (cell.dataset, cell.model) not in pairs:
             continue
         entry = MODELS.get(cell.model)
         if not isinstance(entry, CheckpointModel):
