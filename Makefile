@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.robustsnn-installed
 DATA ?= $(or $(ROBUSTSNN_DATA),data)
 
-.PHONY: demo test venv clean-venv
+.PHONY: demo test site venv clean-venv
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ demo: venv
 	$(DEMO_ENV) $(BIN)/robustsnn report accuracy --datasets sst2 --draws 3
 	$(DEMO_ENV) $(BIN)/robustsnn campaign attacks/demo.toml
 	$(DEMO_ENV) $(BIN)/robustsnn table
+
+# The leaderboard site from the committed run records, into results/site (git-ignored:
+# generated, never committed); open results/site/index.html.
+site: venv
+	$(BIN)/robustsnn report site
 
 # Lint first (pyproject.toml [tool.ruff]; ruff comes with the dev extra), then the suite.
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.

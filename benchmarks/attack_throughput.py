@@ -104,11 +104,11 @@ def run_path(path: str, recipe: str, campaign: Any, examples: list[Any], resourc
 
     import numpy as np
 
-    import robustsnn.attack.verdict as verdict_module
-    from robustsnn.attack.campaign import Cell, example_seed
+    import robustsnn.campaign.verdict as verdict_module
     from robustsnn.attack.recipes import build_attack
-    from robustsnn.attack.runner import seed_all, victim
     from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.campaign.runner import seed_all, victim
+    from robustsnn.campaign.spec import Cell, example_seed
     from robustsnn.classifier import NetworkClassifier
     from robustsnn.resources.components import UsemSentenceEncoder
 
@@ -160,7 +160,7 @@ def clock_model(wrapper: Any, clock: Clock) -> Any:
 def main() -> None:
     from tabulate import tabulate
 
-    from robustsnn.attack.campaign import load_campaign, select_examples, with_examples
+    from robustsnn.campaign.spec import load_campaign, select_examples, with_examples
     from robustsnn.data.tsv import load_dataset
     from robustsnn.resources.offline import AttackResources
 

@@ -62,14 +62,14 @@ def parse() -> argparse.Namespace:
 
 def rows_of(folder: Path) -> dict[str, list[dict[str, str]]]:
     """Every log under ``folder`` by file name, without the timing column."""
-    from robustsnn.attack.log import read_log
+    from robustsnn.records.log import read_log
 
     return {path.name: [{k: v for k, v in r.items() if k != "seconds"} for r in read_log(path)]
             for path in sorted(folder.rglob("*.csv"))}
 
 
 def logged_seconds(folder: Path) -> float:
-    from robustsnn.attack.log import read_log
+    from robustsnn.records.log import read_log
 
     return sum(float(r["seconds"]) for path in folder.rglob("*.csv") for r in read_log(path))
 
@@ -89,23 +89,17 @@ def cell_rates(logs: Path) -> dict[tuple[str, str, str, str, str], float]:
     (dataset, model, noise, recipe, threat digest)."""
     import json
 
-    from robustsnn.attack.log import read_log
+    from robustsnn.records.find import find_records
+    from robustsnn.records.log import log_exists, read_log
 
     rates: dict[tuple[str, str, str, str, str], list[float]] = {}
-    for record_path in logs.rglob("*.json"):
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
+    for record in find_records(logs):
+        cell = record.cell
+        if not record.complete or cell.defense != "none" or not log_exists(record.log_path):
             continue
-        if not isinstance(record, dict) or not record.get("complete") or "cell" not in record:
-            continue
-        cell = record["cell"]
-        csv_path = record_path.with_suffix(".csv")
-        if cell.get("defense", "none") != "none" or not csv_path.exists():
-            continue
-        seconds = [float(r["seconds"]) for r in read_log(csv_path)]
-        threat = record.get("campaign", {}).get("threat", {})
-        key = (cell["dataset"], cell["model"], str(cell.get("noise")), cell["recipe"],
+        seconds = [float(r["seconds"]) for r in read_log(record.log_path)]
+        threat = record.threat
+        key = (cell.dataset, cell.model, cell.noise, cell.recipe,
                json.dumps({k: threat.get(k) for k in THREAT_KEYS}, sort_keys=True))
         rates.setdefault(key, []).extend(seconds)
     return {k: statistics.fmean(v) for k, v in rates.items() if v}
@@ -126,7 +120,7 @@ def grid_seconds(grid_file: str, logs: Path) -> tuple[float, int, list[str]]:
     import dataclasses
     import json
 
-    from robustsnn.attack.campaign import cells, load_campaign
+    from robustsnn.campaign.spec import cells, load_campaign
 
     grid = load_campaign(grid_file)
     threat = json.dumps({k: dataclasses.asdict(grid.threat)[k] for k in THREAT_KEYS}, sort_keys=True)

@@ -22,7 +22,7 @@ VERDICT = ("verdict_clean_correct", "verdict_final_correct")
 
 def read(path: Path) -> dict[str, dict[str, str]]:
     """The rows of a log by example index (checked by the project's own reader)."""
-    from robustsnn.attack.log import read_log
+    from robustsnn.records.log import read_log
 
     return {r["index"]: r for r in read_log(path)}
 

@@ -38,18 +38,18 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .records.record import RunRecord
 
 __all__ = ["load_classifier", "textattack_wrapper", "nltk_offline", "attack", "run_attack",
            "sweep_attack", "run_campaign", "table"]
 
-NOISE_NONE = "none"  # robustsnn.attack.campaign.NOISE_NONE (not imported: it pulls in threat.py)
-
-
-def _is_none(noise: Any) -> bool:
-    return noise is None or (isinstance(noise, str) and noise.strip().lower() == NOISE_NONE)
+from .noise import NONE as NOISE_NONE
+from .noise import is_none as _is_none
 
 
 def load_classifier(dataset: str, model: str, checkpoint: str | Path | None = None,
@@ -62,7 +62,7 @@ def load_classifier(dataset: str, model: str, checkpoint: str | Path | None = No
     build it). ``noise``: see the module docstring; the frozen encoding's seed is 0
     unless an ``Encoding("frozen", seed=...)`` is given.
     """
-    from .attack.campaign import parse_noise
+    from .campaign.spec import parse_noise
     from .data.registry import get_dataset_spec
     from .zoo import MODELS
 
@@ -106,7 +106,7 @@ def nltk_offline() -> Iterator[None]:
 
 def _campaign(campaign: Any, overrides: Sequence[str], num_examples: int | None) -> Any:
     """A validated Campaign from a file, a Campaign, or None (the paper's settings, 'adhoc')."""
-    from .attack.campaign import Campaign, campaign_from_dict, load_campaign, with_examples
+    from .campaign.spec import Campaign, campaign_from_dict, load_campaign, with_examples
     from .checks import is_int
 
     if num_examples is not None and (not is_int(num_examples) or num_examples < 1):
@@ -132,7 +132,7 @@ def _cell_noise(model: str, stochastic: bool, noise: Any, campaign: Any) -> Any:
     campaign's first mode), ``"none"`` for a deterministic one."""
     from dataclasses import replace
 
-    from .attack.campaign import noise_encodings, parse_noise
+    from .campaign.spec import noise_encodings, parse_noise
 
     if not stochastic:
         if not _is_none(noise):
@@ -154,10 +154,10 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
            num_examples: int | None = None, campaign: Any = None, defense: str = "none",
            results: str | Path | None = None, checkpoint: str | Path | None = None,
            overrides: Sequence[str] = (), *, resources: Any = None,
-           log: Callable[[str], None] = print) -> dict[str, Any]:
+           log: Callable[[str], None] = print) -> RunRecord:
     """Attack one model with one recipe (``robustsnn attack``); return the run record.
 
-    ``campaign``: a campaign file or a :class:`~robustsnn.attack.campaign.Campaign`
+    ``campaign``: a campaign file or a :class:`~robustsnn.campaign.spec.Campaign`
     holding the threat model, the examples and the seed (default: the paper's settings,
     as in attacks/paper.toml, under the name ``adhoc``); ``overrides`` are its ``--set``
     strings (``"threat.candidates=50"``). ``dataset``: default the campaign's first.
@@ -167,9 +167,9 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
     already there resumes. ``resources``: an :class:`~robustsnn.resources.AttackResources`
     to share between calls; ``log``: where progress lines go.
     """
-    from .attack.campaign import Cell
     from .attack.recipes import RECIPES
-    from .attack.runner import run_cell
+    from .campaign.runner import run_cell
+    from .campaign.spec import Cell
     from .data.registry import get_dataset_spec
     from .zoo import MODELS
 
@@ -194,12 +194,12 @@ def sweep_attack(model: str, recipe: str, knob: str, values: str | Sequence[Any]
                  overrides: Sequence[str] = (), num_examples: int | None = None, defense: str = "none",
                  checkpoint: str | Path | None = None, log: Callable[[str], None] = print, *,
                  resources: Any = None,
-                 on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                 on_record: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
     """The :func:`attack` cell run once per value of one threat knob (``robustsnn
     sweep-attack``), for robustness curves; return the run records in value order.
 
     ``knob``: a numeric ``[threat]`` key, e.g. ``"threat.max_modification_rate"`` or
-    ``"threat.query_budget"`` (see :data:`robustsnn.attack.sweep.KNOBS`); ``values``: its
+    ``"threat.query_budget"`` (see :data:`robustsnn.campaign.sweep.KNOBS`); ``values``: its
     values, as numbers or comma-separated text (``"0.05,0.1,0.2"``). Each value runs under
     the campaign ``<campaign name>-sweep-<knob leaf>-<value>``
     (``adhoc-sweep-max_modification_rate-0.2``), in a folder of its own under ``results``,
@@ -207,7 +207,7 @@ def sweep_attack(model: str, recipe: str, knob: str, values: str | Sequence[Any]
     must not set the knob. Each record is handed to ``on_record`` as it comes; the other
     arguments are :func:`attack`'s.
     """
-    from .attack.sweep import check_knob, label, sweep_campaigns
+    from .campaign.sweep import check_knob, label, sweep_campaigns
     from .resources.offline import AttackResources
 
     check_knob(knob, overrides)
@@ -229,23 +229,23 @@ def sweep_attack(model: str, recipe: str, knob: str, values: str | Sequence[Any]
 def run_campaign(path_or_campaign: Any, results: str | Path | None = None, overrides: Sequence[str] = (),
                  num_examples: int | None = None, *, resources: Any = None,
                  log: Callable[[str], None] = print,
-                 on_record: Callable[[dict[str, Any]], None] | None = None,
+                 on_record: Callable[[RunRecord], None] | None = None,
                  executor: str = "local", address: str | None = None,
-                 workers: int | None = None) -> list[dict[str, Any]]:
+                 workers: int | None = None) -> list[RunRecord]:
     """Run a whole campaign grid (``robustsnn campaign``); return the run records in grid
     order. ``path_or_campaign``: a campaign file or a Campaign. Each finished cell's
     record is also handed to ``on_record`` as it comes (the CLI prints it).
 
     ``executor``: ``"local"`` attacks the examples one after another in this process;
-    ``"ray"`` spreads them over ``workers`` Ray actors (attack/ray_executor.py; a local
+    ``"ray"`` spreads them over ``workers`` Ray actors (campaign/ray_executor.py; a local
     Ray runtime, or the cluster at ``address``: ``"auto"`` or ``"ray://host:port"``).
     The logs, and every number in them, are the same either way, and a campaign started
     with one executor resumes with the other."""
     from tqdm.auto import tqdm
 
-    from .attack.campaign import cells, transfer_cells
-    from .attack.runner import LocalExecutor, run_cell
-    from .attack.transfer import run_transfer
+    from .campaign.runner import LocalExecutor, run_cell
+    from .campaign.spec import cells, transfer_cells
+    from .campaign.transfer import run_transfer
 
     if path_or_campaign is None:
         raise UserError("run_campaign needs a campaign file (e.g. attacks/demo.toml) or a Campaign")
@@ -258,7 +258,7 @@ def run_campaign(path_or_campaign: Any, results: str | Path | None = None, overr
     log(f"campaign {c.campaign.name}: {len(grid)} runs, {c.examples.num_examples} examples each"
         + (f", then {len(transfers)} transfer runs" if transfers else ""))
     if executor == "ray":
-        from .attack.ray_executor import RayExecutor
+        from .campaign.ray_executor import RayExecutor
 
         runner: Any = RayExecutor(address, workers, log=log)
     else:
@@ -285,11 +285,11 @@ def transfer(source_model: str, recipe: str, target_model: str, dataset: str | N
              noise: Any = None, source_noise: Any = None, campaign: Any = None,
              results: str | Path | None = None, overrides: Sequence[str] = (),
              num_examples: int | None = None, defense: str = "none",
-             log: Callable[[str], None] = print) -> dict[str, Any]:
+             log: Callable[[str], None] = print) -> RunRecord:
     """Replay the final texts of the ``source_model`` x ``recipe`` run of ``campaign``
     (``robustsnn transfer``) against ``target_model``; return the transfer run record."""
-    from .attack.campaign import Cell
-    from .attack.transfer import run_transfer, transfer_recipe
+    from .campaign.spec import Cell
+    from .campaign.transfer import run_transfer, transfer_recipe
     from .data.registry import get_dataset_spec
     from .zoo import MODELS
 
@@ -307,8 +307,8 @@ def table(results: str | Path | Sequence[str | Path] | None = None,
     (CSV, unrounded; default ``$ROBUSTSNN_RESULTS/table2.csv``) and beside it as ``.md``.
     ``results``: one folder or several, searched recursively (default
     ``$ROBUSTSNN_RESULTS/attacks``). ``recount``: recover the unattackable examples of
-    logs from before the candidate counts (attack/recount.py; no model is queried)."""
-    from .attack.table import write_table
+    logs from before the candidate counts (analysis/recount.py; no model is queried)."""
+    from .analysis.table import write_table
     from .paths import results_dir
 
     out = Path(out) if out else results_dir() / "table2.csv"
@@ -329,7 +329,8 @@ def worst_case_table(results: str | Path | Sequence[str | Path] | None = None,
     accuracy per deployed model, the k-curve, transfer rates and matched-subset success
     rates, computed from the run records under ``results``; written to ``out`` (default
     ``$ROBUSTSNN_RESULTS/adaptive.csv``), its siblings and ``.md``. Returns the tables."""
-    from .attack.adaptive import write_adaptive
+    from .analysis.adaptive import write_adaptive
     from .paths import results_dir
 
     return write_adaptive(_folders(results), Path(out) if out else results_dir() / "adaptive.csv")
+

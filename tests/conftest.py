@@ -167,3 +167,24 @@ def shared_data(monkeypatch: pytest.MonkeyPatch) -> Path:
         pytest.skip("shared datasets not found (set ROBUSTSNN_DATA)")
     monkeypatch.setenv("ROBUSTSNN_DATA", str(root))
     return root
+
+
+def run_record_dict(dataset: str = "sst2", model: str = "textcnn", recipe: str = "pwws", noise: str = "none",
+                    sha: str | None = "ab" * 32, complete: bool = True, log: str | None = None,
+                    campaign: str = "tiny", **fields: Any) -> dict[str, Any]:
+    """A valid run record (robustsnn/records/record.py) with what a test does not care about
+    filled in; ``fields`` replace top-level fields."""
+    record: dict[str, Any] = {
+        "schema_version": 1,
+        "cell": {"dataset": dataset, "model": model, "defense": "none", "recipe": recipe, "noise": noise},
+        "campaign": {"campaign": {"name": campaign, "seed": 0, "query_cache": True},
+                     "threat": {"max_modification_rate": 0.1}, "examples": {"split": "test"}},
+        "campaign_file": None, "protocol": "shared-swap", "attack": {"recipe": recipe},
+        "model": {"checkpoint": f"{dataset}/{model}/best.pt", **({"checkpoint_sha256": sha} if sha else {})},
+        "log": log or f"{dataset}__{model}__none__{recipe}__{noise}__shared-swap.csv", "examples_selected": 4,
+        "verdict_draws": 0, "complete": complete, "date": "2026-12-07T10:00:00+00:00", "git": "abc1234",
+        "robustsnn": "0.1.0", "python": "3.11.7", "versions": {}, "machine": {}, "command": "robustsnn attack",
+    }
+    if complete:
+        record["metrics"] = {"n": 4, "clean_accuracy": 0.75}
+    return {**record, **fields}

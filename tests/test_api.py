@@ -14,7 +14,7 @@ TEXTS = ["the movie was good .", "the plot was dull and boring ."]
 
 
 def test_package_names_are_the_api_verbs():
-    import robustsnn.attack.campaign  # noqa: F401  (puts the subpackage under robustsnn.attack)
+    import robustsnn.campaign.spec  # noqa: F401  (puts the subpackage under robustsnn.attack)
 
     assert robustsnn.load_classifier is api.load_classifier
     assert robustsnn.run_attack is api.attack and robustsnn.run_campaign is api.run_campaign

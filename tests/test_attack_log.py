@@ -2,8 +2,8 @@
 
 import pytest
 
-from robustsnn.attack.log import COLUMNS, AttackLog, read_log
 from robustsnn.errors import UserError
+from robustsnn.records.log import COLUMNS, AttackLog, read_log
 
 
 def row(i, result="failed"):
@@ -71,11 +71,11 @@ def test_one_writer_per_log_and_a_killed_writer_leaves_no_lock(tmp_path):
     import sys
     import time
 
-    from robustsnn.attack.log import exclusive
+    from robustsnn.records.log import exclusive
 
     log = tmp_path / "cell.csv"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from robustsnn.attack.log import exclusive\n"
+        "import sys, time; from robustsnn.records.log import exclusive\n"
         f"with exclusive({str(log)!r}):\n    print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -98,7 +98,7 @@ def test_one_writer_per_log_and_a_killed_writer_leaves_no_lock(tmp_path):
 
 
 def test_a_second_writer_in_the_same_process_is_refused_too(tmp_path):
-    from robustsnn.attack.log import exclusive
+    from robustsnn.records.log import exclusive
 
     with exclusive(tmp_path / "a.csv"):
         with pytest.raises(UserError, match="one writer per log"):
@@ -139,7 +139,7 @@ def test_read_log_refuses_an_example_logged_twice(tmp_path):
 def test_a_compressed_log_reads_alike_and_resumes_as_the_plain_file(tmp_path):
     import gzip
 
-    from robustsnn.attack.log import compress_log, read_identity
+    from robustsnn.records.log import compress_log, read_identity
 
     path = tmp_path / "x.csv"
     log = AttackLog(path, identity={"cell": "toy"})

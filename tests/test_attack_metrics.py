@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from robustsnn.attack.metrics import Outcome, compute_metrics, compute_verdict, words_changed
+from robustsnn.records.metrics import Outcome, compute_metrics, compute_verdict, words_changed
 
 
 def o(result, perturbed=0, words=10, queries=0, seconds=1.0):

@@ -16,11 +16,12 @@ from attack_toys import require_textattack, textattack_fixture, toy_embedding
 require_textattack()
 
 from conftest import tiny_recipe_dict  # noqa: E402
-from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.attack.log import read_log  # noqa: E402
-from robustsnn.attack.runner import run_cell  # noqa: E402
+from robustsnn.campaign.runner import run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.config import recipe_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.records.log import read_log  # noqa: E402
+from robustsnn.records.record import SCHEMA_VERSION, RunRecord  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
 from robustsnn.train.ann import train  # noqa: E402
 
@@ -69,7 +70,7 @@ def test_cap_and_k_hold_in_the_logged_outputs(models, tmp_path):
     record = run_cell(c, Cell("sst2", "textcnn", "none", "pwws", "none"), tmp_path / "res",
                       resources=toy_resources(), log=lambda _: None)
     rows = read_log(tmp_path / "res" / "toy" / "sst2__textcnn__none__pwws__none__shared-swap.csv")
-    assert len(rows) == 12 == record["metrics"]["n"] and record["complete"]
+    assert len(rows) == 12 == record.metrics["n"] and record.complete
     assert {r["result"] for r in rows} <= {"successful", "failed", "skipped"}
     emb = toy_embedding()
     attacked = 0
@@ -87,7 +88,11 @@ def test_cap_and_k_hold_in_the_logged_outputs(models, tmp_path):
                 neighbours = [emb.index2word(i) for i in emb.nearest_neighbours(emb.word2index(old), 3)]
                 assert new in neighbours
     assert attacked > 0, "the toy attack should succeed at least once"
-    assert record["protocol"] == "shared-swap" and record["attack"]["recipe"] == "pwws"
+    assert record.protocol == "shared-swap" and record.attack["recipe"] == "pwws"
+    # The runner writes through the schema: what it wrote reads back as the record it returned.
+    on_disk = json.loads(record.path.read_text(encoding="utf-8"))
+    assert on_disk["schema_version"] == SCHEMA_VERSION
+    assert json.dumps(RunRecord.load(record.path).to_dict(), sort_keys=True) == json.dumps(on_disk, sort_keys=True)
 
 
 def test_resume_after_a_kill_matches_an_uninterrupted_run(models, tmp_path):
@@ -105,7 +110,7 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(models, tmp_path):
     assert [r["index"] for r in rows] == [r["index"] for r in reference]  # none lost, none twice
     assert strip_seconds(rows) == strip_seconds(reference)
     assert any("resuming, 3 of 6" in line for line in lines)
-    assert resumed["metrics"] == {**full["metrics"], "seconds_per_example": resumed["metrics"]["seconds_per_example"]}
+    assert resumed.metrics == {**full.metrics, "seconds_per_example": resumed.metrics["seconds_per_example"]}
 
 
 def test_stochastic_model_gets_a_final_verdict(models, tmp_path):
@@ -114,12 +119,12 @@ def test_stochastic_model_gets_a_final_verdict(models, tmp_path):
     rows = read_log(tmp_path / "toy" / f"{cell.key}__shared-swap.csv")
     assert all(r["verdict_draws"] == "7" for r in rows)
     assert all(0 <= int(r["verdict_clean_votes"]) <= 7 for r in rows)
-    assert record["verdict"]["draws"] == 7 and 0 <= record["verdict"]["clean_accuracy"] <= 1
-    assert record["model"]["encoding"] == "frozen" and record["model"]["encoding_seed"] == 3
+    assert record.verdict["draws"] == 7 and 0 <= record.verdict["clean_accuracy"] <= 1
+    assert record.model["encoding"] == "frozen" and record.model["encoding_seed"] == 3
 
 
 def test_table_aggregates_records(models, tmp_path):
-    from robustsnn.attack.table import write_table
+    from robustsnn.analysis.table import write_table
 
     for cell in (Cell("sst2", "textcnn", "none", "pwws", "none"),
                  Cell("sst2", "snn-converted", "none", "pwws", "frozen")):
@@ -142,7 +147,7 @@ def test_table_aggregates_records(models, tmp_path):
 
 
 def test_finished_logs_compress_and_every_reader_and_resume_take_them(models, tmp_path):
-    from robustsnn.attack.table import write_table
+    from robustsnn.analysis.table import write_table
     from robustsnn.cli import main
 
     res = tmp_path / "res"
@@ -153,7 +158,9 @@ def test_finished_logs_compress_and_every_reader_and_resume_take_them(models, tm
     plain = {p.name: read_log(p) for p in logs}
     # A run that has not finished keeps its plain log, to be appended to.
     unfinished = res / "toy" / "unfinished.json"
-    unfinished.write_text('{"cell": {}, "log": "unfinished.csv", "complete": false}')
+    started = {**first[0].to_dict(), "log": "unfinished.csv", "complete": False}
+    del started["metrics"]  # a record as the runner writes it before the first example
+    unfinished.write_text(json.dumps(started))
     (res / "toy" / "unfinished.csv").write_text("x")
 
     assert main(["compress-logs", str(res)]) == 0
@@ -168,7 +175,7 @@ def test_finished_logs_compress_and_every_reader_and_resume_take_them(models, tm
     kept = record.read_bytes()
     lines = []
     again = run_cell(campaign(n=3), cells[1], res, resources=toy_resources(), log=lines.append)
-    same = json.dumps(again["metrics"], sort_keys=True) == json.dumps(first[1]["metrics"], sort_keys=True)
+    same = json.dumps(again.metrics, sort_keys=True) == json.dumps(first[1].metrics, sort_keys=True)
     assert same and any("restored" in line for line in lines)  # (dumps: NaN != NaN as a float)
     assert any("3 of 3" in line and "record kept" in line for line in lines)
     assert record.read_bytes() == kept
@@ -203,7 +210,7 @@ def test_missing_checkpoint_says_how_to_build_it(tmp_path, monkeypatch):
 
 
 def test_shipped_campaigns_load():
-    from robustsnn.attack.campaign import cells, load_campaign
+    from robustsnn.campaign.spec import cells, load_campaign
 
     paper = load_campaign("attacks/paper.toml")
     assert paper.threat.max_modification_rate == 0.1 and paper.threat.candidates == 15
@@ -221,7 +228,7 @@ def test_shipped_campaigns_load():
 def test_a_log_is_never_extended_under_other_settings(models, tmp_path):
     from dataclasses import replace
 
-    from robustsnn.attack.runner import cell_paths
+    from robustsnn.campaign.runner import cell_paths
 
     quiet = {"resources": toy_resources(), "log": lambda _: None}
     cell = Cell("sst2", "textcnn", "none", "pwws", "none")
@@ -233,7 +240,7 @@ def test_a_log_is_never_extended_under_other_settings(models, tmp_path):
     native = campaign(n=2, protocol="native")
     assert cell_paths(tmp_path, native, cell)[0] != log_path
     other = run_cell(native, cell, tmp_path, **quiet)
-    assert other["protocol"] == "native" and other["metrics"]["n"] == 2
+    assert other.protocol == "native" and other.metrics["n"] == 2
     assert len(read_log(cell_paths(tmp_path, native, cell)[0])) == 2
     assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
     # The same protocol under any other threat setting, seed or selection: refused, naming
@@ -251,9 +258,9 @@ def test_a_log_is_never_extended_under_other_settings(models, tmp_path):
         assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
     # The verdict's draws are no part of a deterministic model's experiment (it has no
     # verdict): another setting resumes its log.
-    assert run_cell(campaign(n=2, draws=7), cell, tmp_path, **quiet)["metrics"]["n"] == 2
+    assert run_cell(campaign(n=2, draws=7), cell, tmp_path, **quiet).metrics["n"] == 2
     assert log_path.read_bytes() == logged
     # More examples under the same settings extend the log: the first rows are kept.
     record = run_cell(campaign(n=3), cell, tmp_path, **quiet)
-    assert record["metrics"]["n"] == 3
+    assert record.metrics["n"] == 3
     assert log_path.read_bytes().startswith(logged) and len(read_log(log_path)) == 3

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from conftest import run_record_dict
 from robustsnn.cli import main
 
 TINY_RECIPE = """
@@ -105,7 +106,8 @@ def _record(repo, model, noise, sha, complete):
     folder = repo / "results" / "attacks" / "tiny"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"sst2__{model}__none__pwws__{noise}__shared-swap.json"
-    path.write_text(json.dumps({"complete": complete, "model": {"checkpoint_sha256": sha}}), encoding="utf-8")
+    path.write_text(json.dumps(run_record_dict(model=model, noise=noise, sha=sha, complete=complete)),
+                    encoding="utf-8")
     return path
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from robustsnn.attack.campaign import NOISE_NONE, campaign_from_dict, cells, load_campaign
 from robustsnn.attack.threat import ThreatModel
+from robustsnn.campaign.spec import NOISE_NONE, campaign_from_dict, cells, load_campaign
 from robustsnn.data.registry import DATASETS
 from robustsnn.registry import BUILTIN
 

@@ -13,10 +13,10 @@ from attack_toys import require_textattack, textattack_fixture, toy_embedding
 require_textattack()
 
 from conftest import tiny_recipe_dict, write_split  # noqa: E402
-from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.attack.log import read_log  # noqa: E402
-from robustsnn.attack.runner import run_cell  # noqa: E402
+from robustsnn.campaign.runner import run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.records.log import read_log  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
 
 GOOD = ["很好", "满意", "喜欢", "干净", "舒服", "不错"]
@@ -66,11 +66,11 @@ def campaign(n=10, **resources):
 def test_a_chinese_cell_is_attacked_with_the_datasets_word_neighbours(chinese_net, textattack, tmp_path):
     record = run_cell(campaign(), CELL, tmp_path / "res", checkpoint=chinese_net, resources=AttackResources(),
                       log=lambda _: None)
-    assert "neighbours of chnsenti" in record["attack"]["embedding"] and "antonyms" in record["attack"]["embedding"]
+    assert "neighbours of chnsenti" in record.attack["embedding"] and "antonyms" in record.attack["embedding"]
     rows = read_log(tmp_path / "res" / "zh" / f"{CELL.key}__shared-swap.csv")
     attacked = [r for r in rows if r["result"] != "skipped"]
     assert attacked and all(int(r["candidates_offered"]) > 0 for r in attacked)
-    assert record["metrics"]["unattackable"] == 0
+    assert record.metrics["unattackable"] == 0
     changed = [r for r in rows if r["result"] == "successful"]
     for r in changed:  # a swap replaces Chinese words with Chinese words
         assert r["perturbed_text"] != r["original_text"] and r["perturbed_text"].isascii() is False

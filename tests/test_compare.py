@@ -1,6 +1,6 @@
 """The SNN-against-TextCNN comparison under Table 2: the paper's claim per cell."""
 
-from robustsnn.attack.compare import compare, render_comparison
+from robustsnn.analysis.compare import compare, render_comparison
 
 
 def row(model, noise, boa, suc, recipe="pwws", dataset="sst2", complete=True, **extra):

@@ -261,7 +261,7 @@ def test_word_spans_skip_clitics_compounds_and_numbers():
 
 
 def test_defenses_campaign_loads():
-    from robustsnn.attack.campaign import cells, load_campaign
+    from robustsnn.campaign.spec import cells, load_campaign
 
     path = "attacks/defenses.toml"
     first = open(path, encoding="utf-8").readline()

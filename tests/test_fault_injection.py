@@ -23,8 +23,8 @@ from attack_toys import require_textattack, shared_resources_dir
 require_textattack()
 
 from conftest import link_counterfitted  # noqa: E402
-from robustsnn.attack.log import read_log  # noqa: E402
 from robustsnn.cli import main  # noqa: E402
+from robustsnn.records.log import read_log  # noqa: E402
 
 N = 40  # examples per run: enough rows for several kills, a few seconds per run
 LOG = "faults/sst2__tailored__none__pwws__none__shared-swap.csv"

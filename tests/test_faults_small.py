@@ -19,22 +19,20 @@ from pathlib import Path
 import pytest
 
 import robustsnn.cli
+from conftest import run_record_dict
 from robustsnn.errors import UserError
 
 
 def _toy_results(folder: Path) -> Path:
     """One run record and its log, with the fields ``robustsnn table`` reads."""
-    from robustsnn.attack.log import AttackLog
+    from robustsnn.records.log import AttackLog
 
     stem = "sst2__textcnn__none__pwws__none__shared-swap"
     log = AttackLog(folder / "toy" / f"{stem}.csv")
     log.append({"index": 0, "label": 1, "result": "failed", "original_output": 1, "perturbed_output": 1,
                 "original_score": 0.9, "perturbed_score": 0.8, "queries": 3, "words_perturbed": 0,
                 "num_words": 2, "seconds": 0.1, "original_text": "a text", "perturbed_text": "a text"})
-    record = {"cell": {"dataset": "sst2", "model": "textcnn", "defense": "none", "recipe": "pwws", "noise": "none"},
-              "campaign": {"campaign": {"name": "toy"}, "threat": {}}, "protocol": "shared-swap",
-              "log": f"{stem}.csv", "verdict_draws": 0, "complete": True, "examples_selected": 1,
-              "model": {}}
+    record = run_record_dict(sha=None, campaign="toy", log=f"{stem}.csv", examples_selected=1)
     (folder / "toy" / f"{stem}.json").write_text(json.dumps(record), encoding="utf-8")
     return folder
 
@@ -94,7 +92,7 @@ def test_read_only_results_name_the_file_not_the_temporary(tmp_path, capsys, mon
 
 
 def test_full_disk_names_the_file_and_says_runs_resume(tmp_path, capsys, monkeypatch):
-    import robustsnn.attack.table
+    import robustsnn.analysis.table
     from robustsnn.io_utils import atomic_write
 
     results = _toy_results(tmp_path / "res")
@@ -103,7 +101,7 @@ def test_full_disk_names_the_file_and_says_runs_resume(tmp_path, capsys, monkeyp
     def disk_full(tmp: Path) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a failed write() names no file
 
-    monkeypatch.setattr(robustsnn.attack.table, "atomic_write_text", lambda path, text: atomic_write(path, disk_full))
+    monkeypatch.setattr(robustsnn.analysis.table, "atomic_write_text", lambda path, text: atomic_write(path, disk_full))
     rc = robustsnn.cli.main(["table", "--results", str(results), "--out", str(out)])
     line = _one_error_line(capsys, rc, out)
     assert line.endswith("free some space and run the same command again (runs resume where they stopped)")
@@ -112,7 +110,7 @@ def test_full_disk_names_the_file_and_says_runs_resume(tmp_path, capsys, monkeyp
     def broken(path: Path, text: str) -> None:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))  # a bug of ours, not the user's disk
 
-    monkeypatch.setattr(robustsnn.attack.table, "atomic_write_text", broken)
+    monkeypatch.setattr(robustsnn.analysis.table, "atomic_write_text", broken)
     with pytest.raises(OSError) as info:  # keeps its traceback
         robustsnn.cli.main(["table", "--results", str(results), "--out", str(out)])
     assert info.value.errno == errno.EBADF
@@ -205,7 +203,7 @@ def test_crlf_tsv_loads_like_lf(tmp_path, monkeypatch):
 # 5. A run with no examples shows "-" for seconds per example, not nan.
 
 def test_empty_run_shows_no_nan_in_the_markdown_table():
-    from robustsnn.attack.table import COLUMNS, render_markdown
+    from robustsnn.analysis.table import COLUMNS, render_markdown
 
     nan = math.nan
     row = {key: None for key in COLUMNS}

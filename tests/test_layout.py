@@ -94,7 +94,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def _package(module: str) -> str:
-    """robustsnn.attack.runner -> robustsnn.attack; top-level modules stand for themselves."""
+    """robustsnn.campaign.runner -> robustsnn.attack; top-level modules stand for themselves."""
     parts = module.split(".")
     return ".".join(parts[:2])
 
@@ -111,7 +111,7 @@ def package_graph() -> dict[str, set[str]]:
 def test_the_graph_sees_real_imports():
     graph = import_graph()
     # Guards against a parser that silently finds nothing (then "no cycles" would hold trivially).
-    assert "robustsnn.attack.recipes" in graph["robustsnn.attack.runner"]
+    assert "robustsnn.attack.recipes" in graph["robustsnn.campaign.runner"]
     assert "robustsnn.resources.offline" in graph["robustsnn.attack.recipe_builders"]
     assert "robustsnn.errors" in graph["robustsnn.config"]
 
@@ -129,16 +129,25 @@ def test_no_import_cycle_between_packages():
 
 
 # Lower layers never import higher ones: the pipeline reads top to bottom.
+_TOP = {"robustsnn.cli", "robustsnn.reports"}
+# attack/ builds attacks, campaign/ runs them, records/ is what runs leave (logs, identity,
+# metrics), analysis/ reads them: each reaches only down this list.
+_RUNNING = {"robustsnn.attack", "robustsnn.campaign", "robustsnn.analysis"}
 FORBIDDEN = {
-    "robustsnn.defenses": {"robustsnn.attack", "robustsnn.cli", "robustsnn.reports", "robustsnn.train"},
-    "robustsnn.resources": {"robustsnn.attack", "robustsnn.defenses", "robustsnn.cli",
-                            "robustsnn.reports", "robustsnn.train", "robustsnn.models"},
-    "robustsnn.models": {"robustsnn.attack", "robustsnn.defenses", "robustsnn.cli",
-                         "robustsnn.reports", "robustsnn.train", "robustsnn.resources"},
-    "robustsnn.data": {"robustsnn.attack", "robustsnn.defenses", "robustsnn.cli", "robustsnn.reports",
-                       "robustsnn.train", "robustsnn.models", "robustsnn.resources"},
-    "robustsnn.train": {"robustsnn.attack", "robustsnn.defenses", "robustsnn.cli", "robustsnn.reports"},
-    "robustsnn.attack": {"robustsnn.cli", "robustsnn.reports"},
+    "robustsnn.defenses": {*_RUNNING, "robustsnn.records", *_TOP, "robustsnn.train"},
+    "robustsnn.resources": {*_RUNNING, "robustsnn.records", "robustsnn.defenses", *_TOP, "robustsnn.train",
+                            "robustsnn.models"},
+    "robustsnn.models": {*_RUNNING, "robustsnn.records", "robustsnn.defenses", *_TOP, "robustsnn.train",
+                         "robustsnn.resources"},
+    "robustsnn.data": {*_RUNNING, "robustsnn.records", "robustsnn.defenses", *_TOP, "robustsnn.train",
+                       "robustsnn.models", "robustsnn.resources"},
+    "robustsnn.train": {*_RUNNING, "robustsnn.records", "robustsnn.defenses", *_TOP},
+    # Light: no torch, no TextAttack, nothing that runs a model.
+    "robustsnn.records": {*_RUNNING, *_TOP, "robustsnn.train", "robustsnn.models", "robustsnn.defenses",
+                          "robustsnn.resources"},
+    "robustsnn.attack": {"robustsnn.campaign", "robustsnn.analysis", *_TOP},
+    "robustsnn.campaign": {"robustsnn.analysis", *_TOP},
+    "robustsnn.analysis": _TOP,
     "robustsnn.reports": {"robustsnn.cli"},
 }
 

@@ -13,10 +13,10 @@ from attack_toys import require_textattack, textattack_fixture, toy_embedding
 
 require_textattack()
 
-from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.attack.log import IDENTITY_PREFIX, AttackLog, read_identity, read_log  # noqa: E402
-from robustsnn.attack.runner import cell_paths, run_cell  # noqa: E402
+from robustsnn.campaign.runner import cell_paths, run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.records.log import IDENTITY_PREFIX, AttackLog, read_identity, read_log  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
 
 TAILORED = Cell("sst2", "tailored", "none", "pwws", "none")
@@ -52,7 +52,7 @@ def test_the_identity_is_the_first_line_and_names_the_checkpoint(tiny_net, texta
     identity = read_identity(log_path)
     assert identity["model"]["checkpoint_sha256"] == file_sha256(tiny_net.tailored)
     assert identity["cell"] == TAILORED.to_dict() and identity["threat"]["candidates"] == 3
-    assert identity["model"]["tokenizer_sha256"] == record["model"]["tokenizer_sha256"]
+    assert identity["model"]["tokenizer_sha256"] == record.model["tokenizer_sha256"]
     assert "checkpoint" not in identity["model"]  # where a file lies is not what it is
     assert [r["index"] for r in read_log(log_path)] == ["0", "1"]
 
@@ -81,7 +81,7 @@ def test_the_identity_outlives_a_deleted_record(tiny_net, textattack, tmp_path):
         run(campaign(n=3, candidates=10, max_modification_rate=0.5), tmp_path, tiny_net.tailored)
     assert log_path.read_bytes() == logged and not record_path.exists()
     # The same experiment resumes without its record and writes a new one.
-    assert run(campaign(n=3), tmp_path, tiny_net.tailored)["metrics"]["n"] == 3
+    assert run(campaign(n=3), tmp_path, tiny_net.tailored).metrics["n"] == 3
     assert record_path.exists()
 
 
@@ -95,7 +95,7 @@ def test_a_log_from_before_identities_is_checked_by_its_record_then_upgraded(tin
     with pytest.raises(UserError, match="threat.candidates"):
         run(campaign(n=3, candidates=10), tmp_path, tiny_net.tailored)
     assert log_path.read_bytes() == legacy
-    assert run(campaign(n=3), tmp_path, tiny_net.tailored)["metrics"]["n"] == 3
+    assert run(campaign(n=3), tmp_path, tiny_net.tailored).metrics["n"] == 3
     assert log_path.read_bytes().startswith(data)  # identity line added, old rows kept
     # Without its record an old log says nothing about its experiment: refused.
     shutil.copy(log_path, tmp_path / "keep.csv")
@@ -112,7 +112,7 @@ def test_fewer_examples_than_logged_are_reported_not_refused(tiny_net, textattac
     logged, recorded = log_path.read_bytes(), record_path.read_bytes()
     messages = []
     part = run(campaign(n=2), tmp_path, tiny_net.tailored, messages=messages)
-    assert part["metrics"]["n"] == 2 and full["metrics"]["n"] == 3
+    assert part.metrics["n"] == 2 and full.metrics["n"] == 3
     assert any("already holds 3 examples; reporting the 2 selected" in m for m in messages)
     assert log_path.read_bytes() == logged and record_path.read_bytes() == recorded
 

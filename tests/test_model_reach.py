@@ -7,13 +7,13 @@ from attack_toys import require_textattack, textattack_fixture, toy_embedding
 require_textattack()
 
 from conftest import write_split  # noqa: E402
-from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.attack.identity import first_difference  # noqa: E402
-from robustsnn.attack.log import read_log  # noqa: E402
 from robustsnn.attack.reach import WithinModelReach, word_offsets  # noqa: E402
-from robustsnn.attack.runner import run_cell  # noqa: E402
 from robustsnn.attack.threat import ThreatModel  # noqa: E402
+from robustsnn.campaign.runner import run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.records.identity import first_difference  # noqa: E402
+from robustsnn.records.log import read_log  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
 
 

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from robustsnn.attack.campaign import NOISE_NONE, Cell, campaign_from_dict, cells, load_campaign
-from robustsnn.attack.log import log_exists
+from conftest import run_record_dict
+from robustsnn.campaign.spec import NOISE_NONE, Cell, campaign_from_dict, cells, load_campaign
 from robustsnn.cli import main
 from robustsnn.errors import UserError
 from robustsnn.models.encoding import Encoding
+from robustsnn.records.log import log_exists
+from robustsnn.records.record import RunRecord
 
 HINT = "write the number of draws in the mode, e.g. mean-20"
 MEAN_20 = Encoding("mean-k", k=20)
@@ -105,7 +107,7 @@ def test_a_cell_takes_its_seed_from_the_campaign():
 @pytest.fixture
 def captured_cells(monkeypatch):
     """run_cell replaced by a recorder: what each entry point would run, without running it."""
-    import robustsnn.attack.runner as runner
+    import robustsnn.campaign.runner as runner
 
     seen = []
 
@@ -114,7 +116,8 @@ def captured_cells(monkeypatch):
         seen.append((campaign, cell))
         metrics = {"n": 0, "clean_accuracy": 0.0, "accuracy_under_attack": 0.0,
                    "attack_success_rate": 0.0, "seconds_per_example": 0.0}
-        return {"cell": cell.to_dict(), "protocol": campaign.threat.protocol, "metrics": metrics}
+        return RunRecord.from_dict(run_record_dict(cell.dataset, cell.model, cell.recipe, cell.noise,
+                                                   protocol=campaign.threat.protocol, metrics=metrics))
 
     monkeypatch.setattr(runner, "run_cell", fake_run_cell)
     return seen
@@ -176,7 +179,7 @@ def test_deterministic_models_still_refuse_a_noise_mode(captured_cells, capsys):
 
 def test_build_classifier_refuses_a_mismatched_cell():
     """No silent default: a stochastic model under noise 'none' used to run fresh draws."""
-    from robustsnn.attack.runner import build_classifier
+    from robustsnn.campaign.runner import build_classifier
 
     c = campaign_from_dict(campaign_dict(["frozen"]))
     with pytest.raises(UserError, match="model 'snn' is stochastic"):
@@ -198,7 +201,7 @@ def test_a_mean_20_cell_averages_20_draws_per_query(tiny_net, tmp_path, monkeypa
     monkeypatch.setenv("ROBUSTSNN_RESOURCES", str(shared_resources_dir()))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import robustsnn.models.snn as snn
-    from robustsnn.attack.runner import run_cell
+    from robustsnn.campaign.runner import run_cell
     from robustsnn.resources import AttackResources
 
     calls = []  # one [encoding, draws, batch] per SpikingTextCNN.run
@@ -225,8 +228,8 @@ def test_a_mean_20_cell_averages_20_draws_per_query(tiny_net, tmp_path, monkeypa
                       resources=AttackResources(embedding=toy_embedding()), log=lambda _: None)
 
     assert (tmp_path / "res" / "noise" / "sst2__snn-converted__none__pwws__mean-20__shared-swap.csv").is_file()
-    assert record["cell"]["noise"] == "mean-20" and record["complete"] and record["metrics"]["n"] == 3
-    assert record["model"]["encoding"] == "mean-20" and record["model"]["encoding_seed"] == 3
+    assert record.cell.noise == "mean-20" and record.complete and record.metrics["n"] == 3
+    assert record.model["encoding"] == "mean-20" and record.model["encoding_seed"] == 3
     queries = [(draws, batch) for encoding, draws, batch in calls if encoding.mode == "mean-k"]
     verdict = [(draws, batch) for encoding, draws, batch in calls if encoding.mode == "fresh"]
     assert len(queries) >= 3 and sum(batch for _, batch in queries) > 3  # the attack really queried

@@ -6,7 +6,6 @@ fresh process (a registry discovers entry points once per process, and an editab
 install takes effect at interpreter start)."""
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import link_counterfitted, make_tiny_dataset, tiny_recipe_dict
+from robustsnn.records.record import RunRecord
 
 PLUGIN_DIR = Path(__file__).parent / "plugin_example"
 PLUGIN = "strip-punctuation"
@@ -109,6 +109,6 @@ def test_attack_cli_runs_the_plugin_defense_end_to_end(plugin_installed, session
                 "--results", str(results), env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"defense {PLUGIN}) vs pwws" in proc.stdout and "N=4" in proc.stdout
-    record = json.loads((results / "adhoc" / f"sst2__textcnn__{PLUGIN}__pwws__none__shared-swap.json").read_text())
-    assert record["complete"] and record["cell"]["defense"] == PLUGIN and record["metrics"]["n"] == 4
-    assert record["model"]["defense"]["name"] == PLUGIN and record["model"]["model"] == "textcnn"
+    record = RunRecord.load(results / "adhoc" / f"sst2__textcnn__{PLUGIN}__pwws__none__shared-swap.json")
+    assert record.complete and record.cell.defense == PLUGIN and record.metrics["n"] == 4
+    assert record.model["defense"]["name"] == PLUGIN and record.model["model"] == "textcnn"

@@ -8,9 +8,9 @@ from attack_toys import require_textattack, textattack_fixture, toy_embedding
 require_textattack()
 ray = pytest.importorskip("ray")
 
-from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.attack.log import read_log  # noqa: E402
-from robustsnn.attack.runner import LocalExecutor, cell_paths, run_cell  # noqa: E402
+from robustsnn.campaign.runner import LocalExecutor, cell_paths, run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
+from robustsnn.records.log import read_log  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
 
 # The SNN with fresh draws: every query a new draw, so a row equals the serial one only
@@ -39,7 +39,7 @@ def rows_of(results, n):
 
 
 def test_a_ray_run_logs_what_a_serial_run_logs_and_resumes_across_executors(tiny_net, textattack, tmp_path):
-    from robustsnn.attack.ray_executor import RayExecutor
+    from robustsnn.campaign.ray_executor import RayExecutor
 
     resources = lambda: AttackResources(embedding=toy_embedding())  # noqa: E731
     run = lambda results, n, executor: run_cell(campaign(n), CELL, results, checkpoint=tiny_net.converted,  # noqa: E731
@@ -81,7 +81,7 @@ def test_a_ray_run_logs_what_a_serial_run_logs_and_resumes_across_executors(tiny
         assert rows_of(tmp_path / name, 12) == serial, name  # same rows, same order
     back = LocalExecutor(resources())  # and a Ray log resumes serially: nothing left to do
     record = run(tmp_path / "ray", 12, back)
-    assert record["complete"] and record["metrics"]["n"] == 12
+    assert record.complete and record.metrics["n"] == 12
 
 
 def test_the_executor_options_are_checked():

@@ -84,8 +84,8 @@ def test_readme_python_api_examples_run(tiny_net, tmp_path, monkeypatch, capsys)
     assert namespace["classifier"].describe()["encoding"] == "frozen"
 
     records = namespace["records"]
-    assert [(r["cell"]["model"], r["cell"]["noise"]) for r in records] == [("textcnn", "none"), ("snn", "frozen")]
-    assert all(r["complete"] and r["metrics"]["n"] == 5 for r in records)
+    assert [(r.cell.model, r.cell.noise) for r in records] == [("textcnn", "none"), ("snn", "frozen")]
+    assert all(r.complete and r.metrics["n"] == 5 for r in records)
     assert [(r["model"], r["noise"]) for r in namespace["rows"]] == [("snn", "frozen"), ("textcnn", "none")]
     demo = work / "runs" / "api-demo"
     assert (demo / "table.csv").is_file() and (demo / "table.md").is_file()

@@ -2,14 +2,15 @@
 one threat knob, each value in its own campaign folder, for robustness curves."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import robustsnn
 from attack_toys import require_textattack, textattack_fixture, toy_embedding
 from robustsnn import api
-from robustsnn.attack.campaign import campaign_from_dict
-from robustsnn.attack.sweep import KNOBS, summary_table, sweep_campaigns
+from robustsnn.campaign.spec import campaign_from_dict
+from robustsnn.campaign.sweep import KNOBS, summary_table, sweep_campaigns
 from robustsnn.cli import main
 from robustsnn.errors import UserError
 
@@ -49,10 +50,11 @@ def test_each_value_is_the_campaign_with_the_knob_set_and_its_own_name():
 
 
 def test_the_summary_shows_the_verdict_for_stochastic_runs():
-    def record(value, boa, verdict=None):
-        r = {"campaign": {"threat": {"max_modification_rate": value}},
-             "metrics": {"n": 4, "clean_accuracy": 1.0, "accuracy_under_attack": boa, "attack_success_rate": 1 - boa}}
-        return r if verdict is None else {**r, "verdict": {"accuracy_under_attack": verdict}}
+    def record(value, boa, verdict=None):  # what summary_table reads of a RunRecord
+        return SimpleNamespace(threat={"max_modification_rate": value},
+                               metrics={"n": 4, "clean_accuracy": 1.0, "accuracy_under_attack": boa,
+                                        "attack_success_rate": 1 - boa},
+                               verdict=None if verdict is None else {"accuracy_under_attack": verdict})
 
     deterministic = summary_table(KNOB, [record(0.1, 0.75), record(0.2, 0.5)])
     assert "Boa_R" not in deterministic and "| 0.2 " in deterministic and "75.0" in deterministic
@@ -96,7 +98,7 @@ def test_the_api_checks_its_values_alike():
 
 
 def _identity(path: Path) -> dict:
-    from robustsnn.attack.log import read_identity
+    from robustsnn.records.log import read_identity
 
     identity = read_identity(path)
     assert identity is not None
@@ -105,9 +107,9 @@ def _identity(path: Path) -> dict:
 
 def test_a_sweep_runs_each_value_into_its_own_log_and_resumes(tiny_net, textattack, tmp_path, capsys,
                                                              monkeypatch):
-    from robustsnn.attack import runner
-    from robustsnn.attack.identity import first_difference
-    from robustsnn.attack.log import read_log
+    from robustsnn.campaign import runner
+    from robustsnn.records.identity import first_difference
+    from robustsnn.records.log import read_log
     from robustsnn.resources import AttackResources
 
     results, lines = tmp_path / "results", []
@@ -115,12 +117,12 @@ def test_a_sweep_runs_each_value_into_its_own_log_and_resumes(tiny_net, textatta
                                num_examples=8, checkpoint=tiny_net.tailored, log=lines.append,
                                resources=AttackResources(embedding=toy_embedding()))
     names = ["adhoc-sweep-max_modification_rate-0.5", "adhoc-sweep-max_modification_rate-0.1"]
-    assert [r["campaign"]["campaign"]["name"] for r in records] == names  # in value order
+    assert [r.campaign_name for r in records] == names  # in value order
     assert sorted(p.name for p in results.iterdir()) == sorted(names)
     logs = [results / name / CELL_LOG for name in names]
     assert all(log.is_file() and log.with_suffix(".json").is_file() for log in logs)
     # The two experiments differ in the knob alone: in their records and in their logs' identities.
-    large, small = (r["campaign"]["threat"] for r in records)
+    large, small = (r.threat for r in records)
     assert (large.pop("max_modification_rate"), small.pop("max_modification_rate")) == (0.5, 0.1)
     assert large == small
     assert first_difference(_identity(logs[1]), _identity(logs[0])) == (KNOB, 0.1, 0.5)
@@ -130,8 +132,8 @@ def test_a_sweep_runs_each_value_into_its_own_log_and_resumes(tiny_net, textatta
     rows = {name: {r["index"]: r["result"] for r in read_log(log)} for name, log in zip(names, logs)}
     broken = {name: {i for i, result in by_index.items() if result == "successful"} for name, by_index in rows.items()}
     assert broken[names[1]] <= broken[names[0]]
-    boa = [r["metrics"]["accuracy_under_attack"] for r in records]
-    assert boa[0] <= boa[1] and records[0]["metrics"]["n"] == records[1]["metrics"]["n"] == 8
+    boa = [r.metrics["accuracy_under_attack"] for r in records]
+    assert boa[0] <= boa[1] and records[0].metrics["n"] == records[1].metrics["n"] == 8
 
     # The same command again resumes each value from its own log: nothing is attacked again.
     def attacked(*args, **kwargs):
@@ -156,7 +158,7 @@ def test_a_sweep_runs_each_value_into_its_own_log_and_resumes(tiny_net, textatta
     out = capsys.readouterr().out
     assert code == 0
     assert [log.read_bytes() for log in logs] == before
-    cln = records[0]["metrics"]["clean_accuracy"]
+    cln = records[0].metrics["clean_accuracy"]
     for value, b in zip(("0.5", "0.1"), boa):
         assert f"[max_modification_rate={value}] sst2__tailored__none__pwws__none: resuming, 8 of 8" in out
         # robustsnn attack's line, after the value it ran
@@ -177,9 +179,9 @@ def test_a_stochastic_sweep_reports_its_verdict_and_the_site_plots_it_as_one_cur
                                results=results, overrides=[*TOY, "verdict.draws=3"], num_examples=2,
                                checkpoint=tiny_net.converted, log=lambda _: None,
                                resources=AttackResources(embedding=toy_embedding()))
-    assert [r["campaign"]["campaign"]["name"] for r in records] == ["adhoc-sweep-query_budget-0",
+    assert [r.campaign_name for r in records] == ["adhoc-sweep-query_budget-0",
                                                                     "adhoc-sweep-query_budget-20"]
-    assert all(r["cell"]["noise"] == "frozen" and r["verdict"]["draws"] == 3 for r in records)
+    assert all(r.cell.noise == "frozen" and r.verdict["draws"] == 3 for r in records)
     assert "| Boa_R" in summary_table("threat.query_budget", records)
     build_site(results, tmp_path / "site", root=tmp_path)
     assert (tmp_path / "site" / "plots" / "query_budget__sst2__pwws__shared-swap.png").is_file()

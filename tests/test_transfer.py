@@ -6,11 +6,11 @@ from attack_toys import require_textattack
 
 require_textattack()
 
-from robustsnn.attack.campaign import Cell, transfer_cells  # noqa: E402
-from robustsnn.attack.log import read_log  # noqa: E402
-from robustsnn.attack.runner import run_cell  # noqa: E402
-from robustsnn.attack.transfer import run_transfer, transfer_recipe  # noqa: E402
+from robustsnn.campaign.runner import run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, transfer_cells  # noqa: E402
+from robustsnn.campaign.transfer import run_transfer, transfer_recipe  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.records.log import read_log  # noqa: E402
 from test_attack_runner import campaign as toy_campaign  # noqa: E402
 from test_attack_runner import models, strip_seconds, textattack, toy_resources  # noqa: E402,F401
 
@@ -38,10 +38,10 @@ def test_self_transfer_reproduces_the_source_run(models, tmp_path):
     source_rows = _source_run(tmp_path, c)
     target = Cell("sst2", "textcnn", "none", transfer_recipe(SOURCE), "none")
     record = run_transfer(c, SOURCE, target, tmp_path, **QUIET)
-    rows = read_log(tmp_path / "toy" / record["log"])
+    rows = read_log(tmp_path / "toy" / record.log)
     assert [r["result"] for r in rows] == [r["result"] for r in source_rows]
     assert any(r["result"] == "successful" for r in rows)
-    assert record["attack"]["transfer_from"] == SOURCE.to_dict() and record["complete"]
+    assert record.attack["transfer_from"] == SOURCE.to_dict() and record.complete
 
 
 def test_transfer_to_the_snn_uses_its_answers_and_the_verdict(models, tmp_path):
@@ -51,12 +51,12 @@ def test_transfer_to_the_snn_uses_its_answers_and_the_verdict(models, tmp_path):
     source_rows = {r["index"]: r for r in _source_run(tmp_path, c)}
     target = Cell("sst2", "snn-converted", "none", transfer_recipe(SOURCE), "frozen")
     record = run_transfer(c, SOURCE, target, tmp_path, **QUIET)
-    assert record["verdict_draws"] == 7 and "verdict" in record
+    assert record.verdict_draws == 7 and record.verdict is not None
     snn = load_classifier("sst2", "snn-converted", noise="frozen")  # campaign seed 3, set below
     from dataclasses import replace
 
     snn.encoding = replace(snn.encoding, seed=3)
-    rows = read_log(tmp_path / "toy" / record["log"])
+    rows = read_log(tmp_path / "toy" / record.log)
     assert len(rows) == len(source_rows)
     for row in rows:
         src = source_rows[row["index"]]
@@ -77,7 +77,7 @@ def test_transfer_resumes_without_losing_or_repeating_rows(models, tmp_path):
     _source_run(tmp_path, c)
     target = Cell("sst2", "snn-converted", "none", transfer_recipe(SOURCE), "frozen")
     record = run_transfer(c, SOURCE, target, tmp_path, **QUIET)
-    path = tmp_path / "toy" / record["log"]
+    path = tmp_path / "toy" / record.log
     full = read_log(path)
     lines = path.read_bytes().split(b"\r\n")
     path.write_bytes(b"\r\n".join(lines[:-4]) + b"\r\n" + lines[-4][:10])  # drop rows, tear one
@@ -89,7 +89,7 @@ def test_transfer_resumes_without_losing_or_repeating_rows(models, tmp_path):
     lines = []
     again = run_transfer(c, SOURCE, target, tmp_path, log=lines.append)
     assert record_path.read_bytes() == kept and path.read_bytes() == logged
-    assert again["complete"] is True and any("record kept" in line for line in lines)
+    assert again.complete is True and any("record kept" in line for line in lines)
 
 
 def test_transfer_needs_its_source_and_a_matching_name(models, tmp_path):
@@ -103,7 +103,7 @@ def test_transfer_needs_its_source_and_a_matching_name(models, tmp_path):
 
 
 def test_campaign_transfer_section_expands_to_source_target_pairs():
-    from robustsnn.attack.campaign import campaign_from_dict
+    from robustsnn.campaign.spec import campaign_from_dict
 
     c = campaign_from_dict({
         "campaign": {"name": "t", "models": ["textcnn", "tailored", "snn"], "recipes": ["pwws", "textfooler"],
@@ -135,15 +135,15 @@ def test_query_cache_off_asks_the_model_again(models, tmp_path, monkeypatch):
     uncached = campaign(n=4, query_cache=False)
     off = run_cell(uncached, SOURCE, tmp_path / "off", resources=toy_resources(), **QUIET)
     assert sum(asked) > with_cache  # repeated texts are scored again
-    assert off["campaign"]["campaign"]["query_cache"] is False and on["campaign"]["campaign"]["query_cache"]
+    assert off.query_cache is False and on.query_cache
     # A deterministic model answers the same either way: the outcomes agree.
     rows = lambda d: [r["result"] for r in read_log(d / "toy" / "sst2__textcnn__none__pwws__none__shared-swap.csv")]  # noqa: E731
     assert rows(tmp_path / "on") == rows(tmp_path / "off")
 
 
 def test_a_cell_being_written_is_refused_before_anything_is_touched(models, tmp_path):
-    from robustsnn.attack.log import exclusive
-    from robustsnn.attack.runner import cell_paths
+    from robustsnn.campaign.runner import cell_paths
+    from robustsnn.records.log import exclusive
 
     c = campaign(n=3)
     csv_path, record_path = cell_paths(tmp_path, c, SOURCE)

@@ -11,8 +11,8 @@ from typing import Literal
 
 import pytest
 
-from robustsnn.attack.campaign import Campaign, campaign_from_dict, load_campaign
 from robustsnn.attack.threat import ThreatModel
+from robustsnn.campaign.spec import Campaign, campaign_from_dict, load_campaign
 from robustsnn.checks import is_int, is_number, require_choice, require_fraction
 from robustsnn.config import from_dict, load_recipe, recipe_from_dict
 from robustsnn.defenses import DefenseContext

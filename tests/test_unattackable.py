@@ -11,11 +11,11 @@ from attack_toys import require_textattack, textattack_fixture, toy_embedding
 require_textattack()
 
 from conftest import write_split  # noqa: E402
-from robustsnn.attack.campaign import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.attack.log import COLUMNS, LEGACY_COLUMNS, AttackLog, read_log  # noqa: E402
-from robustsnn.attack.metrics import Outcome, compute_metrics  # noqa: E402
-from robustsnn.attack.runner import run_cell  # noqa: E402
+from robustsnn.campaign.runner import run_cell  # noqa: E402
+from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
+from robustsnn.records.log import COLUMNS, LEGACY_COLUMNS, AttackLog, read_log  # noqa: E402
+from robustsnn.records.metrics import Outcome, compute_metrics  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
 
 CELL = Cell("sst2", "tailored", "none", "pwws", "none")
@@ -64,7 +64,7 @@ def test_allowed_it_logs_unattackable_not_failed(tiny_net, tiny_data, textattack
     attacked = [r for r in rows if r["result"] != "skipped"]
     assert attacked and {r["result"] for r in attacked} == {"unattackable"}
     assert all(r["candidates_offered"] == "0" and r["candidates_kept"] == "0" for r in attacked)
-    m = record["metrics"]
+    m = record.metrics
     # TextAttack's numbers count them as failed (comparable), the new ones say what happened.
     assert m["failed"] == len(attacked) == m["unattackable"] and m["attack_success_rate"] == 0.0
     assert m["unattackable_share"] == 1.0 and math.isnan(m["attack_success_rate_attackable"])
@@ -76,7 +76,7 @@ def test_an_attackable_cell_counts_its_candidates(tiny_net, textattack, tmp_path
     attacked = [r for r in rows if r["result"] != "skipped"]
     assert attacked and all(int(r["candidates_offered"]) > 0 for r in attacked)
     assert all(int(r["candidates_kept"]) <= int(r["candidates_offered"]) for r in attacked)
-    assert record["metrics"]["unattackable"] == 0 and record["metrics"]["unattackable_share"] == 0.0
+    assert record.metrics["unattackable"] == 0 and record.metrics["unattackable_share"] == 0.0
 
 
 def test_metrics_over_the_attackable_examples():
@@ -116,10 +116,10 @@ def test_a_legacy_log_recounted_finds_exactly_the_logged_unattackable_examples(t
     unattackable, and the table's numbers equal the original log's."""
     import csv
     import io
-    import json
 
-    from robustsnn.attack.recount import Recounter, needs_recount
-    from robustsnn.attack.table import collect
+    from robustsnn.analysis.recount import Recounter, needs_recount
+    from robustsnn.analysis.table import collect
+    from robustsnn.records.record import RunRecord
 
     known = [(i % 2, "a good movie , fine and great" if i % 2 else "a bad movie , dull and awful") for i in range(4)]
     foreign = [(i % 2, " ".join(FOREIGN[(i + j) % len(FOREIGN)] for j in range(5)) + " .") for i in range(4)]
@@ -143,10 +143,10 @@ def test_a_legacy_log_recounted_finds_exactly_the_logged_unattackable_examples(t
     [unknown] = collect(tmp_path / "res")
     assert math.isnan(unknown["unattackable_share"]) and unknown["unattackable_source"] == ""
 
-    record = json.loads((folder / f"{CELL.key}__shared-swap.json").read_text())
+    record = RunRecord.load(folder / f"{CELL.key}__shared-swap.json")
     recounted = Recounter(AttackResources(embedding=toy_embedding())).rows(record, legacy)
     assert [r["result"] for r in recounted] == [r["result"] for r in truth]
-    import robustsnn.attack.recount as recount_module
+    import robustsnn.analysis.recount as recount_module
 
     monkeypatch.setattr(recount_module, "Recounter", lambda: Recounter(AttackResources(embedding=toy_embedding())))
     [after] = collect(tmp_path / "res", recount=True)

@@ -7,9 +7,10 @@ import math
 
 import pytest
 
-from robustsnn.attack.log import AttackLog
-from robustsnn.attack.worst_case import deployed_form, load_runs, matched_success_rates, worst_case
+from conftest import run_record_dict
+from robustsnn.analysis.worst_case import deployed_form, load_runs, matched_success_rates, worst_case
 from robustsnn.errors import UserError
+from robustsnn.records.log import AttackLog
 
 
 def _write_run(folder, campaign, model, recipe, noise, rows, draws=0):
@@ -22,9 +23,8 @@ def _write_run(folder, campaign, model, recipe, noise, rows, draws=0):
         full = {"index": index, "label": 1, "original_text": "a text", "perturbed_text": final,
                 "queries": 3, "words_perturbed": 0, "num_words": 2, "seconds": 0.1, **row}
         log.append(full)
-    record = {"cell": {"dataset": "sst2", "model": model, "defense": "none", "recipe": recipe, "noise": noise},
-              "campaign": {"campaign": {"name": campaign}}, "protocol": "shared-swap",
-              "log": f"{stem}.csv", "verdict_draws": draws}
+    record = run_record_dict(model=model, recipe=recipe, noise=noise, sha=None, campaign=campaign,
+                             log=f"{stem}.csv", verdict_draws=draws)
     (folder / campaign / f"{stem}.json").write_text(json.dumps(record))
 
 
@@ -106,7 +106,7 @@ def test_no_records_is_a_user_error(tmp_path):
 
 
 def test_k_curve_compares_draws_per_query_on_common_examples(tmp_path):
-    from robustsnn.attack.adaptive import k_curve
+    from robustsnn.analysis.adaptive import k_curve
 
     _write_run(tmp_path, "c", "snn", "pwws", "fresh",
                {0: _stoch("successful", True, True, 6), 1: _stoch("failed", True, True, 9),
@@ -124,7 +124,7 @@ def test_k_curve_compares_draws_per_query_on_common_examples(tmp_path):
 
 
 def test_transfer_rate_counts_source_successes_the_target_gets_wrong(tmp_path):
-    from robustsnn.attack.adaptive import transfer_table
+    from robustsnn.analysis.adaptive import transfer_table
 
     _write_run(tmp_path, "c", "tailored", "pwws", "none",
                {0: _det("successful"), 1: _det("successful"), 2: _det("failed"), 3: _det("successful")})
@@ -134,7 +134,8 @@ def test_transfer_rate_counts_source_successes_the_target_gets_wrong(tmp_path):
                 2: _stoch("failed", True, True, 9), 3: _stoch("skipped", False, False, 1)}, draws=10)
     record_path = tmp_path / "c" / "sst2__snn__none__transfer-tailored-pwws__fresh__shared-swap.json"
     record = json.loads(record_path.read_text())
-    record["attack"] = {"transfer_from": {"model": "tailored", "recipe": "pwws", "noise": "none"},
+    record["attack"] = {"recipe": "transfer-tailored-pwws",
+                        "transfer_from": {"model": "tailored", "recipe": "pwws", "noise": "none"},
                         "source_log": "sst2__tailored__none__pwws__none__shared-swap.csv"}
     record_path.write_text(json.dumps(record))
     [row] = transfer_table(load_runs(tmp_path))
@@ -145,9 +146,9 @@ def test_transfer_rate_counts_source_successes_the_target_gets_wrong(tmp_path):
 
 def test_an_unchanged_text_keeps_its_clean_verdict():
     """A failed attack's final text is the clean text; the log's second vote on it is
-    draw noise, never a success (robustsnn.attack.log.final_verdict)."""
-    from robustsnn.attack.log import final_verdict
-    from robustsnn.attack.runner import summarise
+    draw noise, never a success (robustsnn.records.log.final_verdict)."""
+    from robustsnn.campaign.runner import summarise
+    from robustsnn.records.log import final_verdict
 
     row = {"index": "0", "label": "1", "result": "failed", "original_output": "1", "perturbed_output": "1",
            "original_score": "0.4", "perturbed_score": "0.4", "queries": "5", "candidates_offered": "3",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 _CAMPAIGN_HELP = ("campaign file for the shared constraints and examples (default: the paper's "
                   "settings, as in attacks/paper.toml, under the name 'adhoc')")
@@ -72,6 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="list what would be compressed")
     p.set_defaults(func=cmd_compress_logs)
 
+    p = sub.add_parser("migrate-records", help="rewrite run records an older robustsnn wrote in the current "
+                                              "schema (once; records already current are left alone)")
+    p.add_argument("results", type=Path, nargs="+", metavar="DIR",
+                   help="folders of run records, searched recursively, e.g. results/attacks")
+    p.add_argument("--dry-run", action="store_true", help="list what would be migrated")
+    p.set_defaults(func=cmd_migrate_records)
+
 
 def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
     """The arguments naming one attack cell (``attack`` and ``sweep-attack``)."""
@@ -95,7 +103,7 @@ def _checkpoint(p: argparse.ArgumentParser) -> None:
 
 
 def _register_sweep(sub: argparse._SubParsersAction) -> None:
-    from ..attack.sweep import KNOBS
+    from ..campaign.sweep import KNOBS
 
     p = sub.add_parser(
         "sweep-attack", help="attack one model with one recipe at each value of one threat knob "
@@ -142,23 +150,23 @@ def _check_num_examples(n: int | None) -> None:
         raise UserError("--num-examples must be positive")
 
 
-def _print_record(record: dict) -> None:
+def _print_record(record: Any) -> None:
     print(_record_line(record))
 
 
-def _record_line(record: dict) -> str:
+def _record_line(record: Any) -> str:
     """A run record's summary in one line (what ``robustsnn attack`` prints)."""
-    m = record["metrics"]
-    line = (f"{record['cell']['dataset']} {record['cell']['model']} ({record['cell']['noise']}, defense "
-            f"{record['cell']['defense']}) vs {record['cell']['recipe']} [{record['protocol']}]: "
+    m, cell = record.metrics, record.cell
+    line = (f"{cell.dataset} {cell.model} ({cell.noise}, defense "
+            f"{cell.defense}) vs {cell.recipe} [{record.protocol}]: "
             f"N={m['n']} Cln={100 * m['clean_accuracy']:.1f} Boa={100 * m['accuracy_under_attack']:.1f} "
             f"Suc={100 * m['attack_success_rate']:.1f} s/ex={m['seconds_per_example']:.2f}")
     if m.get("unattackable"):  # never read as robustness: say how many had no candidate
         pct = lambda x: "-" if x != x else f"{100 * x:.1f}"  # noqa: E731  (nan: none attackable)
         line += (f" | unattackable {m['unattackable']} (Boa_a={pct(m['accuracy_under_attack_attackable'])} "
                  f"Suc_a={pct(m['attack_success_rate_attackable'])})")
-    if "verdict" in record:
-        v = record["verdict"]
+    if record.verdict is not None:
+        v = record.verdict
         line += (f" | over {v['draws']} draws: Cln={100 * v['clean_accuracy']:.1f} "
                  f"Boa={100 * v['accuracy_under_attack']:.1f} Suc={100 * v['attack_success_rate']:.1f}")
     return line
@@ -186,8 +194,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    from ..analysis.table import render_markdown
     from ..api import table
-    from ..attack.table import render_markdown
     from ..paths import results_dir
 
     if args.worst_case:
@@ -206,14 +214,22 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_compress_logs(args: argparse.Namespace) -> int:
-    from ..attack.records import compress_finished_logs
     from ..errors import UserError
+    from ..records.find import compress_finished_logs
 
     if args.min_kb < 0:
         raise UserError("--min-kb must not be negative")
     count, before, after = compress_finished_logs(args.results, 1024 * args.min_kb, args.dry_run)
     if not args.dry_run:
         print(f"compressed {count} logs: {before:,} -> {after:,} bytes")
+    return 0
+
+
+def cmd_migrate_records(args: argparse.Namespace) -> int:
+    from ..records.find import migrate_records
+
+    migrated, current = migrate_records(args.results, args.dry_run)
+    print(f"{'would migrate' if args.dry_run else 'migrated'} {migrated} run records; {current} already current")
     return 0
 
 
@@ -230,7 +246,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 def cmd_sweep_attack(args: argparse.Namespace) -> int:
     from ..api import sweep_attack
-    from ..attack.sweep import label, record_value, summary_table
+    from ..campaign.sweep import label, record_value, summary_table
 
     _check_num_examples(args.num_examples)
     # The cell is the same for every value: the line says which value it ran.

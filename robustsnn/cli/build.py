@@ -16,7 +16,6 @@ through the CLI itself, so a build is exactly what the printed commands would do
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,9 +114,10 @@ def check_logs(campaign: Any, results: Path, runs: Path,
     """For each (dataset, model) in ``pairs`` (what was asked for) that ``campaign`` attacks
     and whose checkpoint is on disk, which of its logs under ``results`` were written with
     that very file."""
-    from ..attack.campaign import cells
-    from ..attack.runner import cell_paths
+    from ..campaign.runner import cell_paths
+    from ..campaign.spec import cells
     from ..io_utils import file_sha256
+    from ..records.record import RunRecord
     from ..zoo import MODELS, CheckpointModel
 
     checks: dict[tuple[str, str], LogCheck] = {}
@@ -137,14 +137,10 @@ def check_logs(campaign: Any, results: Path, runs: Path,
         _, record_path = cell_paths(results, campaign, cell)
         if not record_path.is_file():
             continue
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise UserError(f"cannot read the run record {record_path}: {exc}") from None
-        stored = record.get("model", {}).get("checkpoint_sha256")
-        if stored == check.sha256:
+        record = RunRecord.load(record_path)
+        if record.checkpoint_sha256 == check.sha256:
             check.matching.append(record_path.name)
-        elif record.get("complete"):
+        elif record.complete:
             check.other_finished.append(record_path.name)
         else:
             check.other_partial.append(record_path.name)

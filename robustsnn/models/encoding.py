@@ -26,14 +26,12 @@ gives exactly the ``[N, channels, length]`` layout of ``Conv1d`` without a copy.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import torch
 
 from ..errors import UserError
-
-MODES = ("fresh", "frozen", "mean-k", "direct")
+from ..noise import MEAN, MODES, check_draws, parse_mode
 
 _MASK32 = 0xFFFFFFFF
 # Multiplier of the 32-bit integer hash (Mueller's "hash32"); below 2^27, so every
@@ -57,8 +55,10 @@ class Encoding:
         from ..checks import require_nonnegative_int, require_positive_int
 
         require_positive_int("encoding k", self.k)
-        if self.mode != "mean-k" and self.k != 1:
+        if self.mode != MEAN and self.k != 1:
             raise UserError(f"encoding k applies to mode 'mean-k' only (got mode '{self.mode}', k={self.k})")
+        if self.mode == MEAN:
+            check_draws(self.k)
         require_nonnegative_int("encoding seed", self.seed)
 
     @property
@@ -79,25 +79,11 @@ class Encoding:
         averaged per call (``mean-20``): the one parser of a mode as users write it
         (``--noise``, a campaign's ``noise``). Case and surrounding blanks are ignored;
         ``str()`` of the result is the canonical spelling (``mean-020`` -> ``mean-20``)."""
-        if not isinstance(text, str):
-            raise UserError(f"a noise mode is a string such as 'frozen' or 'mean-20', got {text!r}")
-        spelled = text.strip().lower()
-        if spelled in ("mean-k", "mean"):
-            raise UserError(f"noise mode '{text}' does not say how many draws to average: write the "
-                            "number of draws in the mode, e.g. mean-20")
-        if spelled.startswith("mean-"):
-            match = re.fullmatch(r"mean-([0-9]+)", spelled)
-            if not match or int(match.group(1)) < 1:
-                raise UserError(f"noise mode '{text}': mean-<k> takes a positive whole number of "
-                                "draws, e.g. mean-20")
-            return cls("mean-k", k=int(match.group(1)), seed=seed)
-        if spelled not in MODES:
-            raise UserError(f"unknown encoding mode '{text}' (choices: fresh, frozen, mean-<k> "
-                            "with k draws averaged, e.g. mean-20, direct)")
-        return cls(spelled, seed=seed)
+        parsed = parse_mode(text)  # robustsnn/noise.py: the one spelling of a mode
+        return cls(parsed.mode, k=parsed.k, seed=seed)
 
     def __str__(self) -> str:
-        return f"mean-{self.k}" if self.mode == "mean-k" else self.mode
+        return f"mean-{self.k}" if self.mode == MEAN else self.mode
 
 
 FRESH = Encoding("fresh")

@@ -1,7 +1,7 @@
 """``robustsnn report site``: a static, offline leaderboard site built from run records.
 
 Everything on the site comes from files already in the results: the run records
-(``*.json`` beside each attack log, :func:`~robustsnn.attack.records.find_records`) and
+(``*.json`` beside each attack log, :func:`~robustsnn.records.find.find_records`) and
 their per-example logs, plus, when present in the results root, ``accuracy.csv``
 (Table 1), ``energy.csv`` (Table 5) and ``sweeps/*.png``. Nothing is evaluated or
 attacked here. Pages:
@@ -38,11 +38,12 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import UserError
 from ..io_utils import atomic_write, atomic_write_text
+from ..noise import NONE as NOISE_NONE
+from ..noise import draws_per_query
 from .site_browser import browser_problem, find_browser, screenshot
 from .site_pages import (
     CSS_NAME,
     JS_NAME,
-    NOISE_NONE,
     _component,
     _Entry,
     _index,
@@ -75,11 +76,10 @@ def _plain(obj: Any) -> Any:
 # ------------------------------------------------------------------ gathering the runs
 
 
-def _record_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
-    cell = record["cell"]
-    return (record["campaign"]["campaign"]["name"], cell["dataset"], cell["model"], cell["defense"],
-            cell["recipe"], cell["noise"], record["protocol"], record.get("date"), record.get("git"),
-            record["model"].get("checkpoint"))
+def _record_key(record: Any) -> tuple[Any, ...]:
+    cell = record.cell
+    return (record.campaign_name, cell.dataset, cell.model, cell.defense, cell.recipe, cell.noise,
+            record.protocol, record.get("date"), record.get("git"), record.model.get("checkpoint"))
 
 
 def _row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -88,9 +88,9 @@ def _row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _gather(results: Path | Sequence[Path]) -> list[_Entry]:
-    from ..attack.records import find_records
-    from ..attack.table import collect
-    from ..attack.worst_case import run_from_record
+    from ..analysis.table import collect
+    from ..analysis.worst_case import run_from_record
+    from ..records.find import find_records
 
     found = find_records(results)
     # collect() sorts its rows stably from find_records' path order, so rows with equal
@@ -99,14 +99,14 @@ def _gather(results: Path | Sequence[Path]) -> list[_Entry]:
     for row in collect(results):
         rows.setdefault(_row_key(row), []).append(row)
     entries, pages = [], set()
-    for path, record in found:
-        campaign = _component(record["campaign"]["campaign"]["name"])
-        page = f"runs/{campaign}/{_component(Path(record['log']).stem)}.html"
+    for record in found:
+        campaign = _component(record.campaign_name)
+        page = f"runs/{campaign}/{_component(Path(record.log).stem)}.html"
         stem, n = page[: -len(".html")], 2
         while page in pages:  # the same campaign and cell in two results folders
             page, n = f"{stem}-{n}.html", n + 1
         pages.add(page)
-        entries.append(_Entry(path, record, rows[_record_key(record)].pop(0), run_from_record(path, record), page))
+        entries.append(_Entry(record, rows[_record_key(record)].pop(0), run_from_record(record), page))
     return entries
 
 
@@ -161,7 +161,7 @@ def _checkpoint_facts(accuracy: list[dict[str, str]], energy: list[dict[str, str
 
 
 def _attack_entry(entry: _Entry) -> dict[str, Any]:
-    row, threat = entry.row, entry.record["campaign"].get("threat", {})
+    row, threat = entry.row, entry.record.threat
     return {
         "run": entry.run.name, "campaign": row["campaign"], "recipe": row["recipe"], "protocol": row["protocol"],
         "transfer": entry.transfer, "n": row["n"], "complete": row["complete"],
@@ -178,13 +178,12 @@ def _attack_entry(entry: _Entry) -> dict[str, Any]:
 def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[dict[str, str]]
            ) -> dict[str, dict[str, Any]]:
     """One card per model x defense x noise mode x checkpoint: ``{site path: card}``."""
-    from ..attack.adaptive import draws_per_query
-    from ..attack.worst_case import worst_case
+    from ..analysis.worst_case import worst_case
 
     groups: dict[tuple[str, str, str, str, str], list[_Entry]] = {}
     for e in entries:
-        cell = e.record["cell"]
-        e.model_key = (cell["dataset"], cell["model"], cell["defense"], cell["noise"], e.run.checkpoint)
+        cell = e.record.cell
+        e.model_key = (cell.dataset, cell.model, cell.defense, cell.noise, e.run.checkpoint)
         groups.setdefault(e.model_key, []).append(e)
     worst = {(w.dataset, w.model, w.defense, w.form, w.checkpoint): w for w in worst_case([e.run for e in entries])}
     shas: dict[tuple[str, ...], set[str]] = {}
@@ -198,13 +197,13 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
         if len(shas[key[:4]]) > 1:  # the same cell against several checkpoints: one card each
             name += f"__{sha[:12] or 'unhashed'}"
         first = members[0]
-        paths = sorted({str(e.record["model"].get("checkpoint", "")) for e in members})
+        paths = sorted({e.record.checkpoint for e in members})
         w = worst[first.run.target]
         kind = "ann" if noise == NOISE_NONE else "snn"
         facts = _checkpoint_facts(accuracy, energy, paths[0], sha)
-        steps = first.record["model"].get("time_steps") or facts.time_steps
+        steps = first.record.model.get("time_steps") or facts.time_steps
         draws = 1 if noise == NOISE_NONE else (draws_per_query(noise) or 1)
-        copies = int((first.record["model"].get("defense") or {}).get("copies") or 1)  # SAFER votes over copies
+        copies = int((first.record.model.get("defense") or {}).get("copies") or 1)  # SAFER votes over copies
         passes = draws * copies if kind == "ann" else (draws * copies * int(steps) if steps else None)
         card = {
             "name": model + ("" if defense == "none" else f" + {defense}") + ("" if kind == "ann" else f", {noise}"),
@@ -222,7 +221,7 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
                                     if w.form == "poisson" else "")),
             "draws_per_query": None if kind == "ann" else draws, "copies_per_query": copies,
             "time_steps": None if kind == "ann" else steps,
-            "time_steps_source": "" if kind == "ann" else ("record" if first.record["model"].get("time_steps")
+            "time_steps_source": "" if kind == "ann" else ("record" if first.record.model.get("time_steps")
                                                            else facts.time_steps_source),
             "forward_passes_per_query": passes,
             "energy_pj_per_inference": facts.energy_pj,
@@ -284,7 +283,7 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
     entries = _gather(folders)  # a missing folder or one without records: UserError
     root = Path(root) if root is not None else results_dir()
     accuracy, energy = _read_csv(root / "accuracy.csv"), _read_csv(root / "energy.csv")
-    from ..attack.log import read_log
+    from ..records.log import read_log
 
     written: list[str] = []
     _write(out, CSS_NAME, CSS, written)
@@ -299,10 +298,10 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
         atomic_write(out / rel, lambda tmp, src=png: shutil.copyfile(src, tmp))
         sweeps.append(rel)
     written += sweeps
-    pages_by_log = {(e.path.parent / e.record["log"]).resolve(): e.page for e in entries}
+    pages_by_log = {e.record.log_path.resolve(): e.page for e in entries}
     records = len(entries)
     for e in entries:
-        rows = read_log(e.path.parent / e.record["log"], warn=lambda _: None)  # collect() said so already
+        rows = read_log(e.record.log_path, warn=lambda _: None)  # collect() said so already
         _write(out, e.page, _run_page(e, rows, pages_by_log, records), written)
     for rel, card in cards.items():
         _write(out, rel, json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n", written)

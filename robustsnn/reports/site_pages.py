@@ -21,7 +21,6 @@ from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 CSS_NAME, JS_NAME = "site.css", "site.js"
-NOISE_NONE = "none"  # robustsnn.attack.campaign.NOISE_NONE (not imported: this module stays light)
 
 
 # ------------------------------------------------------------------ small helpers
@@ -134,7 +133,7 @@ def _tokens(text: str) -> list[str]:
 def highlight(original: str, perturbed: str) -> tuple[str, str]:
     """Both texts as escaped HTML with the words that differ in ``<mark>``: replaced or
     deleted words on the original side, replaced or inserted ones on the perturbed side.
-    The word lists are aligned (difflib, as :func:`~robustsnn.attack.metrics.words_changed`
+    The word lists are aligned (difflib, as :func:`~robustsnn.records.metrics.words_changed`
     does), so a word split in two by an inserted space marks only its two halves."""
     a, b = _tokens(original), _tokens(perturbed)
     left: list[tuple[str, bool]] = []
@@ -164,19 +163,18 @@ def _marked(parts: list[tuple[str, bool]]) -> str:
 class _Entry:
     """One run record with everything the pages need."""
 
-    path: Path  # the record
-    record: dict[str, Any]
-    row: dict[str, Any]  # its Table 2 row (robustsnn.attack.table.collect)
-    run: Any  # its robustsnn.attack.worst_case.Run
+    record: Any  # its robustsnn.records.record.RunRecord (read from a file: record.path is set)
+    row: dict[str, Any]  # its Table 2 row (robustsnn.analysis.table.collect)
+    run: Any  # its robustsnn.analysis.worst_case.Run
     page: str  # site-relative path of its page
     model_key: tuple[str, str, str, str, str] = ("", "", "", "", "")  # dataset, model, defense, noise, sha
     card: str = ""  # site-relative path of its model's card
 
     @property
     def transfer(self) -> bool:
-        from ..attack.transfer import is_transfer
+        from ..campaign.transfer import is_transfer
 
-        return is_transfer(self.record["cell"]["recipe"])
+        return is_transfer(self.record.cell.recipe)
 
 
 # ------------------------------------------------------------------ pages
@@ -204,10 +202,10 @@ def _page(title: str, body: str, depth: int, records: int, current: str = "") ->
 
 
 def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[Path, str], records: int) -> str:
-    from ..attack.log import final_verdict
+    from ..records.log import final_verdict
 
     record, row = entry.record, entry.row
-    cell = record["cell"]
+    cell = record.cell.to_dict()
     depth = entry.page.count("/")
     stochastic = entry.run.stochastic
     replay = entry.transfer
@@ -217,7 +215,7 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
         ("campaign", _e(row["campaign"])), ("dataset", _e(cell["dataset"])), ("model", _e(cell["model"])),
         ("defense", _e(cell["defense"])), ("recipe", _e(cell["recipe"])), ("noise", _e(cell["noise"])),
         ("protocol", _e(row["protocol"])),
-        ("examples", f"{row['n']} of {_e(record.get('examples_selected', '-'))}"
+        ("examples", f"{row['n']} of {_e(record.examples_selected)}"
                      + ("" if row["complete"] else " (not complete)")),
         ("Cln / Boa / Suc (%)", " / ".join(_pct(row[k]) for k in ("clean_accuracy", "accuracy_under_attack",
                                                                    "attack_success_rate"))),
@@ -227,17 +225,17 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
                         " / ".join(_pct(row[k]) for k in ("verdict_clean_accuracy", "verdict_accuracy_under_attack",
                                                            "verdict_attack_success_rate"))))
     summary.append(("model card", f'<a href="{_href(entry.card, depth)}">{_e(entry.card)}</a>'))
-    attack = record.get("attack", {})
+    attack = record.attack
     if replay and attack.get("source_log"):
-        source = pages_by_log.get((entry.path.parent / attack["source_log"]).resolve())
+        source = pages_by_log.get((record.log_path.parent / attack["source_log"]).resolve())
         if source:
             summary.append(("source run", f'<a href="{_href(source, depth)}">{_e(source)}</a>'))
     overview = '<table class="kv">' + "".join(f'<tr><th scope="row">{_e(k)}</th><td>{v}</td></tr>'
                                               for k, v in summary) + "</table>"
-    provenance = {k: record.get(k) for k in ("git", "date", "robustsnn", "python", "versions", "machine", "command",
-                                              "campaign_file", "complete", "examples_selected", "verdict_draws")}
-    provenance["examples"] = record["campaign"].get("examples")
-    provenance["seed"] = record["campaign"]["campaign"].get("seed")
+    provenance = {k: record.get(k) for k in ("git", "date", "robustsnn", "python", "versions", "machine", "command")}
+    provenance.update(campaign_file=record.campaign_file, complete=record.complete,
+                      examples_selected=record.examples_selected, verdict_draws=record.verdict_draws,
+                      examples=record.examples, seed=record.seed)
 
     headers = [("#", "example index in the split"), ("label", "true class"), ("result", "the log's outcome"),
                ("original text", "changed words marked"), ("perturbed text", "the attack's final text"),
@@ -279,9 +277,9 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
         + "<tbody>" + "\n".join(body) + "</tbody></table></div>")
     parts = [
         f"<h1>{_e(title)}</h1>", overview,
-        "<h2>Threat model</h2>", _kv_table(record["campaign"].get("threat", {})),
+        "<h2>Threat model</h2>", _kv_table(record.threat),
         "<h2>Attack</h2>", _kv_table(attack),
-        "<h2>Model</h2>", _kv_table(record.get("model", {})),
+        "<h2>Model</h2>", _kv_table(record.model),
         "<h2>Provenance</h2>", _kv_table(provenance),
         f"<h2>Adversarial examples ({len(rows)})</h2>",
         '<p class="note">Words that differ between the original and the perturbed text are marked. '

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..io_utils import atomic_write
-from .site_pages import NOISE_NONE, _component, _dataset_title, _Entry
+from ..noise import NONE as NOISE_NONE
+from .site_pages import _component, _dataset_title, _Entry
 
 KNOBS = {"max_modification_rate": "max. modification rate", "query_budget": "query budget"}
 
@@ -57,14 +58,13 @@ def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str, path: Path)
 
 def _k_plots(runs: Sequence[Any], out: Path) -> list[dict[str, Any]]:
     """Success rate against draws per query, one PNG per dataset x recipe; the figures."""
-    from ..attack.adaptive import k_curve
+    from ..analysis.adaptive import k_curve
 
     rows = []
     # One protocol at a time: k_curve pools runs by model and recipe only, and a native and
     # a shared-swap run of one recipe are different attacks.
-    for protocol in sorted({r.record.get("protocol", "") for r in runs}):
-        rows += [{**row, "protocol": protocol} for row in k_curve([r for r in runs
-                                                                    if r.record.get("protocol", "") == protocol])]
+    for protocol in sorted({r.record.protocol for r in runs}):
+        rows += [{**row, "protocol": protocol} for row in k_curve([r for r in runs if r.record.protocol == protocol])]
     # k_curve's rows leave out the checkpoint it grouped by; a run's name and cell find it again.
     sha = {(r.dataset, r.model, r.defense, r.name): r.checkpoint for r in runs}
     for r in rows:
@@ -122,11 +122,10 @@ def _knob_plots(entries: Sequence[_Entry], out: Path) -> list[dict[str, Any]]:
         for e in entries:
             if e.transfer:
                 continue
-            threat = dict(e.record["campaign"].get("threat", {}))
+            threat = dict(e.record.threat)
             value = threat.pop(knob, None)
-            c = e.record["campaign"]
-            rest = json.dumps([threat, c.get("examples"), c["campaign"].get("seed"),
-                               c["campaign"].get("query_cache", True), e.record.get("verdict_draws")], sort_keys=True)
+            rest = json.dumps([threat, e.record.examples, e.record.seed, e.record.query_cache,
+                               e.record.verdict_draws], sort_keys=True)
             key = (e.model_key[0], e.row["recipe"], e.row["protocol"], e.model_key, rest)
             series.setdefault(key, {})[json.dumps(value)] = e
         by_plot: dict[tuple[str, str, str], list[tuple[tuple[Any, ...], dict[Any, _Entry]]]] = {}

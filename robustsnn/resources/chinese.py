@@ -1,7 +1,7 @@
 """Chinese attack resources that work offline.
 
 The counter-fitted English vocabulary has no neighbour for a Chinese word, so against
-ChnSenti and Waimai every English swap offers nothing (attack/runner.py refuses such a
+ChnSenti and Waimai every English swap offers nothing (campaign/runner.py refuses such a
 cell). Two Chinese substitutes, both built here from what is on disk:
 
 * **Word neighbours** (:func:`neighbour_embedding`): the ``K`` nearest words in the word

@@ -1,0 +1,203 @@
+"""Worst-case robust accuracy: the minimum over every attack that was run, per example.
+
+The AutoAttack / RobustBench principle applied to the run logs: an example counts as
+robust for a model only if the model is right on its clean text and **no** attack in the
+results (every recipe, noise mode, protocol, transfer and gradient run against that
+model) produced a text the model gets wrong. A single attack's accuracy under attack is
+an upper bound on robustness; the minimum over an ensemble is a tighter one.
+
+What "the model" is: a run attacks one *deployed* model, named by ``(dataset, model,
+defense, form)``. For the SNN the form is ``poisson`` for every Poisson noise mode
+(``fresh``, ``frozen``, ``mean-k``: different ways to *attack* the same stochastic network,
+whose answer is its majority over R fresh draws) and ``direct`` for the deterministic
+current-injection encoding (a different network function). Deterministic models have the
+form ``-``.
+
+"Gets wrong": for a deterministic run, the log's ``result`` (``skipped`` = wrong on the
+clean text, ``successful`` = a text it gets wrong was found). For a stochastic run, the
+R-draw majority verdict the runner stored for the clean and the final text; beside it,
+the mean single-draw error on the worst text (the share of draws that misclassify it).
+
+Every figure is computed over the examples that *all* runs of a model attacked (their
+intersection), so adding a run on more examples never mixes populations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from ..errors import UserError
+from ..noise import deployed_form
+from ..records.find import find_records
+from ..records.log import final_verdict, read_log
+from ..records.metrics import SKIPPED, SUCCESSFUL
+from ..records.record import RunRecord
+
+
+@dataclass(frozen=True)
+class ExampleVerdict:
+    """One example under one run."""
+
+    clean_correct: bool
+    final_correct: bool
+    final_error: float | None = None  # stochastic: share of draws wrong on the final text
+    result: str = ""  # the log's own (single-draw) outcome: successful | failed | skipped
+
+
+@dataclass
+class Run:
+    """One attack (or transfer) run against one deployed model, per example."""
+
+    name: str  # e.g. "sst2-first/pwws/frozen/shared-swap"
+    dataset: str
+    model: str
+    defense: str
+    form: str
+    stochastic: bool
+    examples: dict[int, ExampleVerdict] = field(default_factory=dict)
+    recipe: str = ""
+    noise: str = ""
+    folder: Path | None = None  # where its record and log live
+    record: RunRecord | None = field(default=None, repr=False)
+    checkpoint: str = ""  # sha256 of the checkpoint file ("" in records written before it was stored)
+
+    @property
+    def target(self) -> tuple[str, str, str, str, str]:
+        """The deployed model: runs against other weights never pool."""
+        return (self.dataset, self.model, self.defense, self.form, self.checkpoint)
+
+
+def _bool(text: str, what: str, path: str) -> bool:
+    if text not in ("0", "1"):
+        raise UserError(f"{path}: column {what} holds {text!r}, expected 0 or 1")
+    return text == "1"
+
+
+def verdict_of_row(row: Mapping[str, str], stochastic: bool, path: str = "log",
+                   replay: bool = False) -> ExampleVerdict:
+    """How one logged example fared (strings as read from the CSV log; ``replay``: a
+    transfer run's row, see :func:`.log.final_verdict`)."""
+    if not stochastic:
+        return ExampleVerdict(row["result"] != SKIPPED, row["result"] not in (SKIPPED, SUCCESSFUL),
+                              result=row["result"])
+    draws = int(row["verdict_draws"])
+    final_correct, final_votes = final_verdict(row, replay)  # the clean text's own verdict when unchanged
+    return ExampleVerdict(
+        _bool(row["verdict_clean_correct"], "verdict_clean_correct", path),
+        _bool(final_correct, "verdict_final_correct", path),
+        1.0 - int(final_votes) / draws,
+        result=row["result"],
+    )
+
+
+def run_from_record(record: RunRecord) -> Run:
+    """A :class:`Run` from a run record (read from a file) and the log it names."""
+    cell = record.cell
+    name = "/".join([record.campaign_name, cell.recipe, cell.noise, record.protocol])
+    log = record.log_path
+    run = Run(name, cell.dataset, cell.model, cell.defense, deployed_form(cell.noise),
+              record.stochastic, recipe=cell.recipe, noise=cell.noise, folder=log.parent,
+              record=record, checkpoint=record.checkpoint_sha256)
+    for row in read_log(log):
+        run.examples[int(row["index"])] = verdict_of_row(row, record.stochastic, str(log),
+                                                         replay=record.is_transfer)
+    return run
+
+
+def load_runs(results: Path | Sequence[Path]) -> list[Run]:
+    """Every run record (``*.json`` with a ``cell`` and a ``log``) under ``results``."""
+    return [run_from_record(record) for record in find_records(results)]
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    """Worst-case figures for one deployed model."""
+
+    dataset: str
+    model: str
+    defense: str
+    form: str
+    checkpoint: str  # sha256 of the checkpoint ("" when the records predate it)
+    runs: int  # attacks in the ensemble
+    n: int  # examples every run attacked
+    clean_accuracy: float  # right on the clean text in every run
+    robust_accuracy: float  # right on the clean text and on every attack's final text
+    best_single_attack: str  # the run with the lowest robust accuracy on its own
+    best_single_robust_accuracy: float
+    worst_text_error: float | None  # stochastic: mean single-draw error on each example's worst text
+    robust_examples: tuple[int, ...]
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else math.nan
+
+
+def _common(runs: Sequence[Run]) -> list[int]:
+    common = set(runs[0].examples)
+    for run in runs[1:]:
+        common &= set(run.examples)
+    return sorted(common)
+
+
+def worst_case(runs: Sequence[Run]) -> list[WorstCase]:
+    """One :class:`WorstCase` per deployed model found in ``runs``."""
+    groups: dict[tuple[str, str, str, str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.target, []).append(run)
+    out = []
+    for target, members in sorted(groups.items()):
+        if len({r.stochastic for r in members}) > 1:
+            raise UserError(f"{'/'.join(target)}: runs disagree on whether the model is stochastic")
+        indices = _common(members)
+        n = len(indices)
+        clean = [all(r.examples[i].clean_correct for r in members) for i in indices]
+        robust = [c and all(r.examples[i].final_correct for r in members) for c, i in zip(clean, indices)]
+        single = {r.name: sum(r.examples[i].clean_correct and r.examples[i].final_correct for i in indices)
+                  for r in members}
+        best = min(sorted(single), key=lambda name: single[name])
+        error = None
+        if members[0].stochastic:
+            error = _mean(max(r.examples[i].final_error for r in members) for i in indices)
+        out.append(WorstCase(
+            *target, runs=len(members), n=n,
+            clean_accuracy=sum(clean) / n if n else math.nan,
+            robust_accuracy=sum(robust) / n if n else math.nan,
+            best_single_attack=best, best_single_robust_accuracy=single[best] / n if n else math.nan,
+            worst_text_error=error,
+            robust_examples=tuple(i for i, ok in zip(indices, robust) if ok),
+        ))
+    return out
+
+
+@dataclass(frozen=True)
+class MatchedRate:
+    """One run's attack success rate on the examples every compared model gets right."""
+
+    dataset: str
+    run: str
+    model: str
+    form: str
+    n: int
+    attack_success_rate: float
+
+
+def matched_success_rates(runs: Sequence[Run], dataset: str,
+                          models: Sequence[tuple[str, str]] | None = None) -> list[MatchedRate]:
+    """Success rates on the matched subset of ``dataset``: the examples that every compared
+    model ``(model, form)`` (default: all in ``runs``) classifies correctly in every run,
+    among the examples all of them attacked. Models differ in clean accuracy on a slice;
+    this compares them on the same, clean-correct examples."""
+    on = [r for r in runs if r.dataset == dataset and (models is None or (r.model, r.form) in models)]
+    if not on:
+        raise UserError(f"no runs on dataset {dataset}")
+    subset = [i for i in _common(on) if all(r.examples[i].clean_correct for r in on)]
+    rates = []
+    for run in sorted(on, key=lambda r: (r.model, r.form, r.name)):
+        broken = sum(not run.examples[i].final_correct for i in subset)
+        rates.append(MatchedRate(dataset, run.name, run.model, run.form, len(subset),
+                                 broken / len(subset) if subset else math.nan))
+    return rates

@@ -1,0 +1,422 @@
+"""Running one cell of a campaign: attack examples one by one, log each outcome as it
+happens, resume after a kill, and write the run record.
+
+Outputs, under ``<results>/<campaign>/``: ``<cell>__<protocol>.csv`` (the per-example
+log, see :mod:`.log`) and ``<cell>__<protocol>.json`` (the run record: campaign, threat
+model, model, attack and encoder descriptions, seeds, versions, machine, metrics).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..errors import UserError
+from ..records.log import AttackLog, exclusive, final_verdict, outcomes_of, parse_bool
+from ..records.metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE, compute_metrics, compute_verdict, words_changed
+from ..records.record import RecordError, RunRecord
+from .spec import Campaign, Cell, Example, example_seed, select_examples
+
+
+def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = None,
+                     encoding: Any = None) -> Any:
+    """The model of ``cell`` (with its defense) as a TextClassifier.
+
+    It draws with ``cell.encoding`` - the Encoding parsed where the mode entered - under
+    the campaign seed; ``encoding`` replaces it (the verdict's fresh draws). A
+    stochastic model needs an encoding and a deterministic one takes none: either
+    mismatch is an error, never a silent default.
+    """
+    from ..zoo import MODELS
+
+    entry = MODELS.get(cell.model)
+    encoding = encoding or cell.encoding
+    if entry.stochastic and encoding is None:
+        raise UserError(f"model '{cell.model}' is stochastic; its cell needs a noise mode "
+                        "(fresh, frozen or mean-<k>, e.g. mean-20), not 'none'")
+    if not entry.stochastic and encoding is not None:
+        raise UserError(f"model '{cell.model}' is deterministic; it takes no noise mode (got '{encoding}')")
+    if encoding is not None:
+        encoding = replace(encoding, seed=campaign.campaign.seed)
+    classifier = entry.load(cell.dataset, checkpoint, encoding)
+    if cell.defense != "none":
+        from ..defenses import apply_defense
+
+        classifier = apply_defense(cell.defense, classifier, cell.dataset, campaign.campaign.seed)
+    return classifier
+
+
+def victim(cell: Cell, campaign: Campaign, checkpoint: Path | None = None) -> tuple[Any, int, Any]:
+    """``(classifier, verdict draws, verdict classifier)`` for ``cell``: the model as
+    attacked, and for a Poisson encoding the same model with fresh draws for the R-draw
+    verdict (``0, None`` otherwise: deterministic models and ``direct`` sample nothing)."""
+    from ..models.encoding import FRESH
+
+    classifier = build_classifier(cell, campaign, checkpoint)
+    # build_classifier checked the encoding against the model.
+    if cell.encoding is None or not cell.encoding.poisson or not campaign.verdict.draws:
+        return classifier, 0, None
+    return classifier, campaign.verdict.draws, build_classifier(cell, campaign, checkpoint, encoding=FRESH)
+
+
+def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Path]:
+    folder = Path(results) / campaign.campaign.name
+    stem = f"{cell.key}__{campaign.threat.protocol}"
+    return folder / f"{stem}.csv", folder / f"{stem}.json"
+
+
+def legacy_identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
+    """What a run record from before log identities says about the experiment."""
+    examples = {k: v for k, v in campaign_dict["examples"].items() if k != "num_examples"}
+    # Records written before query_cache existed ran with TextAttack's cache on.
+    return {"threat": campaign_dict["threat"], "examples": examples,
+            "seed": campaign_dict["campaign"]["seed"], "verdict": campaign_dict["verdict"],
+            "query_cache": campaign_dict["campaign"].get("query_cache", True)}
+
+
+def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identity: dict[str, Any]) -> None:
+    """A log from before identities: its run record is the only witness of what it holds."""
+    from ..records.identity import check_identity
+
+    if not record_path.exists():
+        raise UserError(f"{csv_path} has no identity line (an older robustsnn wrote it) and its run record "
+                        f"{record_path.name} is gone, so nothing says which experiment its rows belong to; "
+                        "move it away to start over")
+    try:
+        old = RunRecord.load(record_path)
+    except RecordError as exc:
+        raise UserError(f"{exc}; move it away to start over") from None
+    stored, model = legacy_identity(dict(old.campaign)), old.model
+    ours = legacy_identity(campaign.to_dict())
+    if not identity["verdict_draws"]:  # deterministic models never use the verdict
+        stored.pop("verdict")
+        ours.pop("verdict")
+    if "checkpoint_sha256" in model:
+        stored["checkpoint_sha256"] = model["checkpoint_sha256"]
+        ours["checkpoint_sha256"] = identity["model"]["checkpoint_sha256"]
+    check_identity(csv_path, stored, ours)
+
+
+def open_log(csv_path: Path, record_path: Path, campaign: Campaign, identity: dict[str, Any],
+             log: Callable[[str], None] = print) -> AttackLog:
+    """Open (or start) the log of a run with ``identity``, refusing one written by another
+    experiment (naming the first field that differs). A log from before identities is
+    checked against its run record and then given its identity line."""
+    from ..records.identity import check_identity
+
+    attack_log = AttackLog(csv_path, identity, notify=log)
+    if attack_log.identity is not None:
+        check_identity(csv_path, attack_log.identity, identity)
+    else:
+        if attack_log.rows():
+            _check_legacy(csv_path, record_path, campaign, identity)
+        attack_log.adopt_identity(identity)
+    return attack_log
+
+
+def new_record(campaign: Campaign, cell: Cell, attack: dict[str, Any], model: dict[str, Any], csv_path: Path,
+               examples_selected: int, verdict_draws: int) -> RunRecord:
+    """The run record of a cell as it starts (an attack or a transfer run): what ran,
+    against what, with which versions; the metrics join it when the run completes.
+    Built through the schema's validation, so a runner never writes what readers refuse."""
+    from ..provenance import provenance
+
+    return RunRecord.from_dict({
+        "campaign": campaign.to_dict(), "campaign_file": campaign.source, "cell": cell.to_dict(),
+        "protocol": campaign.threat.protocol, "attack": attack, "model": model,
+        "log": csv_path.name, "examples_selected": examples_selected,
+        "verdict_draws": verdict_draws, "complete": False, **provenance(),
+    }, f"the run record of {cell.key}", path=csv_path.with_suffix(".json"))
+
+
+def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: RunRecord,
+                  log: Callable[[str], None]) -> RunRecord:
+    """A log that already holds more of this experiment's examples than asked for: report
+    the asked-for ones, attack nothing, write nothing."""
+    done = {int(r["index"]) for r in rows}
+    if not selected <= done:
+        raise UserError(f"{csv_path} holds {len(done - selected)} examples outside the {len(selected)} selected "
+                        "now and lacks some of these; run with a larger --num-examples (or none) to extend it, "
+                        "or give another --results folder")
+    log(f"{csv_path.name}: the log already holds {len(done)} examples; reporting the {len(selected)} selected "
+        "(nothing attacked, the log and its record unchanged)")
+    kept = [r for r in rows if int(r["index"]) in selected]
+    return record.completed(summarise(kept, record.verdict_draws))
+
+
+class CandidateCounter:
+    """Counts, per example, the candidate texts an attack's transformation offered and
+    those its constraints kept (TextAttack caches transformations within an example, so
+    a text is offered once however often the search asks)."""
+
+    def __init__(self, attack: Any) -> None:
+        self.offered = self.kept = 0
+        offer, keep = attack._get_transformations_uncached, attack.filter_transformations
+
+        def offered(*args: Any, **kwargs: Any) -> Any:
+            texts = offer(*args, **kwargs)
+            self.offered += len(texts)
+            return texts
+
+        def kept(*args: Any, **kwargs: Any) -> Any:
+            texts = keep(*args, **kwargs)
+            self.kept += len(texts)
+            return texts
+
+        attack._get_transformations_uncached, attack.filter_transformations = offered, kept
+
+    def reset(self) -> None:
+        self.offered = self.kept = 0
+
+
+# How many examples the pre-check looks at, and the share without a candidate that refuses.
+_PRECHECK_EXAMPLES, _UNATTACKABLE_LIMIT = 20, 0.5
+
+
+def prepare_language(resources: Any, cell: Cell, campaign: Campaign, classifier: Any,
+                     log: Callable[[str], None]) -> None:
+    """Point ``resources`` at the dataset's language: for Chinese (unless the campaign
+    chose the English swap, or the caller gave an embedding) the K nearest neighbours in
+    the attacked model's own word vectors (resources/chinese.py)."""
+    from ..data.registry import get_dataset_spec
+
+    language = get_dataset_spec(cell.dataset).language
+    use_chinese = language == "zh" and campaign.resources.zh_swap == "neighbours"
+    resources.language = "zh" if use_chinese else "en"
+    if not use_chinese or resources.embedding is not None:
+        return
+    from ..classifier import wrapped_with
+    from ..models.loading import recipe_vectors
+    from ..resources.chinese import gloss_antonyms, neighbour_embedding
+
+    network = wrapped_with(classifier, "loaded")  # under a defense: the network it wraps
+    if network is None:
+        raise UserError(f"{cell.key}: the Chinese word swap is built from the model's word vectors, and model "
+                        f"'{cell.model}' has none (set resources.zh_swap, or give the model a recipe)")
+    vectors = recipe_vectors(network.loaded.recipe)
+    resources.chinese = neighbour_embedding(vectors, max(campaign.threat.candidates, 50),
+                                            campaign.resources.zh_min_cos,
+                                            campaign.resources.zh_negation_filter, log=log,
+                                            antonyms=gloss_antonyms() if campaign.resources.zh_antonym_filter else None)
+
+
+def check_attackable(attack: Any, examples: list[Example], cell: Cell, campaign: Campaign,
+                     described: dict[str, Any]) -> None:
+    """Refuse a cell whose transformation offers no candidate for most of its first
+    examples (nothing could attack them, so the cell would read as robust), unless the
+    campaign allows it."""
+    if campaign.campaign.allow_unattackable or not examples:
+        return
+    from ..resources.textattack_import import import_textattack
+
+    attacked_text = import_textattack().shared.AttackedText
+    sample = examples[:_PRECHECK_EXAMPLES]
+    empty = sum(not attack.transformation(attacked_text(e.text),
+                                          pre_transformation_constraints=attack.pre_transformation_constraints)
+                for e in sample)
+    if empty > _UNATTACKABLE_LIMIT * len(sample):
+        swap = described.get("embedding") or "; ".join(described.get("transformations", [])) or cell.recipe
+        raise UserError(f"{cell.key}: for {empty} of the first {len(sample)} examples the transformation offers no "
+                        f"candidate ({swap}): the attack resources do not cover dataset '{cell.dataset}'; give it "
+                        "resources for its language, or set campaign.allow_unattackable = true to log such "
+                        "examples as unattackable")
+
+
+def seed_all(seed: int) -> None:
+    """Seed every RNG an attack or a fresh draw uses (per example: resumes draw alike)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def result_type(result: Any) -> str:
+    """TextAttack's result class -> successful | failed | skipped."""
+    name = type(result).__name__
+    if name == "SuccessfulAttackResult":
+        return SUCCESSFUL
+    if name == "SkippedAttackResult":
+        return SKIPPED
+    if name in ("FailedAttackResult", "MaximizedAttackResult"):
+        return FAILED
+    raise TypeError(f"unexpected attack result {name}")
+
+
+def _outcome_row(example: Example, result: Any, seconds: float) -> dict[str, Any]:
+    original = result.original_result
+    perturbed = result.perturbed_result
+    kind = result_type(result)
+    changed = (words_changed(original.attacked_text.words, perturbed.attacked_text.words)
+               if kind != SKIPPED else 0)
+    return {
+        "index": example.index, "label": example.label, "result": kind,
+        "original_output": original.output, "perturbed_output": perturbed.output,
+        "original_score": float(original.score), "perturbed_score": float(perturbed.score),
+        "queries": int(perturbed.num_queries), "words_perturbed": changed,
+        "num_words": len(original.attacked_text.words), "seconds": seconds,
+        "original_text": example.text, "perturbed_text": perturbed.attacked_text.text,
+    }
+
+
+def _running(rows: list[dict[str, str]]) -> dict[str, str]:
+    m = compute_metrics(outcomes_of(rows))
+    pct = lambda x: "-" if x != x else f"{100 * x:.1f}"  # noqa: E731  (nan -> "-")
+    return {"Cln": pct(m.clean_accuracy), "Boa": pct(m.accuracy_under_attack),
+            "Suc": pct(m.attack_success_rate)}
+
+
+class CellWorker:
+    """What attacks the examples of one cell, built once: the victim (and its verdict
+    model), the attack, its candidate counter and the cell's examples. The serial runner
+    builds one in-process; each Ray actor builds its own (campaign/ray_executor.py).
+    Everything an example's outcome depends on is seeded from the campaign seed and the
+    example's index and every cache is cleared after it, so an example's row does not
+    depend on which worker attacked it, nor on what that worker attacked before."""
+
+    def __init__(self, campaign: Campaign, cell: Cell, checkpoint: Path | None = None,
+                 resources: Any = None, log: Callable[[str], None] = print) -> None:
+        from ..attack.recipes import build_attack, describe_attack
+        from ..attack.wrappers import TextClassifierWrapper
+        from ..data.tsv import load_dataset
+        from ..records.identity import run_identity
+        from ..resources.offline import AttackResources
+
+        self.campaign, self.cell = campaign, cell
+        self.classifier, self.verdict_draws, self.verdict_model = victim(cell, campaign, checkpoint)
+        self.examples = select_examples(load_dataset(cell.dataset), campaign.examples, campaign.campaign.seed)
+        resources = resources or AttackResources()
+        prepare_language(resources, cell, campaign, self.classifier, log)
+        self.attack = build_attack(cell.recipe, TextClassifierWrapper(self.classifier), campaign.threat, resources)
+        # The goal function's per-example cache of model outputs (see CampaignSpec.query_cache).
+        self.attack.goal_function.use_cache = campaign.campaign.query_cache
+        self.described = describe_attack(cell.recipe, campaign.threat, attack=self.attack, resources=resources)
+        check_attackable(self.attack, self.examples, cell, campaign, self.described)
+        self.counter = CandidateCounter(self.attack)
+        self.model = self.classifier.describe()
+        self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws)
+
+    def attack_example(self, example: Example) -> dict[str, Any]:
+        """The log row of one example (attacked, counted and, for Poisson models, voted)."""
+        from .verdict import majority_votes
+
+        seed_all(example_seed(self.campaign.campaign.seed, example.index))
+        began = time.perf_counter()
+        self.counter.reset()
+        result = self.attack.attack(example.text, example.label)
+        row = _outcome_row(example, result, time.perf_counter() - began)
+        row.update(candidates_offered=self.counter.offered, candidates_kept=self.counter.kept)
+        if row["result"] == FAILED and self.counter.offered == 0:  # the search had nothing to try
+            row["result"] = UNATTACKABLE
+        if self.verdict_model is not None:
+            final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
+            clean, after = majority_votes(self.verdict_model, [example.text, final], example.label,
+                                          self.verdict_draws)
+            row.update(verdict_draws=self.verdict_draws, verdict_clean_votes=clean.label_votes,
+                       verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
+                       verdict_final_correct=after.correct)
+        self.attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
+        return row
+
+
+class LocalExecutor:
+    """Attacks a cell's examples one after another in this process (the default)."""
+
+    def __init__(self, resources: Any = None) -> None:
+        from ..resources.offline import AttackResources
+
+        # The counter-fitted vectors and masked LM, loaded once for all cells.
+        self.resources = resources or AttackResources()
+        self.worker: CellWorker | None = None
+
+    def setup(self, campaign: Campaign, cell: Cell, checkpoint: Path | None,
+              log: Callable[[str], None]) -> CellWorker:
+        """Build the cell's worker; the runner reads its identity, descriptions and examples."""
+        self.worker = CellWorker(campaign, cell, checkpoint, self.resources, log)
+        return self.worker
+
+    def attack(self, examples: list[Example]) -> Iterator[dict[str, Any]]:
+        """The rows of ``examples``, in their order, each as soon as it is done."""
+        assert self.worker is not None, "setup() first"
+        for example in examples:
+            yield self.worker.attack_example(example)
+
+    def close(self) -> None:
+        self.worker = None
+
+
+def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | None = None,
+             resources: Any = None, log: Callable[[str], None] = print, executor: Any = None,
+             progress: Any = None) -> RunRecord:
+    """Attack every selected example of ``cell`` not yet in its log; return the record.
+
+    ``resources`` (an :class:`~robustsnn.attack.recipes.AttackResources`) lets a campaign
+    load the counter-fitted vectors and the masked LM once for all its cells.
+    ``executor``: where the examples are attacked (default: a :class:`LocalExecutor`
+    here; campaign/ray_executor.py spreads them over Ray actors). Either way this process
+    is the only writer of the log, and rows are logged in example order.
+    ``progress``: a campaign-wide tqdm bar to advance instead of one for this cell.
+    """
+    from tqdm.auto import tqdm
+
+    executor = executor or LocalExecutor(resources)
+    csv_path, record_path = cell_paths(results, campaign, cell)
+    with exclusive(csv_path):  # one writer per log, for the whole run
+        worker = executor.setup(campaign, cell, checkpoint, log)
+        examples, verdict_draws = worker.examples, worker.verdict_draws
+        attack_log = open_log(csv_path, record_path, campaign, worker.identity, log)
+        done = attack_log.done()
+        record = new_record(campaign, cell, worker.described, worker.model, csv_path, len(examples), verdict_draws)
+        selected = {e.index for e in examples}
+        if not done <= selected:
+            return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
+        todo = [e for e in examples if e.index not in done]
+        finished = finished_record(record_path) if not todo else None
+        if finished is not None:
+            log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged: finished, record kept")
+            return finished
+        record = record.write(record_path)
+        rows = attack_log.rows()
+        if done:
+            log(f"{cell.key}: resuming, {len(done)} of {len(examples)} examples already logged")
+        bar = progress or tqdm(total=len(examples), initial=len(done), desc=cell.key, unit="ex", disable=None)
+        try:
+            if progress is not None:
+                progress.set_description(cell.key)
+                progress.update(len(done))
+            for row in executor.attack(todo):
+                attack_log.append(row)
+                rows.append({k: str(int(v) if isinstance(v, bool) else v) for k, v in row.items()})
+                bar.update(1)
+                bar.set_postfix(_running(rows))
+        finally:
+            if progress is None:
+                bar.close()
+        return record.completed(summarise(attack_log.rows(), verdict_draws)).write(record_path)
+
+
+def finished_record(record_path: Path) -> RunRecord | None:
+    """The run record at ``record_path`` if it says its run completed (else None: none
+    there, or not finished). A run called again with nothing left to do returns it as it
+    is (attack and transfer runs): a rewrite would give the logged rows that call's
+    command and date. A malformed record is an error naming the file, never overwritten."""
+    if not record_path.is_file():
+        return None
+    record = RunRecord.load(record_path)
+    return record if record.complete else None
+
+
+def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = False,
+              unattackable_known: bool | None = None) -> dict[str, Any]:
+    """Metrics of a log, from the one metrics module (``replay``: a transfer run's log,
+    see :func:`.log.final_verdict`; ``unattackable_known``: see :func:`.metrics.compute_metrics`)."""
+    summary: dict[str, Any] = {"metrics": compute_metrics(outcomes_of(rows), unattackable_known).to_dict()}
+    if verdict_draws:
+        parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),
+                   "verdict_final_correct": parse_bool(final_verdict(r, replay)[0])} for r in rows]
+        summary["verdict"] = compute_verdict(parsed, verdict_draws).to_dict()
+    return summary

@@ -1,0 +1,174 @@
+"""Robustness metrics, computed once, here, from stored per-example outcomes.
+
+With N attacked examples, S successful, F failed and K skipped (the model was already
+wrong on the clean text), as TextAttack's ``AttackSuccessRate`` (protocol.md):
+
+* Cln (clean accuracy)          = (N - K) / N
+* Boa (accuracy under attack)   = F / N
+* Suc (attack success rate)     = S / (S + F)
+
+An example whose search never had a candidate text (the transformation offered none:
+e.g. a Chinese text against an English swap vocabulary) is logged ``unattackable``. It
+is counted as failed above, as TextAttack counts it, so tables stay comparable; beside
+them: the unattackable share U / (S + F) of the examples the attack tried, and Boa and
+Suc over the attackable examples only (Boa_a = (F - U) / (N - U), Suc_a = S / (S + F - U)),
+so that a cell nothing could attack never reads as robust. Logs from before the
+candidate counts existed cannot tell: their share is unknown (nan).
+
+plus the mean share of words perturbed (over successful attacks, as TextAttack
+reports it), mean queries (over attacked, i.e. not skipped, examples) and wall
+seconds per example. Everything is a raw float; rounding is for rendering only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+SUCCESSFUL, FAILED, SKIPPED = "successful", "failed", "skipped"
+UNATTACKABLE = "unattackable"  # failed, because the search never had a candidate
+RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED, UNATTACKABLE)
+
+
+def percent(x: Any) -> str:
+    """A rate as the Markdown tables print it: percent with one decimal, '-' when there is none."""
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attacked example contributes to the metrics."""
+
+    result: str  # successful | failed | skipped | unattackable
+    words_perturbed: int
+    num_words: int
+    queries: int
+    seconds: float
+    candidates: int | None = None  # candidate texts the transformation offered (None: not logged)
+
+    def __post_init__(self) -> None:
+        if self.result not in RESULT_TYPES:
+            raise ValueError(f"unknown result type {self.result!r}")
+
+    @property
+    def failed(self) -> bool:
+        """Failed as TextAttack counts it (unattackable included)."""
+        return self.result in (FAILED, UNATTACKABLE)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> Outcome:
+        offered = row.get("candidates_offered", "")
+        return cls(str(row["result"]), int(row["words_perturbed"]), int(row["num_words"]),
+                   int(row["queries"]), float(row["seconds"]),
+                   None if offered in ("", None) else int(offered))
+
+
+def words_changed(original: Sequence[str], perturbed: Sequence[str]) -> int:
+    """Original words an attack changed: words replaced or deleted in the best alignment
+    of the two word lists, plus words inserted. Aligning (difflib) rather than comparing
+    position by position keeps a word split in two (TextBugger's inserted space: "con
+    noisseur") at one changed word; TextAttack's ``all_words_diff`` would count every
+    word after the split as changed."""
+    import difflib
+
+    count = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=list(original), b=list(perturbed),
+                                                       autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            count += i2 - i1
+        elif tag == "insert":
+            count += j2 - j1
+    return count
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+@dataclass(frozen=True)
+class Metrics:
+    n: int
+    successful: int
+    failed: int
+    skipped: int
+    clean_accuracy: float  # Cln
+    accuracy_under_attack: float  # Boa
+    attack_success_rate: float  # Suc (nan when nothing was attacked)
+    words_perturbed: float  # mean fraction of words changed, successful attacks only
+    queries: float  # mean queries per attacked example
+    seconds_per_example: float
+    unattackable: int = 0  # among the failed
+    unattackable_share: float = math.nan  # U / (S + F); nan when the log cannot tell
+    accuracy_under_attack_attackable: float = math.nan  # Boa over attackable examples
+    attack_success_rate_attackable: float = math.nan  # Suc over attackable examples
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def compute_metrics(outcomes: Iterable[Outcome], unattackable_known: bool | None = None) -> Metrics:
+    """``unattackable_known``: whether U can be told (default: every attacked example
+    counted its candidates; True for a legacy log recounted by analysis/recount.py)."""
+    outcomes = list(outcomes)
+    n = len(outcomes)
+    s = sum(o.result == SUCCESSFUL for o in outcomes)
+    f = sum(o.failed for o in outcomes)
+    u = sum(o.result == UNATTACKABLE for o in outcomes)
+    k = n - s - f
+    perturbed = [o.words_perturbed / o.num_words for o in outcomes
+                 if o.result == SUCCESSFUL and o.num_words > 0]
+    # Only logs that counted candidates for every attacked example can tell U.
+    known = unattackable_known
+    if known is None:
+        known = all(o.candidates is not None for o in outcomes if o.result != SKIPPED)
+    return Metrics(
+        n=n, successful=s, failed=f, skipped=k,
+        clean_accuracy=(n - k) / n if n else math.nan,
+        accuracy_under_attack=f / n if n else math.nan,
+        attack_success_rate=s / (s + f) if s + f else math.nan,
+        words_perturbed=_mean(perturbed),
+        queries=_mean([float(o.queries) for o in outcomes if o.result != SKIPPED]),
+        seconds_per_example=_mean([o.seconds for o in outcomes]),
+        unattackable=u,
+        unattackable_share=(u / (s + f) if s + f else math.nan) if known else math.nan,
+        accuracy_under_attack_attackable=((f - u) / (n - u) if n - u else math.nan) if known else math.nan,
+        attack_success_rate_attackable=(s / (s + f - u) if s + f - u else math.nan) if known else math.nan,
+    )
+
+
+@dataclass(frozen=True)
+class VerdictMetrics:
+    """The final verdict over R fresh draws (majority vote per text), for stochastic models.
+
+    For each example the clean text and the attack's final text (the adversarial text
+    when the single-draw attack succeeded, else the clean text) are re-scored with R
+    fresh draws.
+    """
+
+    draws: int
+    clean_accuracy: float  # share of clean texts the majority gets right
+    accuracy_under_attack: float  # majority right on the clean AND on the final text
+    attack_success_rate: float  # among majority-right clean texts, share the final text flips
+    attack_holds: float  # among single-draw successes, share the majority still gets wrong
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def compute_verdict(rows: Iterable[Mapping[str, object]], draws: int) -> VerdictMetrics:
+    """``rows`` carry ``result``, ``verdict_clean_correct`` and ``verdict_final_correct`` (bools)."""
+    rows = list(rows)
+    n = len(rows)
+    clean = [bool(r["verdict_clean_correct"]) for r in rows]
+    final = [bool(r["verdict_final_correct"]) for r in rows]
+    both = sum(c and f for c, f in zip(clean, final))
+    flipped = sum(c and not f for c, f in zip(clean, final))
+    successes = [not f for r, f in zip(rows, final) if r["result"] == SUCCESSFUL]
+    return VerdictMetrics(
+        draws=draws,
+        clean_accuracy=sum(clean) / n if n else math.nan,
+        accuracy_under_attack=both / n if n else math.nan,
+        attack_success_rate=flipped / sum(clean) if sum(clean) else math.nan,
+        attack_holds=_mean([float(x) for x in successes]),
+    )
