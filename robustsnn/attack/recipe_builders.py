@@ -1,4 +1,4 @@
-"""The four attack recipes, rebuilt from TextAttack 0.3.11 components.
+"""The attack recipes, rebuilt from TextAttack 0.3.11 components.
 
 Each builder follows ``textattack/attack_recipes/<recipe>.py`` (goal function, search,
 constraints), with the paper's numbers in comments and every deviation stated. The
@@ -6,9 +6,10 @@ offline resources come from :mod:`robustsnn.resources.offline` (TextAttack's own
 ``build()`` downloads them), and the campaign's shared constraints replace the
 recipe's own value of each knob they cover (see :mod:`robustsnn.attack.recipes`).
 Every builder makes a NEW ``textattack.Attack``; nothing is appended to an existing
-attack's constraint list.
+attack's constraint list. ``gradient-wir`` and ``hard-label`` follow no TextAttack
+recipe: their docstrings say what they are.
 
-Deviations common to all four (beside the per-recipe ones below):
+Deviations common to all of them (beside the per-recipe ones below):
 
 - Stopwords: NLTK's English list when ``threat.stopwords`` (TextAttack's default for
   TextBugger, BERT-Attack and PWWS; TextFooler's own 240-word list is not used).
@@ -68,11 +69,12 @@ WHOLE_LIST = 1 << 30
 # ------------------------------------------------------------------ shared parts
 
 
-def goal_function(model_wrapper: Any, threat: ThreatModel) -> UntargetedClassification:
-    """Untargeted classification (all four recipes) with the shared query budget."""
+def goal_function(model_wrapper: Any, threat: ThreatModel,
+                  kind: type[UntargetedClassification] = UntargetedClassification) -> UntargetedClassification:
+    """Untargeted classification (every recipe; ``kind`` a subclass such as hard-label's
+    label-only one) with the shared query budget."""
     budget = threat.query_budget if threat.query_budget else float("inf")
-    return UntargetedClassification(model_wrapper, query_budget=budget,
-                                    model_batch_size=WHOLE_LIST)
+    return kind(model_wrapper, query_budget=budget, model_batch_size=WHOLE_LIST)
 
 
 def shared_pre_constraints(threat: ThreatModel) -> list[Any]:
@@ -106,15 +108,17 @@ def chinese(res: AttackResources) -> bool:
 
 
 def assemble(model_wrapper: Any, threat: ThreatModel, transformation: Any,
-             constraints: list[Any], search_method: Any) -> Attack:
+             constraints: list[Any], search_method: Any,
+             goal: type[UntargetedClassification] = UntargetedClassification) -> Attack:
     """A new attack: the recipe's constraints, with ``threat.model_reach`` only the words
-    the model reads, then the shared similarity (slowest last)."""
+    the model reads, then the shared similarity (slowest last); ``goal`` the goal
+    function's class."""
     reach: list[Any] = []
     if threat.model_reach:
         from .reach import WithinModelReach
 
         reach = [WithinModelReach(model_wrapper)]
-    return Attack(goal_function(model_wrapper, threat), constraints + reach + shared_similarity(threat),
+    return Attack(goal_function(model_wrapper, threat, goal), constraints + reach + shared_similarity(threat),
                   transformation, search_method)
 
 
@@ -305,11 +309,39 @@ def gradient_wir(model_wrapper: Any, threat: ThreatModel,
                     GreedyWordSwapWIR(wir_method="gradient"))
 
 
+def hard_label(model_wrapper: Any, threat: ThreatModel,
+               resources: AttackResources | None = None) -> Attack:
+    """Decision-based (hard-label): reads only the predicted label (robustsnn/attack/decision.py).
+
+    After HLBB (Maheshwary et al. 2021) and TextHoaxer (Ye et al. 2022) in what it
+    needs: the label alone, a random adversarial start, then as few and as close swaps
+    as the label allows. The search itself is ours (see :class:`.decision.HardLabelSearch`):
+    the papers' optimisation of the sentence similarity (HLBB: a genetic search;
+    TextHoaxer: a perturbation matrix with estimated gradients) is replaced by undoing
+    swaps and moving each to a closer candidate of the transformation.
+    """
+    from .decision import INIT_TRIES, HardLabelSearch, LabelOnlyClassification
+
+    res = resources or AttackResources()
+    # Transformation, both protocols: the shared counter-fitted swap (K nearest
+    # neighbours). The papers draw synonyms from counter-fitted vectors too; their
+    # count is replaced by K, and native == shared-swap here.
+    transformation = counterfitted_swap(threat, res)
+    constraints = [RepeatModification(), *shared_pre_constraints(threat)]
+    # The papers' USE similarity -> the shared similarity, as for every recipe. The
+    # search ranks a word's candidates by the swap's own embedding (cosine to the
+    # original word) when it moves swaps closer.
+    return assemble(model_wrapper, threat, transformation, constraints,
+                    HardLabelSearch(init_tries=INIT_TRIES, embedding=transformation.embedding),
+                    goal=LabelOnlyClassification)
+
+
 BUILDERS: dict[str, Callable[..., Attack]] = {
     "textfooler": textfooler,
     "textbugger": textbugger,
     "bert-attack": bert_attack,
     "pwws": pwws,
     "gradient-wir": gradient_wir,
+    "hard-label": hard_label,
 }
 
