@@ -23,7 +23,7 @@ the papers' code):
   embedding's cosine.
 
 The randomness comes from Python's global ``random`` (seeded per example by
-:func:`robustsnn.attack.runner.seed_all`), and candidate lists are sorted by text
+:func:`robustsnn.campaign.runner.seed_all`), and candidate lists are sorted by text
 (TextAttack's ``filter_transformations``), so a seeded run repeats exactly.
 """
 
