@@ -7,7 +7,8 @@ The Python API (:mod:`robustsnn.api`) is exported here lazily - ``robustsnn.load
 imports :mod:`robustsnn.api` on first use: ``load_classifier``, ``textattack_wrapper``,
 ``nltk_offline``, ``run_attack`` (``robustsnn attack``; ``robustsnn.attack`` is the
 subpackage), ``sweep_attack`` (``robustsnn sweep-attack``), ``run_campaign``, ``transfer``,
-``table`` and ``worst_case_table``.
+``table``, ``worst_case_table`` and ``benchmark`` (``robustsnn benchmark``: the standard
+adaptive evaluation of one model, after RobustBench's ``benchmark()``).
 ``__version__`` is read from the installed metadata on first access too.
 """
 
@@ -24,7 +25,7 @@ def _installed_version() -> str:
 
 # Names resolved from robustsnn.api on first access (PEP 562), so `import robustsnn` stays cheap.
 _API = ("load_classifier", "textattack_wrapper", "nltk_offline", "run_attack", "sweep_attack", "run_campaign",
-        "transfer", "table", "worst_case_table")
+        "transfer", "table", "worst_case_table", "benchmark")
 
 __all__ = ["__version__", *_API]
 

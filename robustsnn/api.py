@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .records.record import RunRecord
 
 __all__ = ["load_classifier", "textattack_wrapper", "nltk_offline", "attack", "run_attack",
-           "sweep_attack", "run_campaign", "table"]
+           "sweep_attack", "run_campaign", "table", "benchmark"]
 
 from .noise import NONE as NOISE_NONE
 from .noise import is_none as _is_none
@@ -334,3 +334,16 @@ def worst_case_table(results: str | Path | Sequence[str | Path] | None = None,
 
     return write_adaptive(_folders(results), Path(out) if out else results_dir() / "adaptive.csv")
 
+
+def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str | Path | None = None,
+              noise: str | None = None, evaluation: str = "standard-v1", num_examples: int | None = None,
+              results: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """The standard adaptive evaluation of ``model`` on ``dataset`` (``robustsnn benchmark``;
+    RobustBench's ``benchmark()``): every attack of ``evaluation`` against the model as
+    deployed, its worst case with a 95% interval and flags; returns the model card (also
+    written under ``<results>/benchmark/cards/``). See :func:`robustsnn.evaluation.run.benchmark`
+    for the other arguments (``executor``, ``workers``, ``resources``, ``log``)."""
+    from .evaluation.run import benchmark as run_benchmark
+
+    return run_benchmark(model, dataset, defense=defense, checkpoint=checkpoint, noise=noise, evaluation=evaluation,
+                         num_examples=num_examples, results=results, **kwargs)

@@ -15,7 +15,7 @@ from typing import Sequence
 from ..errors import UserError, describe_os_error
 
 # Modules with a ``register(subparsers)`` function, in help order.
-_COMMAND_MODULES = ("data", "train", "snn", "build", "attack", "registry", "report")
+_COMMAND_MODULES = ("data", "train", "snn", "build", "attack", "benchmark", "registry", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

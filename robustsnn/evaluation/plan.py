@@ -1,0 +1,180 @@
+"""Which runs the standard evaluation makes for one model, by what the model is.
+
+A *target* is the model as deployed: a registered model on a dataset, with its defense,
+its checkpoint and, for a spiking model, its deployed form - ``poisson`` (the R-draw
+majority over fresh Poisson draws) or ``direct`` (no input sampling: a deterministic
+network). Every run of the plan is an ordinary campaign cell or transfer run
+(:mod:`robustsnn.campaign`), logged and resumable as any other; the plan only decides
+which, and what role each plays in the ensemble (:data:`KINDS`).
+
+Runs land in one campaign per dataset and protocol, ``<evaluation>-<dataset>`` (and
+``-wordnet`` for the second word source), so the surrogates' own attacks are run once and
+shared by every model evaluated on that dataset. A non-default checkpoint gets folders of
+its own (``...-<sha12>``): two networks of one model name never share a log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import UserError
+from ..noise import DIRECT, is_none
+from .standard import StandardEvaluation
+
+# What role a run plays in the ensemble (the card's flags compare them).
+SCORE, EOT, DECISION, WHITE_BOX, TRANSFER, SECOND_SOURCE = (
+    "score-based", "expectation over draws", "decision-based", "white-box", "transfer", "second word source")
+KINDS = (SCORE, EOT, DECISION, WHITE_BOX, TRANSFER, SECOND_SOURCE)
+# The forms a stochastic target is deployed in (what ``--noise`` may say).
+POISSON = "poisson"
+FORMS = (POISSON, DIRECT)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The model as deployed: what one card describes."""
+
+    dataset: str
+    model: str
+    defense: str = "none"
+    form: str = "-"  # "-" for a deterministic model, else poisson | direct
+    checkpoint: Path | None = None  # None: the registered model's own checkpoint
+
+    @property
+    def stochastic(self) -> bool:
+        """Judged by its R-draw majority (a Poisson SNN)."""
+        return self.form == POISSON
+
+    @property
+    def label(self) -> str:
+        """``snn``, ``snn-direct``, ``textcnn+safer``: the name on the leaderboard."""
+        name = self.model + ("" if self.form in ("-", POISSON) else f"-{self.form}")
+        return name + ("" if self.defense == "none" else f"+{self.defense}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One run of the plan: an attack cell, or a transfer from ``source`` (an attack cell of
+    the same campaign, run earlier in the plan)."""
+
+    campaign: Any  # robustsnn.campaign.spec.Campaign
+    cell: Any  # robustsnn.campaign.spec.Cell
+    kind: str
+    on_target: bool  # attacks the target itself (else a source run for a transfer)
+    source: Any = None
+    checkpoint: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """How the card names the attack: ``pwws/mean-20``, ``transfer-textcnn-pwws``."""
+        noise = "" if self.cell.noise == "none" or self.kind == TRANSFER else f"/{self.cell.noise}"
+        return f"{self.cell.recipe}{noise}" + ("/wordnet" if self.kind == SECOND_SOURCE else "")
+
+
+def target_of(model: str, dataset: str, defense: str = "none", noise: str | None = None,
+              checkpoint: str | Path | None = None) -> Target:
+    """The target for ``robustsnn benchmark MODEL --dataset D [--defense X] [--noise F]``:
+    a stochastic model is deployed ``poisson`` unless ``noise`` says ``direct``; a
+    deterministic one takes no noise. Names are checked against the registries."""
+    from ..data.registry import get_dataset_spec
+    from ..defenses import DEFENSES, NO_DEFENSE
+    from ..zoo import MODELS
+
+    entry = MODELS.get(model)
+    dataset = get_dataset_spec(dataset).name
+    if defense != NO_DEFENSE:
+        DEFENSES.entry(defense)
+    if not entry.stochastic:
+        if noise is not None and not is_none(noise):
+            raise UserError(f"model '{model}' is deterministic; it is evaluated as it is (no --noise)")
+        form = "-"
+    else:
+        form = POISSON if noise is None else str(noise).strip().lower()
+        if form not in FORMS:
+            raise UserError(f"a stochastic model is evaluated as deployed: --noise poisson (its majority over "
+                            f"fresh draws, the default) or direct (no input sampling), not '{noise}'")
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    return Target(dataset, model, defense, form, path)
+
+
+def campaign_for(evaluation: StandardEvaluation, target: Target, protocol: str, num_examples: int,
+                 models: tuple[str, ...]) -> Any:
+    """The campaign that holds the evaluation's runs on ``target.dataset`` under ``protocol``."""
+    from ..campaign.spec import campaign_from_dict
+    from ..io_utils import file_sha256
+
+    name = f"{evaluation.name}-{target.dataset}" + ("-wordnet" if protocol == "native" else "")
+    if target.checkpoint is not None:
+        name += f"-{file_sha256(target.checkpoint)[:12]}"
+    recipes = (*evaluation.score_recipes, evaluation.decision_recipe, evaluation.white_box_recipe)
+    return campaign_from_dict({
+        "campaign": {"name": name, "datasets": [target.dataset], "models": list(models),
+                     "recipes": list(dict.fromkeys(recipes)), "noise": ["fresh"], "seed": evaluation.seed},
+        "examples": {"split": evaluation.split, "selection": evaluation.selection, "num_examples": num_examples},
+        "threat": {**evaluation.threat, "protocol": protocol},
+        "verdict": {"draws": evaluation.verdict_draws},
+    }, source=f"robustsnn benchmark ({evaluation.name})")
+
+
+def plan(evaluation: StandardEvaluation, target: Target, num_examples: int | None = None,
+         white_box: bool = True, checkpoints: Mapping[str, Path] | None = None) -> list[Step]:
+    """The runs of ``evaluation`` against ``target``, sources before the transfers that
+    replay them. ``white_box``: whether the deployed model exposes input gradients (a
+    defense wrapper hides them); ``checkpoints``: model name -> checkpoint file for the
+    surrogates (default: each one's registered checkpoint)."""
+    from ..campaign.spec import Cell, transfer_recipe
+
+    n = evaluation.num_examples if num_examples is None else num_examples
+    if not 1 <= n <= evaluation.num_examples:
+        raise UserError(f"--num-examples must lie in 1..{evaluation.num_examples} "
+                        f"(the {evaluation.name} example set); got {n}")
+    checkpoints = dict(checkpoints or {})
+    surrogates = [s for s in evaluation.surrogates
+                  if not (s == target.model and target.defense == "none" and target.checkpoint is None)]
+    models = tuple(dict.fromkeys([*surrogates, target.model]))
+    main = campaign_for(evaluation, target, "shared-swap", n, models)
+    wordnet = campaign_for(evaluation, target, "native", n, (target.model,))
+    ds, defense, own = target.dataset, target.defense, target.checkpoint
+
+    def cell(recipe: str, noise: str, model: str = target.model, on_defense: str = defense) -> Any:
+        return Cell(ds, model, on_defense, recipe, noise)
+
+    steps: list[Step] = []
+    sources: list[Any] = []
+    for surrogate in surrogates:  # the built-in surrogates' own attacks, shared by every target
+        for recipe in evaluation.score_recipes:
+            source = cell(recipe, "none", surrogate, "none")
+            steps.append(Step(main, source, SCORE, False, checkpoint=checkpoints.get(surrogate)))
+            sources.append(source)
+    if target.form == "-":
+        forms = {"deployed": "none", "eot": None, "deterministic": None}
+    elif target.form == DIRECT:
+        forms = {"deployed": DIRECT, "eot": None, "deterministic": None}
+    else:
+        forms = {"deployed": "fresh", "eot": f"mean-{evaluation.eot_draws}", "deterministic": "frozen"}
+        for recipe in evaluation.score_recipes:  # the model's own deterministic network, as a surrogate
+            source = cell(recipe, DIRECT, on_defense="none")
+            steps.append(Step(main, source, SCORE, False, checkpoint=own))
+            sources.append(source)
+    for recipe in evaluation.score_recipes:
+        for noise in (forms["deployed"], forms["deterministic"]):
+            if noise is not None:
+                steps.append(Step(main, cell(recipe, noise), SCORE, True, checkpoint=own))
+        if forms["eot"] is not None:
+            steps.append(Step(main, cell(recipe, forms["eot"]), EOT, True, checkpoint=own))
+    # Label-only and gradient attacks against the deployed decision: for a Poisson model
+    # through the average of eot_draws draws, the closest a query gets to the R-draw majority.
+    strongest = forms["eot"] or forms["deployed"]
+    steps.append(Step(main, cell(evaluation.decision_recipe, strongest), DECISION, True, checkpoint=own))
+    if white_box:
+        steps.append(Step(main, cell(evaluation.white_box_recipe, strongest), WHITE_BOX, True, checkpoint=own))
+    steps.append(Step(wordnet, cell(evaluation.second_source_recipe, forms["deterministic"] or forms["deployed"]),
+                      SECOND_SOURCE, True, checkpoint=own))
+    for source in sources:
+        target_cell = cell(transfer_recipe(source), forms["deployed"])
+        steps.append(Step(main, target_cell, TRANSFER, True, source=source, checkpoint=own))
+    return steps
