@@ -54,6 +54,15 @@ def tiny_recipe_dict(dataset: str = "sst2", **sections: dict[str, Any]) -> dict[
     return base
 
 
+@pytest.fixture(autouse=True)
+def results_outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes its results under its own temp folder, never into the checkout's
+    results/ (a test that needs another folder sets ROBUSTSNN_RESULTS itself)."""
+    folder = tmp_path / "results-default"
+    monkeypatch.setenv("ROBUSTSNN_RESULTS", str(folder))
+    return folder
+
+
 @pytest.fixture
 def tiny_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A toy 'sst2' under a temp ROBUSTSNN_DATA, with runs going to a temp folder too."""

@@ -202,11 +202,13 @@ def test_cli_names_are_checked_in_one_line(args, message):
 
 
 def test_missing_checkpoint_says_how_to_build_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("ROBUSTSNN_RESULTS", str(tmp_path / "results"))
     proc = _cli("attack", "--model", "textcnn", "--recipe", "pwws", "--dataset", "mr")
     assert proc.returncode == 2
     assert "no textcnn checkpoint for mr" in proc.stderr
     assert "robustsnn train --config recipes/mr.toml --model textcnn" in proc.stderr
+    assert not (tmp_path / "results").exists()  # a refused run leaves no folder and no lock
 
 
 def test_shipped_campaigns_load():

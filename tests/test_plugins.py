@@ -30,22 +30,27 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def plugin_installed() -> Path:
-    """Install tests/plugin_example into this environment (skipped if already there)."""
-    probe = _python("import robustsnn_plugin_example as m; print(m.__file__)")
-    expected = PLUGIN_DIR / "robustsnn_plugin_example" / "__init__.py"
-    if probe.returncode == 0 and Path(probe.stdout.strip()).resolve() == expected.resolve():
-        return PLUGIN_DIR
+def plugin_installed(tmp_path_factory) -> dict[str, str]:
+    """tests/plugin_example installed into a temporary folder, never into this environment:
+    the environment for subprocesses that should see it (its folder on PYTHONPATH, where
+    importlib.metadata finds its entry points)."""
     if importlib.util.find_spec("pip") is None:
         pytest.skip("pip is not available in this environment, so tests/plugin_example cannot be installed")
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--no-build-isolation", "-e", str(PLUGIN_DIR)], capture_output=True, text=True)
-    assert proc.returncode == 0, f"pip install -e {PLUGIN_DIR} failed:\n{proc.stdout}\n{proc.stderr}"
-    return PLUGIN_DIR
+    target = tmp_path_factory.mktemp("plugin-site")
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--target", str(target), str(PLUGIN_DIR)], capture_output=True, text=True)
+    assert proc.returncode == 0, f"pip install --target {target} {PLUGIN_DIR} failed:\n{proc.stdout}\n{proc.stderr}"
+    path = os.pathsep.join(p for p in (str(target), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def test_the_plugin_is_not_installed_into_this_environment(plugin_installed):
+    assert _python("import robustsnn_plugin_example").returncode != 0
+    assert _python("import robustsnn_plugin_example", env=plugin_installed).returncode == 0
 
 
 def test_list_shows_the_plugin_with_its_distribution(plugin_installed):
-    proc = _cli("list", "defenses")
+    proc = _cli("list", "defenses", env=plugin_installed)
     assert proc.returncode == 0, proc.stderr
     line = next(line for line in proc.stdout.splitlines() if line.startswith(PLUGIN))
     assert f"{DISTRIBUTION} 0.1.0" in line and "Strip punctuation" in line
@@ -53,7 +58,8 @@ def test_list_shows_the_plugin_with_its_distribution(plugin_installed):
 
 
 def test_the_plugin_passes_the_contract(plugin_installed):
-    proc = _python(f"from robustsnn.testing import check_defense; print(check_defense({PLUGIN!r}))")
+    proc = _python(f"from robustsnn.testing import check_defense; print(check_defense({PLUGIN!r}))",
+                   env=plugin_installed)
     assert proc.returncode == 0, proc.stderr
     assert "rebuild" in proc.stdout
 
@@ -94,7 +100,7 @@ def test_attack_cli_runs_the_plugin_defense_end_to_end(plugin_installed, session
     from robustsnn.train.ann import train
 
     data = make_tiny_dataset(tmp_path / "data")
-    env = {**os.environ, "ROBUSTSNN_DATA": str(data), "ROBUSTSNN_RUNS": str(session_runs),
+    env = {**plugin_installed, "ROBUSTSNN_DATA": str(data), "ROBUSTSNN_RUNS": str(session_runs),
            "ROBUSTSNN_RESOURCES": str(shared_resources_dir()), "HF_HUB_OFFLINE": "1"}
     mp = pytest.MonkeyPatch()
     mp.setenv("ROBUSTSNN_DATA", str(data))

@@ -365,8 +365,10 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
 
     executor = executor or LocalExecutor(resources)
     csv_path, record_path = cell_paths(results, campaign, cell)
+    # The model, attack and examples first: a run refused there (no checkpoint, a cell
+    # nothing can attack) leaves no folder and no lock behind.
+    worker = executor.setup(campaign, cell, checkpoint, log)
     with exclusive(csv_path):  # one writer per log, for the whole run
-        worker = executor.setup(campaign, cell, checkpoint, log)
         examples, verdict_draws = worker.examples, worker.verdict_draws
         attack_log = open_log(csv_path, record_path, campaign, worker.identity, log)
         done = attack_log.done()

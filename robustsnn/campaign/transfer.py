@@ -119,8 +119,8 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         raise UserError(f"no source run {source_csv} to transfer from; run the campaign's attack cells first")
     source_checkpoint = _source_checkpoint(source_csv, source_record, campaign)
     csv_path, record_path = cell_paths(results, campaign, target)
+    classifier, draws, verdict = victim(target, campaign, checkpoint)  # before the lock: a refusal writes nothing
     with exclusive(csv_path):  # one writer per log, for the whole run
-        classifier, draws, verdict = victim(target, campaign, checkpoint)
         rows = read_log(source_csv)
         attack = {"recipe": target.recipe, "transfer_from": source.to_dict(),
                   "source_checkpoint_sha256": source_checkpoint,
