@@ -11,7 +11,10 @@ example) under the recipe name ``transfer-<source model>-<source recipe>`` (plus
 source's noise mode when it had one), so :mod:`.table` and :mod:`.worst_case` read it
 like any other attack. Per example: ``skipped`` when the target is wrong on the clean
 text, ``successful`` when it is wrong on the transferred text, ``failed`` otherwise
-(including when the source found no adversarial text). For Poisson targets the clean
+(including when the source found no adversarial text), except that a source search
+that had no candidate, or that its query budget stopped, passes on as ``unattackable``
+or ``budget``: nothing was transferred, and that is no robustness of the target's
+(both count as failed, as in the source's metrics). For Poisson targets the clean
 and the final text also get the R-draw verdict, as in :func:`.runner.run_cell`; when
 nothing was transferred the final text is the clean text and shares its votes.
 """
@@ -27,7 +30,7 @@ import numpy as np
 from ..errors import UserError
 from ..records.identity import run_identity
 from ..records.log import exclusive, log_exists, read_identity, read_log
-from ..records.metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE
+from ..records.metrics import BUDGET, FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE
 from ..records.record import RecordError, RunRecord
 from .spec import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
 
@@ -52,8 +55,8 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) ->
         result = SKIPPED
     elif transferred and after.argmax() != label:
         result = SUCCESSFUL
-    elif row["result"] == UNATTACKABLE:  # the source's search had no candidate for it
-        result = UNATTACKABLE
+    elif row["result"] in (UNATTACKABLE, BUDGET):  # the source's search had no candidate, or ran out
+        result = row["result"]
     else:
         result = FAILED
     out: dict[str, Any] = {

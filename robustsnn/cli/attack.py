@@ -166,6 +166,8 @@ def _record_line(record: Any) -> str:
         pct = lambda x: "-" if x != x else f"{100 * x:.1f}"  # noqa: E731  (nan: none attackable)
         line += (f" | unattackable {m['unattackable']} (Boa_a={pct(m['accuracy_under_attack_attackable'])} "
                  f"Suc_a={pct(m['attack_success_rate_attackable'])})")
+    if m.get("budget_exhausted"):  # failed as TextAttack counts them, but the search did not finish
+        line += f" | budget ran out {m['budget_exhausted']}"
     if record.verdict is not None:
         v = record.verdict
         line += (f" | over {v['draws']} draws: Cln={100 * v['clean_accuracy']:.1f} "
