@@ -143,10 +143,10 @@ def new_record(campaign: Campaign, cell: Cell, attack: dict[str, Any], model: di
     }, f"the run record of {cell.key}", path=csv_path.with_suffix(".json"))
 
 
-def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: RunRecord,
+def report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: RunRecord,
                   log: Callable[[str], None]) -> RunRecord:
     """A log that already holds more of this experiment's examples than asked for: report
-    the asked-for ones, attack nothing, write nothing."""
+    the asked-for ones, attack nothing, write nothing (an attack or a transfer run)."""
     done = {int(r["index"]) for r in rows}
     if not selected <= done:
         raise UserError(f"{csv_path} holds {len(done - selected)} examples outside the {len(selected)} selected "
@@ -155,7 +155,8 @@ def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int]
     log(f"{csv_path.name}: the log already holds {len(done)} examples; reporting the {len(selected)} selected "
         "(nothing attacked, the log and its record unchanged)")
     kept = [r for r in rows if int(r["index"]) in selected]
-    return record.completed(summarise(kept, record.verdict_draws, query_budget=record.threat.get("query_budget")))
+    return record.completed(summarise(kept, record.verdict_draws, replay=record.is_transfer,
+                                      query_budget=record.threat.get("query_budget")))
 
 
 class CandidateCounter:
@@ -415,7 +416,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         record = new_record(campaign, cell, worker.described, worker.model, csv_path, len(examples), verdict_draws)
         selected = {e.index for e in examples}
         if not done <= selected:
-            return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
+            return report_fewer(csv_path, attack_log.rows(), selected, record, log)
         todo = [e for e in examples if e.index not in done]
         finished = finished_record(record_path) if not todo else None
         if finished is not None:
