@@ -53,6 +53,10 @@ def test_a_search_the_budget_stopped_is_logged_budget_not_unattackable(budget, t
     assert m["budget_exhausted"] == len(attacked) and m["unattackable"] == 0
     assert m["failed"] == len(attacked) and m["attack_success_rate"] == 0.0  # TextAttack's count
     assert m["budget_share"] == 1.0 and m["unattackable_share"] == 0.0
+    from robustsnn.cli.attack import _record_line
+
+    line = _record_line(record)  # what `robustsnn attack` prints
+    assert f"budget ran out {len(attacked)}" in line and "unattackable" not in line
 
 
 def test_budget_only_where_the_search_spent_it(tiny_net, textattack, tmp_path):
