@@ -153,3 +153,62 @@ def test_a_cell_being_written_is_refused_before_anything_is_touched(models, tmp_
     assert not csv_path.exists() and not record_path.exists()
     run_cell(c, SOURCE, tmp_path, resources=toy_resources(), **QUIET)  # free again
     assert len(read_log(csv_path)) == 3
+
+
+def test_a_transfer_replays_exactly_the_selected_examples(models, tmp_path):
+    """``--num-examples`` selects a transfer's examples as it selects an attack's: the
+    campaign's first N, not every row of the source log; a larger selection extends it."""
+    from robustsnn.api import transfer
+    from robustsnn.campaign.spec import select_examples
+    from robustsnn.data.tsv import load_dataset
+
+    c = campaign(n=6, draws=3)
+    source_rows = _source_run(tmp_path, c)
+    assert len(source_rows) == 6
+    first3 = [e.index for e in select_examples(load_dataset("sst2"), campaign(n=3).examples, c.campaign.seed)]
+    assert len(first3) == 3 and set(first3) < {int(r["index"]) for r in source_rows}
+    lines = []
+    record = transfer("textcnn", "pwws", "snn-converted", noise="frozen", campaign=c, results=tmp_path,
+                      num_examples=3, log=lines.append)
+    path = tmp_path / "toy" / record.log
+    assert [int(r["index"]) for r in read_log(path)] == first3
+    assert record.metrics["n"] == 3 == record.examples_selected and record.complete
+    assert not any("lacks" in line for line in lines)
+
+    again = transfer("textcnn", "pwws", "snn-converted", noise="frozen", campaign=c, results=tmp_path,
+                     num_examples=6, log=lambda _: None)  # extends the log with the other three
+    rows = read_log(path)
+    assert [r["index"] for r in rows] == [r["index"] for r in source_rows]
+    assert again.metrics["n"] == 6 == again.examples_selected
+
+    # Asked for 3 again: those 3 are reported, nothing replayed or rewritten.
+    logged, kept = path.read_bytes(), path.with_suffix(".json").read_bytes()
+    fewer = transfer("textcnn", "pwws", "snn-converted", noise="frozen", campaign=c, results=tmp_path,
+                     num_examples=3, log=lambda _: None)
+    assert fewer.metrics["n"] == 3 and path.read_bytes() == logged and path.with_suffix(".json").read_bytes() == kept
+
+
+def test_a_transfer_names_the_selected_examples_its_source_lacks(models, tmp_path):
+    c = campaign(n=3, draws=3)
+    _source_run(tmp_path, c)  # a source run of 3 examples
+    target = Cell("sst2", "snn-converted", "none", transfer_recipe(SOURCE), "frozen")
+    lines = []
+    record = run_transfer(campaign(n=6, draws=3), SOURCE, target, tmp_path, log=lines.append)
+    assert [line for line in lines if "lacks" in line] == [
+        "sst2__textcnn__none__pwws__none__shared-swap.csv lacks 3 of the 6 selected examples: they are not "
+        "transferred (run the source cell with as many examples first, then this again to add them)"]
+    assert record.metrics["n"] == 3 and record.examples_selected == 6  # the table marks it N* (incomplete)
+
+
+def test_a_source_budget_stop_passes_on_as_budget(models, tmp_path):
+    c = campaign(n=6, draws=3)
+    from dataclasses import replace
+
+    c = replace(c, threat=replace(c.threat, query_budget=1))
+    source_rows = _source_run(tmp_path, c)
+    assert {r["result"] for r in source_rows} <= {"budget", "skipped"} and "budget" in {
+        r["result"] for r in source_rows}
+    target = Cell("sst2", "textcnn", "none", transfer_recipe(SOURCE), "none")
+    record = run_transfer(c, SOURCE, target, tmp_path, **QUIET)
+    assert [r["result"] for r in read_log(tmp_path / "toy" / record.log)] == [r["result"] for r in source_rows]
+    assert record.metrics["budget_exhausted"] == sum(r["result"] == "budget" for r in source_rows)

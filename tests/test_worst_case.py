@@ -162,3 +162,14 @@ def test_an_unchanged_text_keeps_its_clean_verdict():
     changed = {**row, "result": "successful", "perturbed_text": "a fine movie ."}
     assert final_verdict(changed) == ("0", "49")
     assert summarise([changed], 100)["verdict"]["attack_success_rate"] == 1.0
+
+
+def test_table_refuses_recount_with_worst_case_rather_than_ignoring_it(tmp_path, capsys):
+    from robustsnn.cli import main
+
+    _write_run(tmp_path, "c", "textcnn", "pwws", "none", {0: _det("failed")})
+    out = tmp_path / "adaptive.csv"
+    assert main(["table", "--worst-case", "--recount", "--results", str(tmp_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--recount applies to the attack table" in err
+    assert not out.exists()

@@ -25,7 +25,7 @@ from ..campaign.transfer import is_transfer
 from ..io_utils import atomic_write_text
 from ..noise import draws_per_query
 from ..records.log import read_log
-from ..records.metrics import FAILED, SUCCESSFUL, UNATTACKABLE
+from ..records.metrics import FAILED_TYPES, SUCCESSFUL
 from ..records.metrics import percent as _pct
 from .worst_case import Run, load_runs, matched_success_rates, worst_case
 
@@ -47,7 +47,7 @@ def k_curve(runs: Sequence[Run]) -> list[dict[str, Any]]:
         common = sorted(set.intersection(*(set(r.examples) for r in members)))
         for run in sorted(members, key=lambda r: draws_per_query(r.noise)):
             ex = [run.examples[i] for i in common]
-            attacked = [e for e in ex if e.result in (SUCCESSFUL, FAILED, UNATTACKABLE)]
+            attacked = [e for e in ex if e.result == SUCCESSFUL or e.result in FAILED_TYPES]
             clean = [e for e in ex if e.clean_correct]
             rows.append({
                 "dataset": dataset, "model": model, "defense": defense, "recipe": recipe,

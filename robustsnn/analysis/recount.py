@@ -19,6 +19,16 @@ swap that lowered the model's score for the true class (a flat output, e.g. rate
 do not move), which is robustness the attack could not get past, not a missing resource.
 
 Transfer runs replay texts and never search: they have no unattackable share.
+
+Searches the query budget stopped (logged ``budget`` since that type exists, see
+:mod:`..records.metrics`) are left as they are: the runner already asked the
+transformation about those that had no candidate counted. A log from before that type
+logged such a search ``unattackable`` when it had counted no candidate, though its
+budget may have ended it before it asked the transformation at all (a budget of 1 leaves
+no query past the clean text's): those rows (:func:`budget_suspects`) are asked here
+too, and are ``budget`` when the transformation does offer candidates. (A budget-stopped
+``failed`` row of such a log needs no model: its queries reached the budget, see
+:func:`..records.metrics.mark_budget_stopped`.)
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from typing import Any
 
 from ..campaign.spec import TRANSFER_PREFIX, Cell, campaign_from_dict, select_examples
 from ..errors import UserError
-from ..records.metrics import FAILED, SKIPPED, UNATTACKABLE
+from ..records.metrics import BUDGET, FAILED, SKIPPED, UNATTACKABLE, budget_spent
 from ..records.record import RunRecord
 
 
@@ -36,6 +46,29 @@ def needs_recount(rows: list[dict[str, str]], recipe: str) -> bool:
     if recipe.startswith(TRANSFER_PREFIX):
         return False
     return any(r["result"] != SKIPPED and r["candidates_offered"] == "" for r in rows)
+
+
+def _query_budget(record: RunRecord) -> int | None:
+    return record.threat.get("query_budget")
+
+
+def _budget_suspect(row: dict[str, str], query_budget: int | None) -> bool:
+    return row["result"] == UNATTACKABLE and budget_spent(row["queries"], query_budget)
+
+
+def budget_suspects(rows: list[dict[str, str]], record: RunRecord) -> bool:
+    """Whether a search run's log has ``unattackable`` rows whose queries reached the
+    budget: before the ``budget`` type those may be searches the budget stopped before
+    they asked the transformation (:meth:`Recounter.rows` asks it)."""
+    if record.is_transfer:
+        return False
+    return any(_budget_suspect(r, _query_budget(record)) for r in rows)
+
+
+def _failure_suspect(row: dict[str, str]) -> bool:
+    """A failure of a log without candidate counts that never changed the text: it may
+    have had nothing to try."""
+    return row["result"] == FAILED and row["words_perturbed"] == "0" and row["candidates_offered"] == ""
 
 
 class Recounter:
@@ -50,10 +83,14 @@ class Recounter:
         self._texts: dict[tuple[str, str], dict[int, str]] = {}
 
     def rows(self, record: RunRecord, rows: list[dict[str, str]]) -> list[dict[str, str]]:
-        """``rows`` with each failure that had no candidate marked ``unattackable``."""
+        """``rows`` with each failure that had no candidate marked ``unattackable``, and
+        each ``unattackable`` row the budget stopped (:func:`budget_suspects`) whose text
+        does have candidates marked ``budget``."""
         from ..resources.textattack_import import import_textattack
 
-        suspects = [r for r in rows if r["result"] == FAILED and r["words_perturbed"] == "0"]
+        budget = _query_budget(record)
+        suspect = lambda r: _failure_suspect(r) or _budget_suspect(r, budget)  # noqa: E731
+        suspects = [r for r in rows if suspect(r)]
         if not suspects:
             return rows
         campaign = campaign_from_dict(dict(record.campaign))
@@ -67,7 +104,7 @@ class Recounter:
         out = []
         for row in rows:
             row = dict(row)
-            if row["result"] == FAILED and row["words_perturbed"] == "0":
+            if suspect(row):
                 text = texts.get(int(row["index"]))
                 if text is None:
                     raise UserError(f"{cell.key}: example {row['index']} is not among the campaign's examples")
@@ -75,6 +112,8 @@ class Recounter:
                                                 pre_transformation_constraints=attack.pre_transformation_constraints)
                 if not offered:
                     row["result"] = UNATTACKABLE
+                elif row["result"] == UNATTACKABLE:  # it had candidates: the budget stopped it first
+                    row["result"] = BUDGET
             out.append(row)
         return out
 

@@ -14,7 +14,12 @@ current-injection encoding (a different network function). Deterministic models 
 form ``-``.
 
 "Gets wrong": for a deterministic run, the log's ``result`` (``skipped`` = wrong on the
-clean text, ``successful`` = a text it gets wrong was found). For a stochastic run, the
+clean text, ``successful`` = a text it gets wrong was found; ``failed``, ``unattackable``
+and ``budget`` all leave the model right, as TextAttack counts a failed attack). An
+example that survives only because searches had no candidate (``unattackable``) or ran
+out of queries (``budget``) is no evidence of robustness: it counts as robust here
+because no attack in the results broke it, and the worst case stays an upper bound; the
+attack table gives both shares per run (analysis/table.py). For a stochastic run, the
 R-draw majority verdict the runner stored for the clean and the final text; beside it,
 the mean single-draw error on the worst text (the share of draws that misclassify it).
 
@@ -44,7 +49,7 @@ class ExampleVerdict:
     clean_correct: bool
     final_correct: bool
     final_error: float | None = None  # stochastic: share of draws wrong on the final text
-    result: str = ""  # the log's own (single-draw) outcome: successful | failed | skipped
+    result: str = ""  # the log's own (single-draw) outcome: see records.metrics.RESULT_TYPES
 
 
 @dataclass

@@ -16,7 +16,18 @@ from typing import Any, Callable, Iterator
 
 from ..errors import UserError
 from ..records.log import AttackLog, exclusive, final_verdict, outcomes_of, parse_bool
-from ..records.metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE, compute_metrics, compute_verdict, words_changed
+from ..records.metrics import (
+    BUDGET,
+    FAILED,
+    SKIPPED,
+    SUCCESSFUL,
+    UNATTACKABLE,
+    budget_spent,
+    compute_metrics,
+    compute_verdict,
+    mark_budget_stopped,
+    words_changed,
+)
 from ..records.record import RecordError, RunRecord
 from .spec import Campaign, Cell, Example, example_seed, select_examples
 
@@ -132,10 +143,10 @@ def new_record(campaign: Campaign, cell: Cell, attack: dict[str, Any], model: di
     }, f"the run record of {cell.key}", path=csv_path.with_suffix(".json"))
 
 
-def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: RunRecord,
+def report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int], record: RunRecord,
                   log: Callable[[str], None]) -> RunRecord:
     """A log that already holds more of this experiment's examples than asked for: report
-    the asked-for ones, attack nothing, write nothing."""
+    the asked-for ones, attack nothing, write nothing (an attack or a transfer run)."""
     done = {int(r["index"]) for r in rows}
     if not selected <= done:
         raise UserError(f"{csv_path} holds {len(done - selected)} examples outside the {len(selected)} selected "
@@ -144,7 +155,8 @@ def _report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int]
     log(f"{csv_path.name}: the log already holds {len(done)} examples; reporting the {len(selected)} selected "
         "(nothing attacked, the log and its record unchanged)")
     kept = [r for r in rows if int(r["index"]) in selected]
-    return record.completed(summarise(kept, record.verdict_draws))
+    return record.completed(summarise(kept, record.verdict_draws, replay=record.is_transfer,
+                                      query_budget=record.threat.get("query_budget")))
 
 
 class CandidateCounter:
@@ -300,6 +312,36 @@ class CellWorker:
         self.model = self.classifier.describe()
         self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws)
 
+    def failure_kind(self, row: dict[str, Any], example: Example) -> str:
+        """What a failed search's row says (any other result stays as it is):
+
+        * ``budget`` when the search spent the query budget (TextAttack's goal function
+          ends it, ``search_over``, once ``num_queries`` reaches ``query_budget``) - unless
+          the transformation offers nothing for the text at all, asked here once when the
+          search never got to ask it;
+        * ``unattackable`` when the transformation offered no candidate at all;
+        * ``failed`` when the search finished with candidates and no success.
+        """
+        if row["result"] != FAILED:
+            return row["result"]
+        goal = self.attack.goal_function
+        if budget_spent(goal.num_queries, goal.query_budget):
+            if self.counter.offered or self.offers_candidates(example):
+                return BUDGET
+            return UNATTACKABLE
+        return UNATTACKABLE if self.counter.offered == 0 else FAILED  # no candidate: nothing to try
+
+    def offers_candidates(self, example: Example) -> bool:
+        """Whether the transformation (with the pre-transformation constraints, as the
+        search applies them) offers any candidate for the clean text, at any position:
+        the union of what a search that never changed the text could be offered (the
+        pre-check's and analysis/recount.py's question; not counted as offered)."""
+        from ..resources.textattack_import import import_textattack
+
+        text = import_textattack().shared.AttackedText(example.text)
+        return bool(self.attack.transformation(text, pre_transformation_constraints=
+                                               self.attack.pre_transformation_constraints))
+
     def attack_example(self, example: Example) -> dict[str, Any]:
         """The log row of one example (attacked, counted and, for Poisson models, voted)."""
         from .verdict import majority_votes
@@ -310,8 +352,6 @@ class CellWorker:
         result = self.attack.attack(example.text, example.label)
         row = _outcome_row(example, result, time.perf_counter() - began)
         row.update(candidates_offered=self.counter.offered, candidates_kept=self.counter.kept)
-        if row["result"] == FAILED and self.counter.offered == 0:  # the search had nothing to try
-            row["result"] = UNATTACKABLE
         if self.verdict_model is not None:
             final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
             clean, after = majority_votes(self.verdict_model, [example.text, final], example.label,
@@ -319,6 +359,9 @@ class CellWorker:
             row.update(verdict_draws=self.verdict_draws, verdict_clean_votes=clean.label_votes,
                        verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
                        verdict_final_correct=after.correct)
+        # After the verdict (whose final text is the clean one either way), so that asking
+        # the transformation below draws nothing before the verdict's draws.
+        row["result"] = self.failure_kind(row, example)
         self.attack.clear_cache()  # each example on its own: resumed runs match uninterrupted ones
         return row
 
@@ -375,7 +418,7 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         record = new_record(campaign, cell, worker.described, worker.model, csv_path, len(examples), verdict_draws)
         selected = {e.index for e in examples}
         if not done <= selected:
-            return _report_fewer(csv_path, attack_log.rows(), selected, record, log)
+            return report_fewer(csv_path, attack_log.rows(), selected, record, log)
         todo = [e for e in examples if e.index not in done]
         finished = finished_record(record_path) if not todo else None
         if finished is not None:
@@ -398,7 +441,8 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
         finally:
             if progress is None:
                 bar.close()
-        return record.completed(summarise(attack_log.rows(), verdict_draws)).write(record_path)
+        return record.completed(summarise(attack_log.rows(), verdict_draws,
+                                          query_budget=campaign.threat.query_budget)).write(record_path)
 
 
 def finished_record(record_path: Path) -> RunRecord | None:
@@ -413,9 +457,14 @@ def finished_record(record_path: Path) -> RunRecord | None:
 
 
 def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = False,
-              unattackable_known: bool | None = None) -> dict[str, Any]:
+              unattackable_known: bool | None = None, query_budget: int | None = None) -> dict[str, Any]:
     """Metrics of a log, from the one metrics module (``replay``: a transfer run's log,
-    see :func:`.log.final_verdict`; ``unattackable_known``: see :func:`.metrics.compute_metrics`)."""
+    see :func:`.log.final_verdict`; ``unattackable_known``: see :func:`.metrics.compute_metrics`;
+    ``query_budget``: the search's, to tell the budget-stopped searches of a log from
+    before the ``budget`` type, see :func:`.metrics.mark_budget_stopped`; never a
+    transfer run's, whose queries are its replays')."""
+    if query_budget and not replay:
+        rows = mark_budget_stopped(rows, query_budget)
     summary: dict[str, Any] = {"metrics": compute_metrics(outcomes_of(rows), unattackable_known).to_dict()}
     if verdict_draws:
         parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),

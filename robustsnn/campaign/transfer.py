@@ -1,7 +1,8 @@
 """Transfer attacks: replay the adversarial texts one model's attack found against another.
 
-No search runs against the target: for every example of a finished source run, the
-target classifies the clean text and, where the source attack succeeded, the source's
+No search runs against the target: for every example the campaign selects (its
+``[examples]``, ``num_examples`` included: the same subset as an attack run of it) that
+the source run logged, the target classifies the clean text and, where the source attack succeeded, the source's
 adversarial text. This is the black-box transfer test of adaptive evaluation: the
 tailored TextCNN has the SNN's weights before conversion, so its adversarial texts are
 the strongest surrogate attack on the SNN that needs no SNN query at all.
@@ -11,7 +12,10 @@ example) under the recipe name ``transfer-<source model>-<source recipe>`` (plus
 source's noise mode when it had one), so :mod:`.table` and :mod:`.worst_case` read it
 like any other attack. Per example: ``skipped`` when the target is wrong on the clean
 text, ``successful`` when it is wrong on the transferred text, ``failed`` otherwise
-(including when the source found no adversarial text). For Poisson targets the clean
+(including when the source found no adversarial text), except that a source search
+that had no candidate, or that its query budget stopped, passes on as ``unattackable``
+or ``budget``: nothing was transferred, and that is no robustness of the target's
+(both count as failed, as in the source's metrics). For Poisson targets the clean
 and the final text also get the R-draw verdict, as in :func:`.runner.run_cell`; when
 nothing was transferred the final text is the clean text and shares its votes.
 """
@@ -27,7 +31,7 @@ import numpy as np
 from ..errors import UserError
 from ..records.identity import run_identity
 from ..records.log import exclusive, log_exists, read_identity, read_log
-from ..records.metrics import FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE
+from ..records.metrics import BUDGET, FAILED, SKIPPED, SUCCESSFUL, UNATTACKABLE, mark_budget_stopped
 from ..records.record import RecordError, RunRecord
 from .spec import TRANSFER_PREFIX, Campaign, Cell, transfer_recipe
 
@@ -52,8 +56,8 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) ->
         result = SKIPPED
     elif transferred and after.argmax() != label:
         result = SUCCESSFUL
-    elif row["result"] == UNATTACKABLE:  # the source's search had no candidate for it
-        result = UNATTACKABLE
+    elif row["result"] in (UNATTACKABLE, BUDGET):  # the source's search had no candidate, or ran out
+        result = row["result"]
     else:
         result = FAILED
     out: dict[str, Any] = {
@@ -102,14 +106,44 @@ def _source_checkpoint(source_csv: Path, source_record: Path, campaign: Campaign
     return record.checkpoint_sha256 or None
 
 
+def _selected_rows(source_csv: Path, campaign: Campaign, dataset: str,
+                   log: Callable[[str], None]) -> tuple[list[dict[str, str]], int]:
+    """The source log's rows of the examples ``campaign`` selects, in selection order, and
+    how many it selects; a selected example the source has not logged is named in one
+    line and left out (a source run with fewer examples, or one still going)."""
+    from ..data.tsv import load_dataset
+    from .spec import select_examples
+
+    selected = select_examples(load_dataset(dataset), campaign.examples, campaign.campaign.seed)
+    # A source log from before the budget type: its budget-stopped searches say so here too.
+    logged = {int(r["index"]): r for r in mark_budget_stopped(read_log(source_csv), campaign.threat.query_budget)}
+    rows = [logged[e.index] for e in selected if e.index in logged]
+    missing = len(selected) - len(rows)
+    if missing:
+        log(f"{source_csv.name} lacks {missing} of the {len(selected)} selected examples: they are not "
+            "transferred (run the source cell with as many examples first, then this again to add them)")
+    return rows, len(selected)
+
+
 def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
                  checkpoint: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Replay ``source``'s log (a finished or partial run of ``campaign`` under ``results``)
-    against ``target`` (a cell whose recipe is :func:`transfer_recipe` of ``source``);
-    resumable; returns the run record."""
+    against ``target`` (a cell whose recipe is :func:`transfer_recipe` of ``source``): the
+    campaign's selected examples (``num_examples`` of them), those the source logged;
+    resumable, and a larger selection extends the log; returns the run record."""
     from tqdm.auto import tqdm
 
-    from .runner import cell_paths, example_seed, finished_record, new_record, open_log, seed_all, summarise, victim
+    from .runner import (
+        cell_paths,
+        example_seed,
+        finished_record,
+        new_record,
+        open_log,
+        report_fewer,
+        seed_all,
+        summarise,
+        victim,
+    )
 
     if target.recipe != transfer_recipe(source) or target.dataset != source.dataset:
         raise UserError(f"a transfer from {source.key} is logged as recipe '{transfer_recipe(source)}' "
@@ -121,7 +155,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     csv_path, record_path = cell_paths(results, campaign, target)
     classifier, draws, verdict = victim(target, campaign, checkpoint)  # before the lock: a refusal writes nothing
     with exclusive(csv_path):  # one writer per log, for the whole run
-        rows = read_log(source_csv)
+        rows, selected = _selected_rows(source_csv, campaign, target.dataset, log)
         attack = {"recipe": target.recipe, "transfer_from": source.to_dict(),
                   "source_checkpoint_sha256": source_checkpoint,
                   "source_log": source_csv.name, "search": "none (replays the source's final texts)"}
@@ -129,12 +163,16 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         transfer_log = open_log(csv_path, record_path, campaign,
                                 run_identity(campaign, target, model, attack, draws), log)
         done = transfer_log.done()
+        record = new_record(campaign, target, attack, model, csv_path, selected, draws)
+        wanted = {int(r["index"]) for r in rows}
+        if not done <= wanted:  # a larger selection transferred before: report these, replay nothing
+            return report_fewer(csv_path, transfer_log.rows(), wanted, record, log)
         todo = [r for r in rows if int(r["index"]) not in done]
         finished = finished_record(record_path) if not todo else None
-        if finished is not None:
+        if finished is not None and finished.examples_selected == selected:
             log(f"{target.key}: all {len(rows)} examples already transferred from {source.key}: finished, record kept")
             return finished
-        record = new_record(campaign, target, attack, model, csv_path, len(rows), draws).write(record_path)
+        record = record.write(record_path)
         with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:
             for row in todo:
                 seed_all(example_seed(campaign.campaign.seed, int(row["index"])))

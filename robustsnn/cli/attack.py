@@ -60,8 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "every attack in the results, success rate against draws per query, transfer rates, "
                         "matched-subset success rates")
     p.add_argument("--recount", action="store_true",
-                   help="for logs from before the candidate counts, recover which failures were unattackable "
-                        "from each cell's transformation (no model is queried; loads the attack resources)")
+                   help="for logs from before the candidate counts (or the budget outcome), recover which "
+                        "failures were unattackable from each cell's transformation (no model is queried; loads "
+                        "the attack resources); not with --worst-case")
     p.set_defaults(func=cmd_table)
 
     p = sub.add_parser("compress-logs", help="gzip the logs of finished runs (x.csv -> x.csv.gz); every "
@@ -166,6 +167,8 @@ def _record_line(record: Any) -> str:
         pct = lambda x: "-" if x != x else f"{100 * x:.1f}"  # noqa: E731  (nan: none attackable)
         line += (f" | unattackable {m['unattackable']} (Boa_a={pct(m['accuracy_under_attack_attackable'])} "
                  f"Suc_a={pct(m['attack_success_rate_attackable'])})")
+    if m.get("budget_exhausted"):  # failed as TextAttack counts them, but the search did not finish
+        line += f" | budget ran out {m['budget_exhausted']}"
     if record.verdict is not None:
         v = record.verdict
         line += (f" | over {v['draws']} draws: Cln={100 * v['clean_accuracy']:.1f} "
@@ -201,6 +204,11 @@ def cmd_table(args: argparse.Namespace) -> int:
 
     if args.worst_case:
         from ..api import worst_case_table
+        from ..errors import UserError
+
+        if args.recount:  # accepted and ignored would say it did something
+            raise UserError("--recount applies to the attack table; the --worst-case tables do not depend on "
+                            "which failures were unattackable (run them apart)")
 
         out = args.out or results_dir() / "adaptive.csv"
         worst_case_table(args.results, out)

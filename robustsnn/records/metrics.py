@@ -15,6 +15,18 @@ Suc over the attackable examples only (Boa_a = (F - U) / (N - U), Suc_a = S / (S
 so that a cell nothing could attack never reads as robust. Logs from before the
 candidate counts existed cannot tell: their share is unknown (nan).
 
+An example whose search the query budget stopped (its queries reached
+``threat.query_budget``: TextAttack's own ``search_over``) without success is logged
+``budget``. It too is counted as failed above, as TextAttack counts it, but it is no
+evidence of robustness either: the search did not finish. Beside them: its share
+B / (S + F) of the attacked examples. It is attackable (the transformation had, or may
+have had, candidates), so Boa_a and Suc_a keep it. A search stopped before it asked the
+transformation, for a text the transformation offers nothing for, is ``unattackable``:
+that stays "the transformation offered no candidate at all". Logs from before the type
+logged such searches ``failed`` (or, with no candidate counted, ``unattackable``):
+:func:`mark_budget_stopped` recovers the first kind from their queries,
+analysis/recount.py the second.
+
 plus the mean share of words perturbed (over successful attacks, as TextAttack
 reports it), mean queries (over attacked, i.e. not skipped, examples) and wall
 seconds per example. Everything is a raw float; rounding is for rendering only.
@@ -28,7 +40,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 SUCCESSFUL, FAILED, SKIPPED = "successful", "failed", "skipped"
 UNATTACKABLE = "unattackable"  # failed, because the search never had a candidate
-RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED, UNATTACKABLE)
+BUDGET = "budget"  # failed, because the query budget ran out before the search finished
+RESULT_TYPES = (SUCCESSFUL, FAILED, SKIPPED, UNATTACKABLE, BUDGET)
+FAILED_TYPES = (FAILED, UNATTACKABLE, BUDGET)  # what TextAttack counts as a failed attack
 
 
 def percent(x: Any) -> str:
@@ -40,7 +54,7 @@ def percent(x: Any) -> str:
 class Outcome:
     """What one attacked example contributes to the metrics."""
 
-    result: str  # successful | failed | skipped | unattackable
+    result: str  # successful | failed | skipped | unattackable | budget
     words_perturbed: int
     num_words: int
     queries: int
@@ -53,8 +67,8 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        """Failed as TextAttack counts it (unattackable included)."""
-        return self.result in (FAILED, UNATTACKABLE)
+        """Failed as TextAttack counts it (unattackable and budget included)."""
+        return self.result in FAILED_TYPES
 
     @classmethod
     def from_row(cls, row: Mapping[str, object]) -> Outcome:
@@ -62,6 +76,21 @@ class Outcome:
         return cls(str(row["result"]), int(row["words_perturbed"]), int(row["num_words"]),
                    int(row["queries"]), float(row["seconds"]),
                    None if offered in ("", None) else int(offered))
+
+
+def budget_spent(queries: int | str, query_budget: int | float | None) -> bool:
+    """Whether a search that made ``queries`` queries spent ``query_budget`` (0, None or
+    inf: no budget). TextAttack's goal function never queries past its budget and ends the
+    search (``search_over``) when ``num_queries == query_budget``."""
+    return bool(query_budget) and query_budget != math.inf and int(queries) >= query_budget
+
+
+def mark_budget_stopped(rows: Iterable[Mapping[str, str]], query_budget: int | None) -> list[dict[str, str]]:
+    """Log rows (as read) with each ``failed`` search that spent ``query_budget`` marked
+    ``budget``: how a log from before that type says what the runner now logs. A log
+    written since has no such row, so this changes nothing there."""
+    return [{**r, "result": BUDGET} if r["result"] == FAILED and budget_spent(r["queries"], query_budget)
+            else dict(r) for r in rows]
 
 
 def words_changed(original: Sequence[str], perturbed: Sequence[str]) -> int:
@@ -102,6 +131,8 @@ class Metrics:
     unattackable_share: float = math.nan  # U / (S + F); nan when the log cannot tell
     accuracy_under_attack_attackable: float = math.nan  # Boa over attackable examples
     attack_success_rate_attackable: float = math.nan  # Suc over attackable examples
+    budget_exhausted: int = 0  # among the failed: searches the query budget stopped
+    budget_share: float = math.nan  # B / (S + F); nan when nothing was attacked
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -115,6 +146,7 @@ def compute_metrics(outcomes: Iterable[Outcome], unattackable_known: bool | None
     s = sum(o.result == SUCCESSFUL for o in outcomes)
     f = sum(o.failed for o in outcomes)
     u = sum(o.result == UNATTACKABLE for o in outcomes)
+    b = sum(o.result == BUDGET for o in outcomes)
     k = n - s - f
     perturbed = [o.words_perturbed / o.num_words for o in outcomes
                  if o.result == SUCCESSFUL and o.num_words > 0]
@@ -134,6 +166,8 @@ def compute_metrics(outcomes: Iterable[Outcome], unattackable_known: bool | None
         unattackable_share=(u / (s + f) if s + f else math.nan) if known else math.nan,
         accuracy_under_attack_attackable=((f - u) / (n - u) if n - u else math.nan) if known else math.nan,
         attack_success_rate_attackable=(s / (s + f - u) if s + f - u else math.nan) if known else math.nan,
+        budget_exhausted=b,
+        budget_share=b / (s + f) if s + f else math.nan,
     )
 
 

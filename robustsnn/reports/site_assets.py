@@ -47,7 +47,7 @@ table.kv ul { margin: 0; padding-left: 1.1rem; }
 table.examples td.text { min-width: 18rem; max-width: 34rem; }
 mark { background: var(--mark); padding: 0 .1em; border-radius: 2px; }
 .result-successful { color: var(--bad); font-weight: 600; }
-.result-failed, .result-unattackable { color: var(--ok); }
+.result-failed, .result-unattackable, .result-budget { color: var(--ok); }
 .result-skipped { color: var(--skip); }
 .controls { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; margin: .5rem 0; }
 .controls input[type="search"] { font: inherit; padding: .25rem .5rem; min-width: 22rem; }
