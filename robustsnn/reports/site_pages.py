@@ -100,6 +100,12 @@ def _number(text: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _share(votes: Any, draws: int) -> float | None:
+    """``votes`` of ``draws`` as a share (sorts verdicts that used different draws alike)."""
+    value = _number(votes)
+    return None if value is None or not draws else value / draws
+
+
 def _column(recipe: str, protocol: str, several_protocols: bool) -> str:
     return f"{recipe} ({protocol})" if several_protocols else recipe
 
@@ -202,7 +208,7 @@ def _page(title: str, body: str, depth: int, records: int, current: str = "") ->
 
 
 def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[Path, str], records: int) -> str:
-    from ..records.log import final_verdict
+    from ..records.log import draws_used, final_verdict
 
     record, row = entry.record, entry.row
     cell = record.cell.to_dict()
@@ -243,7 +249,8 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
                ("score", "goal-function score (TextAttack): clean -> final"),
                ("queries", ""), ("words changed", "")]
     if stochastic:
-        headers.append(("verdict votes", "draws for the true class out of R: clean text -> final text"))
+        headers.append(("verdict votes", "draws for the true class, of the draws the verdict used "
+                                         "(R, or fewer once settled): clean text -> final text"))
     body = []
     for r in sorted(rows, key=lambda r: int(r["index"])):
         left, right = highlight(r["original_text"], r["perturbed_text"])
@@ -259,9 +266,9 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
         ]
         if stochastic:
             final_correct, final_votes = final_verdict(r, replay)
-            draws = r["verdict_draws"]
-            cells.append(_td(f"{_e(r['verdict_clean_votes'])}/{_e(draws)} &rarr; {_e(final_votes)}/{_e(draws)}",
-                             _number(final_votes), cls="num",
+            clean_draws, final_draws = draws_used(r), draws_used(r, final=True, replay=replay)
+            cells.append(_td(f"{_e(r['verdict_clean_votes'])}/{clean_draws} &rarr; {_e(final_votes)}/{final_draws}",
+                             _share(final_votes, final_draws), cls="num",
                              title=f"majority right: clean {r['verdict_clean_correct']}, final {final_correct}"))
         body.append(f'<tr data-result="{_e(r["result"])}">' + "".join(cells) + "</tr>")
     results = sorted({r["result"] for r in rows})
@@ -283,8 +290,10 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
         "<h2>Provenance</h2>", _kv_table(provenance),
         f"<h2>Adversarial examples ({len(rows)})</h2>",
         '<p class="note">Words that differ between the original and the perturbed text are marked. '
-        + ("Verdict votes: fresh draws that predict the true label, of R, for the clean and the final text "
-           "(an unchanged final text counts with the clean text's votes, as the metrics do). " if stochastic else "")
+        + ("Verdict votes: fresh draws that predict the true label, of the draws the verdict used (R, or "
+           "fewer where the vote stopped once no further draw could change it), for the clean and the final "
+           "text (an unchanged final text counts with the clean text's votes, as the metrics do). "
+           if stochastic else "")
         + "Click a column head to sort.</p>",
         examples,
     ]
