@@ -124,6 +124,7 @@ def test_stochastic_model_gets_a_final_verdict(models, tmp_path):
             assert 4 <= int(r[f"verdict_{text}_draws"]) <= 7  # a 7-draw majority needs at least 4
             assert 0 <= int(r[f"verdict_{text}_votes"]) <= int(r[f"verdict_{text}_draws"])
     assert record.verdict["draws"] == 7 and 0 <= record.verdict["clean_accuracy"] <= 1
+    assert record.verdict["n"] + record.verdict["left_out"] == 4
     assert record.model["encoding"] == "frozen" and record.model["encoding_seed"] == 3
 
 

@@ -425,5 +425,5 @@ def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = Fal
     if verdict_draws:
         parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),
                    "verdict_final_correct": parse_bool(final_verdict(r, replay)[0])} for r in rows]
-        summary["verdict"] = compute_verdict(parsed, verdict_draws).to_dict()
+        summary["verdict"] = compute_verdict(parsed, verdict_draws, replay).to_dict()
     return summary

@@ -227,9 +227,13 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
                                                                    "attack_success_rate"))),
     ]
     if row["verdict_draws"]:
+        left = row.get("verdict_left_out")
         summary.append((f"Cln_R / Boa_R / Suc_R (%), R = {row['verdict_draws']}",
                         " / ".join(_pct(row[k]) for k in ("verdict_clean_accuracy", "verdict_accuracy_under_attack",
-                                                           "verdict_attack_success_rate"))))
+                                                           "verdict_attack_success_rate"))
+                        + ("" if _missing(left) or not left else
+                           f" (over {_e(row['verdict_n'])} examples: {_e(left)} left out, skipped by the search "
+                           "while the majority gets the clean text right, so never attacked)")))
     summary.append(("model card", f'<a href="{_href(entry.card, depth)}">{_e(entry.card)}</a>'))
     attack = record.attack
     if replay and attack.get("source_log"):
@@ -403,8 +407,10 @@ def _table2(entries: Sequence[_Entry]) -> str:
                ("Suc", "attack success rate"), ("unatt", "share of attacked examples with no candidate text"),
                ("Boa_a", "Boa over the attackable examples"), ("Suc_a", "Suc over the attackable examples"),
                ("% words", "mean share of words perturbed by successful attacks"), ("queries", ""),
-               ("s/ex", "seconds per example"), ("R", "fresh draws of the verdict"), ("Cln_R", ""), ("Boa_R", ""),
-               ("Suc_R", ""), ("holds_R", "share of single-draw successes that still fool the majority")]
+               ("s/ex", "seconds per example"), ("R", "fresh draws of the verdict"),
+               ("left_R", "left out of Cln_R / Boa_R / Suc_R: skipped by the search, right by the majority"),
+               ("Cln_R", ""), ("Boa_R", ""), ("Suc_R", ""),
+               ("holds_R", "share of single-draw successes that still fool the majority")]
     ordered = sorted(entries, key=lambda e: tuple(str(e.row[k]) for k in ("campaign", "dataset", "recipe", "model",
                                                                          "defense", "noise")) + (e.page,))
     body = []
@@ -421,6 +427,8 @@ def _table2(entries: Sequence[_Entry]) -> str:
         cells.append(_td("-" if _missing(r["seconds_per_example"]) else f"{r['seconds_per_example']:.2f}",
                          r["seconds_per_example"], cls="num"))
         cells.append(_td(_e(r["verdict_draws"] or "-"), r["verdict_draws"] or None, cls="num"))
+        left = r.get("verdict_left_out")
+        cells.append(_td("-" if _missing(left) else _e(int(left)), None if _missing(left) else left, cls="num"))
         for k in ("verdict_clean_accuracy", "verdict_accuracy_under_attack", "verdict_attack_success_rate",
                   "verdict_attack_holds"):
             cells.append(_td(_pct(r[k]), r[k], cls="num"))
@@ -523,7 +531,9 @@ def _tables(entries: Sequence[_Entry], accuracy: list[dict[str, str]], energy: l
         "Cln = clean accuracy, Boa = accuracy under attack, Suc = attack success rate; unatt = share of attacked "
         "examples whose search never had a candidate text, Boa_a / Suc_a over the attackable ones; R = fresh draws "
         "of the final verdict and its Cln_R / Boa_R / Suc_R, holds_R = share of single-draw successes that still "
-        "fool the majority. N* = run not complete. The campaign links to the run page.</p>",
+        "fool the majority, left_R = examples left out of Cln_R / Boa_R / Suc_R (skipped by the search, its one "
+        "draw wrong on the clean text, while the majority is right: never attacked). N* = run not complete. "
+        "The campaign links to the run page.</p>",
         _table2(entries),
     ]
     if k_figures or knob_figures:
