@@ -167,3 +167,29 @@ def test_a_compressed_log_reads_alike_and_resumes_as_the_plain_file(tmp_path):
     packed.unlink()
     with pytest.raises(UserError, match="attack log not found"):
         read_log(path)
+
+
+def test_a_log_from_before_the_draws_used_holds_only_full_votes(tmp_path):
+    """A log whose header predates ``verdict_*_draws`` is read alike (the draws empty:
+    every vote then drew all R) and resumed in its own columns, which can hold only
+    verdicts over all R draws: a row whose vote stopped early is refused, not written."""
+    import csv
+    import io
+
+    from robustsnn.records.log import DRAWS_USED, UNCOUNTED_DRAWS_COLUMNS, draws_used
+
+    path = tmp_path / "old.csv"
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow(UNCOUNTED_DRAWS_COLUMNS)
+    path.write_text(header.getvalue(), encoding="utf-8", newline="")
+    log = AttackLog(path)
+    assert log.columns == UNCOUNTED_DRAWS_COLUMNS and not log.counts_draws
+    row = {"index": 0, "result": "failed", "verdict_draws": 100, "verdict_clean_votes": 97,
+           "verdict_clean_draws": 100, "verdict_final_draws": 100, "original_text": "a", "perturbed_text": "a"}
+    log.append(row)  # all R: nothing lost by leaving the counts out
+    with pytest.raises(ValueError, match="verdict_clean_draws"):
+        log.append({**row, "index": 1, "verdict_clean_draws": 60})
+    [read] = read_log(path)
+    assert tuple(read) == COLUMNS and all(read[c] == "" for c in DRAWS_USED)
+    assert draws_used(read) == 100 == draws_used(read, final=True)
+    assert AttackLog(tmp_path / "new.csv").counts_draws

@@ -118,9 +118,45 @@ def test_stochastic_model_gets_a_final_verdict(models, tmp_path):
     record = run_cell(campaign(n=4, draws=7), cell, tmp_path, resources=toy_resources(), log=lambda _: None)
     rows = read_log(tmp_path / "toy" / f"{cell.key}__shared-swap.csv")
     assert all(r["verdict_draws"] == "7" for r in rows)
-    assert all(0 <= int(r["verdict_clean_votes"]) <= 7 for r in rows)
+    # Votes count out of the draws each verdict used: R, or fewer once it was settled.
+    for r in rows:
+        for text in ("clean", "final"):
+            assert 4 <= int(r[f"verdict_{text}_draws"]) <= 7  # a 7-draw majority needs at least 4
+            assert 0 <= int(r[f"verdict_{text}_votes"]) <= int(r[f"verdict_{text}_draws"])
     assert record.verdict["draws"] == 7 and 0 <= record.verdict["clean_accuracy"] <= 1
+    assert record.verdict["n"] + record.verdict["left_out"] == 4
     assert record.model["encoding"] == "frozen" and record.model["encoding_seed"] == 3
+
+
+def test_a_log_from_before_the_draws_used_is_resumed_with_full_votes(models, tmp_path):
+    """A stochastic log written before ``verdict_*_draws`` existed goes on in its own
+    columns, so its new rows vote all R draws (the log refuses an early-stopped one);
+    their verdicts are those of the early-stopped run."""
+    import csv
+    import io
+
+    from robustsnn.records.log import UNCOUNTED_DRAWS_COLUMNS
+
+    cell = Cell("sst2", "snn-converted", "none", "pwws", "frozen")
+    run_cell(campaign(n=5, draws=30), cell, tmp_path / "new", resources=toy_resources(), log=lambda _: None)
+    reference = read_log(tmp_path / "new" / "toy" / f"{cell.key}__shared-swap.csv")
+    assert any(int(r["verdict_clean_draws"]) < 30 for r in reference[2:])  # stops early where resumed
+
+    run_cell(campaign(n=2, draws=30), cell, tmp_path / "old", resources=toy_resources(), log=lambda _: None)
+    path = tmp_path / "old" / "toy" / f"{cell.key}__shared-swap.csv"
+    identity = path.read_bytes().split(b"\r\n", 1)[0].decode("utf-8")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, UNCOUNTED_DRAWS_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(read_log(path))
+    path.write_text(identity + "\r\n" + out.getvalue(), encoding="utf-8", newline="")  # an older log
+    run_cell(campaign(n=5, draws=30), cell, tmp_path / "old", resources=toy_resources(), log=lambda _: None)
+    rows = read_log(path)
+    assert [r["index"] for r in rows] == [r["index"] for r in reference]
+    for old, new in zip(rows, reference):
+        assert old["verdict_clean_draws"] == old["verdict_final_draws"] == ""  # read back as R
+        for text in ("clean", "final"):
+            assert old[f"verdict_{text}_correct"] == new[f"verdict_{text}_correct"]  # the same decisions
 
 
 def test_table_aggregates_records(models, tmp_path):

@@ -70,6 +70,9 @@ def test_transfer_to_the_snn_uses_its_answers_and_the_verdict(models, tmp_path):
         else:
             assert row["result"] == "failed" and row["perturbed_text"] == src["original_text"]
         assert int(row["verdict_draws"]) == 7
+        assert 4 <= int(row["verdict_clean_draws"]) <= 7 and 4 <= int(row["verdict_final_draws"]) <= 7
+        assert int(row["verdict_final_votes"]) <= int(row["verdict_final_draws"])
+    assert record.verdict["left_out"] == 0  # a replay is never left out
 
 
 def test_transfer_resumes_without_losing_or_repeating_rows(models, tmp_path):

@@ -173,3 +173,23 @@ def test_table_refuses_recount_with_worst_case_rather_than_ignoring_it(tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--recount applies to the attack table" in err
     assert not out.exists()
+
+
+def test_a_share_of_votes_is_over_the_draws_the_verdict_used():
+    """A vote that stopped early counts its votes out of the draws it made, not out of R;
+    a row from before the draws were logged drew all R."""
+    from robustsnn.analysis.worst_case import verdict_of_row
+    from robustsnn.records.log import draws_used
+
+    row = {"result": "successful", "verdict_draws": "100", "verdict_clean_votes": "60",
+           "verdict_final_votes": "15", "verdict_clean_correct": "1", "verdict_final_correct": "0",
+           "verdict_clean_draws": "60", "verdict_final_draws": "60",
+           "original_text": "a text", "perturbed_text": "a changed text"}
+    assert (draws_used(row), draws_used(row, final=True)) == (60, 60)
+    assert verdict_of_row(row, True).final_error == pytest.approx(1 - 15 / 60)
+    old = {**row, "verdict_clean_draws": "", "verdict_final_draws": ""}
+    assert verdict_of_row(old, True).final_error == pytest.approx(1 - 15 / 100)
+    # An unchanged final text reads the clean text's verdict, and its draws.
+    same = {**row, "result": "failed", "perturbed_text": "a text", "verdict_final_draws": "70"}
+    assert draws_used(same, final=True) == 60 and verdict_of_row(same, True).final_error == 0.0
+    assert draws_used(same, final=True, replay=True) == 70  # a transfer run's own final vote

@@ -23,7 +23,7 @@ COLUMNS = [
     "n", "clean_accuracy", "accuracy_under_attack", "attack_success_rate",
     "unattackable_share", "accuracy_under_attack_attackable", "attack_success_rate_attackable",
     "unattackable_source", "budget_share", "words_perturbed", "queries", "seconds_per_example",
-    "verdict_draws", "verdict_clean_accuracy", "verdict_accuracy_under_attack",
+    "verdict_draws", "verdict_n", "verdict_left_out", "verdict_clean_accuracy", "verdict_accuracy_under_attack",
     "verdict_attack_success_rate", "verdict_attack_holds",
     "complete", "max_modification_rate", "candidates", "similarity", "query_budget", "query_cache",
     "encoder", "embedding", "checkpoint", "git", "date",
@@ -59,6 +59,7 @@ def _row(record: RunRecord, recounter: Any = None) -> dict[str, Any]:
         "words_perturbed": m["words_perturbed"],
         "queries": m["queries"], "seconds_per_example": m["seconds_per_example"],
         "verdict_draws": v.get("draws", 0),
+        "verdict_n": v.get("n"), "verdict_left_out": v.get("left_out"),
         "verdict_clean_accuracy": v.get("clean_accuracy"),
         "verdict_accuracy_under_attack": v.get("accuracy_under_attack"),
         "verdict_attack_success_rate": v.get("attack_success_rate"),
@@ -92,8 +93,8 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
     from tabulate import tabulate
 
     headers = ["campaign", "dataset", "model", "defense", "recipe", "noise", "protocol", "cache", "N", "Cln", "Boa",
-               "Suc", "unatt", "budget", "Boa_a", "Suc_a", "% words", "queries", "s/ex", "R", "Cln_R", "Boa_R", "Suc_R",
-               "holds_R"]
+               "Suc", "unatt", "budget", "Boa_a", "Suc_a", "% words", "queries", "s/ex", "R", "left_R", "Cln_R",
+               "Boa_R", "Suc_R", "holds_R"]
     body = []
     for r in rows:
         body.append([
@@ -106,7 +107,8 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
             _pct(r["words_perturbed"]),
             "-" if math.isnan(r["queries"]) else f"{r['queries']:.0f}",
             "-" if math.isnan(r["seconds_per_example"]) else f"{r['seconds_per_example']:.2f}",  # N = 0: nan
-            r["verdict_draws"] or "-", _pct(r["verdict_clean_accuracy"]),
+            r["verdict_draws"] or "-", "-" if r["verdict_left_out"] is None else r["verdict_left_out"],
+            _pct(r["verdict_clean_accuracy"]),
             _pct(r["verdict_accuracy_under_attack"]), _pct(r["verdict_attack_success_rate"]),
             _pct(r["verdict_attack_holds"]),
         ])
@@ -124,7 +126,10 @@ def write_table(results: Path | Sequence[Path], out_csv: Path, out_md: Path | No
         legend = ("Cln = clean accuracy, Boa = accuracy under attack, Suc = attack success rate, in %; "
                   "% words = mean share of words perturbed by successful attacks; R = fresh draws of "
                   "the final verdict (majority vote) and its Cln/Boa/Suc, holds_R = share of "
-                  "single-draw successes that still fool the majority; cache = TextAttack's per-example "
+                  "single-draw successes that still fool the majority; left_R = examples left out of "
+                  "Cln_R, Boa_R and Suc_R (their N is N - left_R): the search skipped them, its one draw "
+                  "getting the clean text wrong, while the majority gets it right, so no attack ran on them; "
+                  "cache = TextAttack's per-example "
                   "cache of model outputs (off: every query is a new draw); unatt = share of the attacked "
                   "examples whose search never had a candidate text (counted as failed in Boa and Suc, as "
                   "TextAttack does; '-' = a log from before the count, † = recounted for such a log from the cell's "

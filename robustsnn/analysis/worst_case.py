@@ -37,7 +37,7 @@ from typing import Iterable, Mapping, Sequence
 from ..errors import UserError
 from ..noise import deployed_form
 from ..records.find import find_records
-from ..records.log import final_verdict, read_log
+from ..records.log import draws_used, final_verdict, read_log
 from ..records.metrics import SKIPPED, SUCCESSFUL
 from ..records.record import RunRecord
 
@@ -48,7 +48,7 @@ class ExampleVerdict:
 
     clean_correct: bool
     final_correct: bool
-    final_error: float | None = None  # stochastic: share of draws wrong on the final text
+    final_error: float | None = None  # stochastic: share of the verdict's draws wrong on the final text
     result: str = ""  # the log's own (single-draw) outcome: see records.metrics.RESULT_TYPES
 
 
@@ -88,8 +88,8 @@ def verdict_of_row(row: Mapping[str, str], stochastic: bool, path: str = "log",
     if not stochastic:
         return ExampleVerdict(row["result"] != SKIPPED, row["result"] not in (SKIPPED, SUCCESSFUL),
                               result=row["result"])
-    draws = int(row["verdict_draws"])
     final_correct, final_votes = final_verdict(row, replay)  # the clean text's own verdict when unchanged
+    draws = draws_used(row, final=True, replay=replay)  # the votes' own draws: fewer than R when stopped early
     return ExampleVerdict(
         _bool(row["verdict_clean_correct"], "verdict_clean_correct", path),
         _bool(final_correct, "verdict_final_correct", path),

@@ -91,8 +91,8 @@ class _Worker:
         return {"identity": w.identity, "described": w.described, "model": w.model,
                 "verdict_draws": w.verdict_draws, "examples": w.examples}
 
-    def attack(self, example: Example) -> dict[str, Any]:
-        return self.worker.attack_example(example)
+    def attack(self, example: Example, early_stop: bool = True) -> dict[str, Any]:
+        return self.worker.attack_example(example, early_stop)
 
 
 class _Setup:
@@ -170,9 +170,10 @@ class RayExecutor:
                                 "dataset or resource on some node); every node needs the same files")
         return _Setup(first)
 
-    def attack(self, examples: list[Example]) -> Iterator[dict[str, Any]]:
+    def attack(self, examples: list[Example], early_stop: bool = True) -> Iterator[dict[str, Any]]:
         """The rows of ``examples`` in their order, each as soon as it and every example
-        before it are done; an example whose actor died is attacked again elsewhere."""
+        before it are done; an example whose actor died is attacked again elsewhere
+        (``early_stop``: see :meth:`.runner.CellWorker.attack_example`)."""
         ray = self.ray
         queue, idle = deque(examples), list(self.actors)
         pending: dict[Any, tuple[Any, Example]] = {}
@@ -182,7 +183,7 @@ class RayExecutor:
         while queue or pending:
             while idle and queue:
                 actor, example = idle.pop(), queue.popleft()
-                pending[actor.attack.remote(example)] = (actor, example)
+                pending[actor.attack.remote(example, early_stop)] = (actor, example)
             [ready], _ = ray.wait(list(pending), num_returns=1)
             actor, example = pending.pop(ready)
             try:

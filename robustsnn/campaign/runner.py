@@ -342,8 +342,10 @@ class CellWorker:
         return bool(self.attack.transformation(text, pre_transformation_constraints=
                                                self.attack.pre_transformation_constraints))
 
-    def attack_example(self, example: Example) -> dict[str, Any]:
-        """The log row of one example (attacked, counted and, for Poisson models, voted)."""
+    def attack_example(self, example: Example, early_stop: bool = True) -> dict[str, Any]:
+        """The log row of one example (attacked, counted and, for Poisson models, voted:
+        each text's vote stops once its verdict is settled, unless ``early_stop`` is False,
+        for a log from before the draws-used columns; see campaign/verdict.py)."""
         from .verdict import majority_votes
 
         seed_all(example_seed(self.campaign.campaign.seed, example.index))
@@ -355,10 +357,11 @@ class CellWorker:
         if self.verdict_model is not None:
             final = row["perturbed_text"] if row["result"] == SUCCESSFUL else example.text
             clean, after = majority_votes(self.verdict_model, [example.text, final], example.label,
-                                          self.verdict_draws)
+                                          self.verdict_draws, early_stop=early_stop)
             row.update(verdict_draws=self.verdict_draws, verdict_clean_votes=clean.label_votes,
                        verdict_final_votes=after.label_votes, verdict_clean_correct=clean.correct,
-                       verdict_final_correct=after.correct)
+                       verdict_final_correct=after.correct, verdict_clean_draws=clean.draws,
+                       verdict_final_draws=after.draws)
         # After the verdict (whose final text is the clean one either way), so that asking
         # the transformation below draws nothing before the verdict's draws.
         row["result"] = self.failure_kind(row, example)
@@ -382,11 +385,12 @@ class LocalExecutor:
         self.worker = CellWorker(campaign, cell, checkpoint, self.resources, log)
         return self.worker
 
-    def attack(self, examples: list[Example]) -> Iterator[dict[str, Any]]:
-        """The rows of ``examples``, in their order, each as soon as it is done."""
+    def attack(self, examples: list[Example], early_stop: bool = True) -> Iterator[dict[str, Any]]:
+        """The rows of ``examples``, in their order, each as soon as it is done
+        (``early_stop``: see :meth:`CellWorker.attack_example`)."""
         assert self.worker is not None, "setup() first"
         for example in examples:
-            yield self.worker.attack_example(example)
+            yield self.worker.attack_example(example, early_stop)
 
     def close(self) -> None:
         self.worker = None
@@ -433,7 +437,10 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
             if progress is not None:
                 progress.set_description(cell.key)
                 progress.update(len(done))
-            for row in executor.attack(todo):
+            # A log from before the draws-used columns can only hold votes over all R draws
+            # (said only then: an executor that knows nothing of early stopping runs as ever).
+            rows_of = executor.attack(todo) if attack_log.counts_draws else executor.attack(todo, early_stop=False)
+            for row in rows_of:
                 attack_log.append(row)
                 rows.append({k: str(int(v) if isinstance(v, bool) else v) for k, v in row.items()})
                 bar.update(1)
@@ -469,5 +476,5 @@ def summarise(rows: list[dict[str, str]], verdict_draws: int, replay: bool = Fal
     if verdict_draws:
         parsed = [{"result": r["result"], "verdict_clean_correct": parse_bool(r["verdict_clean_correct"]),
                    "verdict_final_correct": parse_bool(final_verdict(r, replay)[0])} for r in rows]
-        summary["verdict"] = compute_verdict(parsed, verdict_draws).to_dict()
+        summary["verdict"] = compute_verdict(parsed, verdict_draws, replay).to_dict()
     return summary

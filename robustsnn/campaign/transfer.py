@@ -43,7 +43,8 @@ def is_transfer(recipe: str) -> bool:
     return recipe.startswith(TRANSFER_PREFIX)
 
 
-def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) -> dict[str, Any]:
+def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int,
+                  early_stop: bool = True) -> dict[str, Any]:
     from .verdict import majority_votes
 
     text, label = row["original_text"], int(row["label"])
@@ -71,10 +72,12 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int) ->
         "original_text": text, "perturbed_text": final if result != SKIPPED else text,
     }
     if verdict is not None:
-        votes = majority_votes(verdict, [text, final] if transferred else [text], label, draws)
+        votes = majority_votes(verdict, [text, final] if transferred else [text], label, draws,
+                               early_stop=early_stop)
         out.update(verdict_draws=draws, verdict_clean_votes=votes[0].label_votes,
                    verdict_final_votes=votes[-1].label_votes, verdict_clean_correct=votes[0].correct,
-                   verdict_final_correct=votes[-1].correct)
+                   verdict_final_correct=votes[-1].correct, verdict_clean_draws=votes[0].draws,
+                   verdict_final_draws=votes[-1].draws)
     out["seconds"] = time.perf_counter() - began
     return out
 
@@ -176,7 +179,8 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=target.key, unit="ex", disable=None) as bar:
             for row in todo:
                 seed_all(example_seed(campaign.campaign.seed, int(row["index"])))
-                transfer_log.append(_transfer_row(row, classifier, verdict, draws))
+                # A log from before the draws-used columns can only hold votes over all R draws.
+                transfer_log.append(_transfer_row(row, classifier, verdict, draws, transfer_log.counts_draws))
                 bar.update(1)
         record = record.completed(summarise(transfer_log.rows(), draws, replay=True)).write(record_path)
         log(f"{target.key}: transferred {len(rows)} examples from {source.key}")

@@ -37,13 +37,19 @@ COLUMNS = (
     "original_score", "perturbed_score", "queries", "candidates_offered", "candidates_kept",
     "words_perturbed", "num_words", "seconds",
     "verdict_draws", "verdict_clean_votes", "verdict_final_votes",
-    "verdict_clean_correct", "verdict_final_correct",
+    "verdict_clean_correct", "verdict_final_correct", "verdict_clean_draws", "verdict_final_draws",
     "original_text", "perturbed_text",
 )
-# Logs written before the candidate counts existed: read alike (the counts empty), and
-# resumed in their own columns.
-LEGACY_COLUMNS = tuple(c for c in COLUMNS if c not in ("candidates_offered", "candidates_kept"))
-KNOWN_COLUMNS = (COLUMNS, LEGACY_COLUMNS)
+# The draws each text's verdict used (campaign/verdict.py stops a vote once it is settled):
+# ``verdict_*_votes`` count out of these, not out of ``verdict_draws`` (R).
+DRAWS_USED = ("verdict_clean_draws", "verdict_final_draws")
+# Logs written before the draws used were counted, when every verdict drew all R: read
+# alike (the counts empty: R), and resumed in their own columns, with all R draws.
+UNCOUNTED_DRAWS_COLUMNS = tuple(c for c in COLUMNS if c not in DRAWS_USED)
+# Logs written before the candidate counts existed (and the draws used): read alike
+# (the counts empty), and resumed in their own columns.
+LEGACY_COLUMNS = tuple(c for c in UNCOUNTED_DRAWS_COLUMNS if c not in ("candidates_offered", "candidates_kept"))
+KNOWN_COLUMNS = (COLUMNS, UNCOUNTED_DRAWS_COLUMNS, LEGACY_COLUMNS)
 _TERMINATOR = "\r\n"  # csv's default; texts never contain it (datasets are one line per example)
 IDENTITY_PREFIX = "#robustsnn-identity "
 GZ = ".gz"
@@ -210,7 +216,18 @@ class AttackLog:
     def done(self) -> set[int]:
         return {int(r["index"]) for r in self.rows()}
 
+    @property
+    def counts_draws(self) -> bool:
+        """Whether the log records the draws each verdict used (:data:`DRAWS_USED`); a log
+        from before them can only hold verdicts over all R draws."""
+        return all(c in self.columns for c in DRAWS_USED)
+
     def append(self, row: Mapping[str, Any]) -> None:
+        if not self.counts_draws:
+            short = [c for c in DRAWS_USED if row.get(c) not in (None, "", row.get("verdict_draws"))]
+            if short:
+                raise ValueError(f"{self.path} has no {short[0]} column (an older robustsnn wrote it), so its "
+                                 "verdicts must draw all R (early_stop=False); this row's did not")
         self._append(_row_bytes(row, self.columns))
 
 
@@ -301,9 +318,23 @@ def final_verdict(row: Mapping[str, str], replay: bool = False) -> tuple[str, st
     (``replay``) votes once per distinct text already, and logs the clean text as the
     final one where its single draw skipped an example whose transferred text it did
     score: its logged values stand."""
-    if not replay and row["perturbed_text"] == row["original_text"]:
+    if _final_is_clean(row, replay):
         return row["verdict_clean_correct"], row["verdict_clean_votes"]
     return row["verdict_final_correct"], row["verdict_final_votes"]
+
+
+def _final_is_clean(row: Mapping[str, str], replay: bool) -> bool:
+    return not replay and row["perturbed_text"] == row["original_text"]
+
+
+def draws_used(row: Mapping[str, str], final: bool = False, replay: bool = False) -> int:
+    """The draws out of which a logged row's clean text (``final``: its final text, read
+    as :func:`final_verdict` reads it) got its ``verdict_*_votes``: the logged count
+    (:data:`DRAWS_USED`; a vote stops once settled), or R for a row from before the count,
+    when every vote drew all R. A share of votes is votes / this, never votes / R."""
+    column = "verdict_final_draws" if final and not _final_is_clean(row, replay) else "verdict_clean_draws"
+    used = row.get(column, "")
+    return int(used) if used not in ("", None) else int(row["verdict_draws"])
 
 
 def parse_bool(text: str) -> bool | None:

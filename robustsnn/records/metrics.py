@@ -178,6 +178,14 @@ class VerdictMetrics:
     For each example the clean text and the attack's final text (the adversarial text
     when the single-draw attack succeeded, else the clean text) are re-scored with R
     fresh draws.
+
+    An example the search skipped (its one search-time draw got the clean text wrong)
+    while the majority gets the clean text right was never attacked: counting it would
+    count it robust under the verdict with no attack run on it. Such examples are left
+    out of the verdict's N (``left_out`` says how many), so Cln_R, Boa_R and Suc_R are
+    over the ``n`` examples the verdict can judge: attacked, or wrong by the majority on
+    the clean text. A transfer run (``replay``) replays its source's text whatever the
+    target's single draw said, so none of its examples is left out.
     """
 
     draws: int
@@ -185,24 +193,35 @@ class VerdictMetrics:
     accuracy_under_attack: float  # majority right on the clean AND on the final text
     attack_success_rate: float  # among majority-right clean texts, share the final text flips
     attack_holds: float  # among single-draw successes, share the majority still gets wrong
+    n: int = 0  # examples the rates above are over: the log's N less ``left_out``
+    left_out: int = 0  # skipped by the search, majority-right on the clean text: never attacked
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
 
-def compute_verdict(rows: Iterable[Mapping[str, object]], draws: int) -> VerdictMetrics:
-    """``rows`` carry ``result``, ``verdict_clean_correct`` and ``verdict_final_correct`` (bools)."""
+def unattacked(row: Mapping[str, object], replay: bool = False) -> bool:
+    """Whether the verdict leaves ``row`` out (see :class:`VerdictMetrics`): the search
+    skipped it and the majority gets its clean text right."""
+    return not replay and row["result"] == SKIPPED and bool(row["verdict_clean_correct"])
+
+
+def compute_verdict(rows: Iterable[Mapping[str, object]], draws: int, replay: bool = False) -> VerdictMetrics:
+    """``rows`` carry ``result``, ``verdict_clean_correct`` and ``verdict_final_correct`` (bools);
+    ``replay``: a transfer run's rows (nothing left out)."""
     rows = list(rows)
-    n = len(rows)
-    clean = [bool(r["verdict_clean_correct"]) for r in rows]
-    final = [bool(r["verdict_final_correct"]) for r in rows]
+    judged = [r for r in rows if not unattacked(r, replay)]
+    n = len(judged)
+    clean = [bool(r["verdict_clean_correct"]) for r in judged]
+    final = [bool(r["verdict_final_correct"]) for r in judged]
     both = sum(c and f for c, f in zip(clean, final))
     flipped = sum(c and not f for c, f in zip(clean, final))
-    successes = [not f for r, f in zip(rows, final) if r["result"] == SUCCESSFUL]
+    successes = [not f for r, f in zip(judged, final) if r["result"] == SUCCESSFUL]
     return VerdictMetrics(
         draws=draws,
         clean_accuracy=sum(clean) / n if n else math.nan,
         accuracy_under_attack=both / n if n else math.nan,
         attack_success_rate=flipped / sum(clean) if sum(clean) else math.nan,
         attack_holds=_mean([float(x) for x in successes]),
+        n=n, left_out=len(rows) - n,
     )

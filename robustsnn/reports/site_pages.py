@@ -100,6 +100,12 @@ def _number(text: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _share(votes: Any, draws: int) -> float | None:
+    """``votes`` of ``draws`` as a share (sorts verdicts that used different draws alike)."""
+    value = _number(votes)
+    return None if value is None or not draws else value / draws
+
+
 def _column(recipe: str, protocol: str, several_protocols: bool) -> str:
     return f"{recipe} ({protocol})" if several_protocols else recipe
 
@@ -202,7 +208,7 @@ def _page(title: str, body: str, depth: int, records: int, current: str = "") ->
 
 
 def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[Path, str], records: int) -> str:
-    from ..records.log import final_verdict
+    from ..records.log import draws_used, final_verdict
 
     record, row = entry.record, entry.row
     cell = record.cell.to_dict()
@@ -221,9 +227,13 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
                                                                    "attack_success_rate"))),
     ]
     if row["verdict_draws"]:
+        left = row.get("verdict_left_out")
         summary.append((f"Cln_R / Boa_R / Suc_R (%), R = {row['verdict_draws']}",
                         " / ".join(_pct(row[k]) for k in ("verdict_clean_accuracy", "verdict_accuracy_under_attack",
-                                                           "verdict_attack_success_rate"))))
+                                                           "verdict_attack_success_rate"))
+                        + ("" if _missing(left) or not left else
+                           f" (over {_e(row['verdict_n'])} examples: {_e(left)} left out, skipped by the search "
+                           "while the majority gets the clean text right, so never attacked)")))
     summary.append(("model card", f'<a href="{_href(entry.card, depth)}">{_e(entry.card)}</a>'))
     attack = record.attack
     if replay and attack.get("source_log"):
@@ -243,7 +253,8 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
                ("score", "goal-function score (TextAttack): clean -> final"),
                ("queries", ""), ("words changed", "")]
     if stochastic:
-        headers.append(("verdict votes", "draws for the true class out of R: clean text -> final text"))
+        headers.append(("verdict votes", "draws for the true class, of the draws the verdict used "
+                                         "(R, or fewer once settled): clean text -> final text"))
     body = []
     for r in sorted(rows, key=lambda r: int(r["index"])):
         left, right = highlight(r["original_text"], r["perturbed_text"])
@@ -259,9 +270,9 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
         ]
         if stochastic:
             final_correct, final_votes = final_verdict(r, replay)
-            draws = r["verdict_draws"]
-            cells.append(_td(f"{_e(r['verdict_clean_votes'])}/{_e(draws)} &rarr; {_e(final_votes)}/{_e(draws)}",
-                             _number(final_votes), cls="num",
+            clean_draws, final_draws = draws_used(r), draws_used(r, final=True, replay=replay)
+            cells.append(_td(f"{_e(r['verdict_clean_votes'])}/{clean_draws} &rarr; {_e(final_votes)}/{final_draws}",
+                             _share(final_votes, final_draws), cls="num",
                              title=f"majority right: clean {r['verdict_clean_correct']}, final {final_correct}"))
         body.append(f'<tr data-result="{_e(r["result"])}">' + "".join(cells) + "</tr>")
     results = sorted({r["result"] for r in rows})
@@ -283,8 +294,10 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
         "<h2>Provenance</h2>", _kv_table(provenance),
         f"<h2>Adversarial examples ({len(rows)})</h2>",
         '<p class="note">Words that differ between the original and the perturbed text are marked. '
-        + ("Verdict votes: fresh draws that predict the true label, of R, for the clean and the final text "
-           "(an unchanged final text counts with the clean text's votes, as the metrics do). " if stochastic else "")
+        + ("Verdict votes: fresh draws that predict the true label, of the draws the verdict used (R, or "
+           "fewer where the vote stopped once no further draw could change it), for the clean and the final "
+           "text (an unchanged final text counts with the clean text's votes, as the metrics do). "
+           if stochastic else "")
         + "Click a column head to sort.</p>",
         examples,
     ]
@@ -394,8 +407,10 @@ def _table2(entries: Sequence[_Entry]) -> str:
                ("Suc", "attack success rate"), ("unatt", "share of attacked examples with no candidate text"),
                ("Boa_a", "Boa over the attackable examples"), ("Suc_a", "Suc over the attackable examples"),
                ("% words", "mean share of words perturbed by successful attacks"), ("queries", ""),
-               ("s/ex", "seconds per example"), ("R", "fresh draws of the verdict"), ("Cln_R", ""), ("Boa_R", ""),
-               ("Suc_R", ""), ("holds_R", "share of single-draw successes that still fool the majority")]
+               ("s/ex", "seconds per example"), ("R", "fresh draws of the verdict"),
+               ("left_R", "left out of Cln_R / Boa_R / Suc_R: skipped by the search, right by the majority"),
+               ("Cln_R", ""), ("Boa_R", ""), ("Suc_R", ""),
+               ("holds_R", "share of single-draw successes that still fool the majority")]
     ordered = sorted(entries, key=lambda e: tuple(str(e.row[k]) for k in ("campaign", "dataset", "recipe", "model",
                                                                          "defense", "noise")) + (e.page,))
     body = []
@@ -412,6 +427,8 @@ def _table2(entries: Sequence[_Entry]) -> str:
         cells.append(_td("-" if _missing(r["seconds_per_example"]) else f"{r['seconds_per_example']:.2f}",
                          r["seconds_per_example"], cls="num"))
         cells.append(_td(_e(r["verdict_draws"] or "-"), r["verdict_draws"] or None, cls="num"))
+        left = r.get("verdict_left_out")
+        cells.append(_td("-" if _missing(left) else _e(int(left)), None if _missing(left) else left, cls="num"))
         for k in ("verdict_clean_accuracy", "verdict_accuracy_under_attack", "verdict_attack_success_rate",
                   "verdict_attack_holds"):
             cells.append(_td(_pct(r[k]), r[k], cls="num"))
@@ -514,7 +531,9 @@ def _tables(entries: Sequence[_Entry], accuracy: list[dict[str, str]], energy: l
         "Cln = clean accuracy, Boa = accuracy under attack, Suc = attack success rate; unatt = share of attacked "
         "examples whose search never had a candidate text, Boa_a / Suc_a over the attackable ones; R = fresh draws "
         "of the final verdict and its Cln_R / Boa_R / Suc_R, holds_R = share of single-draw successes that still "
-        "fool the majority. N* = run not complete. The campaign links to the run page.</p>",
+        "fool the majority, left_R = examples left out of Cln_R / Boa_R / Suc_R (skipped by the search, its one "
+        "draw wrong on the clean text, while the majority is right: never attacked). N* = run not complete. "
+        "The campaign links to the run page.</p>",
         _table2(entries),
     ]
     if k_figures or knob_figures:
