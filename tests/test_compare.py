@@ -107,8 +107,8 @@ def test_render_states_the_rule_and_tallies_only_significant_verdicts():
            "for 0; by point estimates alone 2 of 2)" in md
     detail = [cells(line) for line in md.splitlines() if line.startswith("| c ")][2:]
     assert detail[0] == ["c", "sst2", "pwws", "none", "fresh", "100", "62.0", "53.0", "+9.0 [+1.4, +16.4]",
-                         "12 / 3", "0.035", "SNN ahead"]
-    assert detail[1][5:] == ["161", "46.6", "40.4", "+6.2 [+0.5, +11.9]", "16 / 6", "0.052", "within noise"]
+                         "12 / 3", "0.035", "SNN ahead", "-", "-", "-", "-"]  # no R-draw outcomes in these rows
+    assert detail[1][5:12] == ["161", "46.6", "40.4", "+6.2 [+0.5, +11.9]", "16 / 6", "0.052", "within noise"]
     assert render_comparison([row("textcnn", "none", {0: True}, 0.7)]) == ""
 
 
@@ -165,3 +165,10 @@ def test_table2_pairs_the_logs_by_single_draw_outcome(tmp_path):
     found, _ = compare(rows)
     verdicts = {c["recipe"]: (c["verdict"], c["paired"]["fresh"].p_value) for c in found}
     assert verdicts == {"pwws": ("yes", 0.03515625), "textfooler": ("within noise", mcnemar_exact(16, 6))}
+    # Beside it, the R-draw verdict (right everywhere) against the TextCNN's one answer:
+    # the SNN alone keeps the 47 examples the TextCNN loses, p = 2 / 2^47.
+    r = next(c for c in found if c["recipe"] == "pwws")["paired_verdict"]["fresh"]
+    assert (r.n, r.a_rate, r.b_rate, r.b, r.c, r.p_value) == (100, 1.0, 0.53, 47, 0, 2.0 ** -46)
+    pwws_line = next(line for line in md.splitlines() if line.startswith("| c ") and "| 12 / 3 " in line)
+    assert cells(pwws_line)[-4:-2] == ["100.0", "+47.0 [+36.8, +56.7]"] and cells(pwws_line)[-2:] == [
+        "< 0.001", "SNN ahead"]

@@ -36,19 +36,21 @@ BASE, SPIKING = "textcnn", "snn"
 _GROUP = ("campaign", "dataset", "recipe", "defense", "protocol", "query_cache")
 ALPHA = 0.05  # significance level of every paired verdict
 CONFIDENCE = 0.95
-# The row key (not a CSV column) holding each example's single-draw outcome,
-# {index: robust under attack}; analysis/table.py fills it from the log.
+# The row keys (not CSV columns) holding each example's outcome, {index: robust under
+# attack}, by the single draw the attack saw (what Boa counts) and by the R-draw verdict
+# (what Boa_R counts; a deterministic model's single answer); analysis/table.py fills them.
 ROBUST_BY_INDEX = "robust_by_index"
+VERDICT_ROBUST_BY_INDEX = "verdict_robust_by_index"
 
 # Verdicts of a cell.
 HOLDS, WITHIN_NOISE, REFUTED, SUC_NOT_LOWER, UNPAIRED = "yes", "within noise", "no", "no (Suc)", "unpaired"
 
 
-def paired_boa(snn: dict[str, Any], base: dict[str, Any]) -> PairedComparison | None:
+def paired_boa(snn: dict[str, Any], base: dict[str, Any], key: str = ROBUST_BY_INDEX) -> PairedComparison | None:
     """SNN (A) against TextCNN (B) on the examples both runs attacked: the paired
-    difference in the share robust under attack. None when a row carries no per-example
-    outcomes or the runs share no example."""
-    a, b = snn.get(ROBUST_BY_INDEX), base.get(ROBUST_BY_INDEX)
+    difference in the share robust under attack (``key``: by the single draw, or by the
+    R-draw verdict). None when a row carries no such outcomes or the runs share none."""
+    a, b = snn.get(key), base.get(key)
     if a is None or b is None:
         return None
     common = sorted(set(a) & set(b))
@@ -73,9 +75,11 @@ def _verdict(snn: dict[str, dict[str, Any]], base: dict[str, Any],
 def compare(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """One comparison per group with both models (in the table's order) and the SNN noise
     modes found, in a fixed order. Each comparison has ``paired`` ({noise mode:
-    :class:`PairedComparison`}), ``verdict`` (yes / within noise / no / no (Suc) /
-    unpaired), ``holds`` (the verdict is yes) and ``holds_point`` (the rule on point
-    estimates alone: higher Boa and lower Suc in every mode)."""
+    :class:`PairedComparison`} by the single draw), ``paired_verdict`` (the same by the
+    SNN's R-draw verdict, None where there is none; not part of the verdict), ``verdict``
+    (yes / within noise / no / no (Suc) / unpaired), ``holds`` (the verdict is yes) and
+    ``holds_point`` (the rule on point estimates alone: higher Boa and lower Suc in every
+    mode)."""
     groups: dict[tuple, dict[str, Any]] = {}
     for r in rows:
         if r["model"] not in (BASE, SPIKING) or r["recipe"].startswith(TRANSFER_PREFIX):
@@ -94,12 +98,15 @@ def compare(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
         boa = {n: r["accuracy_under_attack"] for n, r in snn.items()}
         holds_point = all(r["accuracy_under_attack"] > base["accuracy_under_attack"]
                           and r["attack_success_rate"] < base["attack_success_rate"] for r in snn.values())
-        paired = {n: paired_boa(r, base) for n, r in sorted(snn.items(), key=lambda item: noise_sort_key(item[0]))}
+        ordered = sorted(snn.items(), key=lambda item: noise_sort_key(item[0]))
+        paired = {n: paired_boa(r, base) for n, r in ordered}
+        paired_verdict = {n: paired_boa(r, base, VERDICT_ROBUST_BY_INDEX) for n, r in ordered}
         verdict = _verdict(snn, base, paired)
         worst = min(boa, key=lambda n: boa[n])
         out.append({**dict(zip(_GROUP, key)), "base": base, "snn": snn, "worst_noise": worst,
                     "worst_boa": boa[worst], "delta_boa": boa[worst] - base["accuracy_under_attack"],
-                    "paired": paired, "verdict": verdict, "holds": verdict == HOLDS, "holds_point": holds_point,
+                    "paired": paired, "paired_verdict": paired_verdict, "verdict": verdict,
+                    "holds": verdict == HOLDS, "holds_point": holds_point,
                     "complete": base["complete"] and all(r["complete"] for r in snn.values())})
     return out, modes
 
@@ -160,10 +167,13 @@ def render_comparison(rows: Sequence[dict[str, Any]]) -> str:
     detail = []
     for c in found:
         for mode, p in c["paired"].items():
+            r = c["paired_verdict"][mode]
             detail.append([c["campaign"], c["dataset"], c["recipe"], c["defense"], mode,
                            "-" if p is None else p.n,
                            "-" if p is None else _pct(p.a_rate), "-" if p is None else _pct(p.b_rate),
-                           _gap(p), "-" if p is None else f"{p.b} / {p.c}", _p(p), _mode_verdict(p)])
+                           _gap(p), "-" if p is None else f"{p.b} / {p.c}", _p(p), _mode_verdict(p),
+                           "-" if r is None else _pct(r.a_rate), _gap(r), _p(r),
+                           "-" if r is None else _mode_verdict(r)])
     tally: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for c in found:
         tally.setdefault((c["campaign"], c["dataset"]), []).append(c)
@@ -195,7 +205,11 @@ def render_comparison(rows: Sequence[dict[str, Any]]) -> str:
         *lines, "",
         "### Paired differences, every SNN noise mode", "",
         "N = examples both runs attacked; SNN / TextCNN Boa over those examples; only SNN / only "
-        "TextCNN = examples only that model survives (McNemar's discordant pairs).", "",
+        "TextCNN = examples only that model survives (McNemar's discordant pairs). The last four "
+        "columns compare the same way the SNN's R-draw verdict (Boa_R: the majority right on the clean "
+        "and on the final text) with the TextCNN (deterministic: its one answer); they are not part of "
+        "\"SNN better\", which is the paper's single-draw measure.", "",
         tabulate(detail, headers=["campaign", "dataset", "recipe", "defense", "SNN noise", "N", "SNN Boa",
                                   "TextCNN Boa", f"ΔBoa [{level} CI]", "only SNN / only TextCNN", "p",
-                                  "verdict"], tablefmt="github", disable_numparse=True), ""])
+                                  "verdict", "SNN Boa_R", f"ΔBoa_R [{level} CI]", "p_R", "verdict_R"],
+                 tablefmt="github", disable_numparse=True), ""])

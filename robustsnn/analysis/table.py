@@ -18,12 +18,12 @@ from typing import Any, Sequence
 from ..campaign.runner import summarise
 from ..io_utils import atomic_write_text
 from ..records.find import find_records
-from ..records.log import read_log
+from ..records.log import final_verdict, parse_bool, read_log
 from ..records.metrics import FAILED, UNATTACKABLE
 from ..records.metrics import percent as _pct
 from ..records.record import RunRecord
 from ..stats import wilson_interval
-from .compare import ROBUST_BY_INDEX, render_comparison
+from .compare import ROBUST_BY_INDEX, VERDICT_ROBUST_BY_INDEX, render_comparison
 from .recount import needs_recount
 
 # The rates that get a 95% Wilson interval in the CSV (columns <rate>_ci_low, <rate>_ci_high).
@@ -84,6 +84,16 @@ def _intervals(m: dict[str, Any], v: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _verdict_robust(record: RunRecord, rows: list[dict[str, str]], robust: dict[int, bool]) -> dict[int, bool] | None:
+    """Per example, robust by the R-draw verdict (majority right on the clean and on the final
+    text, as Boa_R counts it); a deterministic model's verdict is its single answer. None for
+    a stochastic run without a verdict."""
+    if record.verdict_draws:
+        return {int(r["index"]): bool(parse_bool(r["verdict_clean_correct"]))
+                and bool(parse_bool(final_verdict(r, record.is_transfer)[0])) for r in rows}
+    return None if record.stochastic else robust
+
+
 def _row(record: RunRecord, recounter: Any = None) -> dict[str, Any]:
     rows = read_log(record.log_path)
     recipe = record.cell.recipe
@@ -95,6 +105,8 @@ def _row(record: RunRecord, recounter: Any = None) -> dict[str, Any]:
             source = ""
     summary = summarise(rows, record.verdict_draws, replay=record.is_transfer,
                         unattackable_known=True if source == "recounted" else None)
+    # Single draw: robust = failed as Boa counts it (unattackable included).
+    robust = {int(r["index"]): r["result"] in (FAILED, UNATTACKABLE) for r in rows}
     m, v = summary["metrics"], summary.get("verdict", {})
     threat, attack = record.threat, record.attack
     return {
@@ -121,9 +133,8 @@ def _row(record: RunRecord, recounter: Any = None) -> dict[str, Any]:
         "checkpoint": record.model.get("checkpoint"), "git": record.get("git"),
         "date": record.get("date"),
         **_intervals(m, v),
-        # Not a CSV column: each example's single-draw outcome for the paired comparisons
-        # (analysis/compare.py): robust = failed as Boa counts it (unattackable included).
-        ROBUST_BY_INDEX: {int(r["index"]): r["result"] in (FAILED, UNATTACKABLE) for r in rows},
+        # Not CSV columns: each example's outcome for the paired comparisons (analysis/compare.py).
+        ROBUST_BY_INDEX: robust, VERDICT_ROBUST_BY_INDEX: _verdict_robust(record, rows, robust),
     }
 
 
