@@ -193,3 +193,74 @@ def test_a_share_of_votes_is_over_the_draws_the_verdict_used():
     same = {**row, "result": "failed", "perturbed_text": "a text", "verdict_final_draws": "70"}
     assert draws_used(same, final=True) == 60 and verdict_of_row(same, True).final_error == 0.0
     assert draws_used(same, final=True, replay=True) == 70  # a transfer run's own final vote
+
+
+# ------------------------------------------------------------------ intervals and paired comparisons
+
+
+def _robust(indices, n=30):
+    """Deterministic rows over examples 0..n-1: robust (failed) on ``indices``, broken elsewhere."""
+    return {i: _det("failed" if i in indices else "successful") for i in range(n)}
+
+
+def _three_models(folder):
+    # tailored robust on 0-13, textcnn on 0-4 and 14, the SNN (direct) on 0-6; the TextCNN's
+    # second attack covers only examples 0-19, so the TextCNN's worst case has N = 20.
+    _write_run(folder, "c", "tailored", "pwws", "none", _robust(set(range(14))))
+    _write_run(folder, "c", "textcnn", "pwws", "none", _robust(set(range(5)) | {14}))
+    _write_run(folder, "c", "textcnn", "textfooler", "none", _robust(set(range(20)), n=20))
+    _write_run(folder, "c", "snn", "pwws", "direct", _robust(set(range(7))))
+
+
+def test_deployed_models_are_compared_paired_over_their_common_examples(tmp_path):
+    from robustsnn.analysis.worst_case import compare_deployed
+    from robustsnn.stats import mcnemar_exact
+
+    _three_models(tmp_path)
+    cases = worst_case(load_runs(tmp_path))
+    assert [(w.label, w.n) for w in cases] == [("snn direct", 30), ("tailored", 30), ("textcnn", 20)]
+    pairs = {(c.a_label, c.b_label): c.paired for c in compare_deployed(cases)}
+    assert list(pairs) == [("snn direct", "tailored"), ("snn direct", "textcnn"), ("tailored", "textcnn")]
+    # SNN vs tailored on 30: only the tailored keeps 7-13. p = 2 / 2^7.
+    p = pairs[("snn direct", "tailored")]
+    assert (p.n, p.b, p.c, p.p_value) == (30, 0, 7, 0.015625)
+    assert p.verdict("snn direct", "tailored").startswith("tailored ahead of snn direct by 23.3 points")
+    # Against the TextCNN, over the 20 examples it was evaluated on.
+    p = pairs[("snn direct", "textcnn")]
+    assert (p.n, p.b, p.c, p.p_value) == (20, 2, 1, 1.0) and not p.significant
+    p = pairs[("tailored", "textcnn")]
+    assert (p.n, p.b, p.c) == (20, 9, 1) and p.p_value == mcnemar_exact(9, 1) == 2 * 11 / 1024
+
+
+def test_adaptive_report_gives_intervals_and_a_paired_section(tmp_path):
+    import csv
+
+    from robustsnn.analysis.adaptive import write_adaptive
+    from robustsnn.stats import wilson_interval
+
+    _three_models(tmp_path / "res")
+    out = tmp_path / "adaptive.csv"
+    tables = write_adaptive(tmp_path / "res", out)
+    by = {r["model"]: r for r in tables["worst_case"]}
+    assert (by["tailored"]["worst_case_robust_accuracy_ci_low"],
+            by["tailored"]["worst_case_robust_accuracy_ci_high"]) == wilson_interval(14, 30)
+    assert (by["textcnn"]["worst_case_robust_accuracy_ci_low"],
+            by["textcnn"]["worst_case_robust_accuracy_ci_high"]) == wilson_interval(6, 20)
+    assert by["textcnn"]["clean_accuracy_ci_low"] == wilson_interval(20, 20)[0]
+    with open(tmp_path / "adaptive_paired.csv", newline="") as f:
+        paired = list(csv.DictReader(f))
+    assert [(r["a"], r["b"], r["n"], r["only_a"], r["only_b"], r["verdict"]) for r in paired] == [
+        ("snn direct", "tailored", "30", "0", "7", "tailored ahead"),
+        ("snn direct", "textcnn", "20", "2", "1", "within noise"),
+        ("tailored", "textcnn", "20", "9", "1", "tailored ahead")]
+    assert float(paired[2]["mcnemar_p"]) == 0.021484375
+    md = (tmp_path / "adaptive.md").read_text()
+    low, high = wilson_interval(14, 30)
+    assert f"| {100 * low:.1f}-{100 * high:.1f} " in md
+    section = md[md.index("## Deployed models compared"):md.index("## Success rate")]
+    lines = [[c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines()
+             if line.startswith("| sst2")]
+    assert lines[0][-2:] == ["0.016", "tailored ahead"] and lines[0][6] == "-23.3 [-38.4, -6.5]"
+    assert lines[1] == ["sst2", "snn direct", "textcnn", "20", "35", "30", "+5.0 [-13.9, +23.5]", "2", "1", "1",
+                        "within noise"]
+    assert lines[2][-2:] == ["0.021", "tailored ahead"]

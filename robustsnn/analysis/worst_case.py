@@ -25,6 +25,11 @@ the mean single-draw error on the worst text (the share of draws that misclassif
 
 Every figure is computed over the examples that *all* runs of a model attacked (their
 intersection), so adding a run on more examples never mixes populations.
+
+Two deployed models are compared paired (:func:`compare_deployed`): over the examples
+both were evaluated on, each example is robust in the worst case or not for each model,
+and the exact McNemar test on the examples where they disagree says whether the gap
+is larger than the noise (:func:`..stats.paired_comparison`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from ..records.find import find_records
 from ..records.log import draws_used, final_verdict, read_log
 from ..records.metrics import SKIPPED, SUCCESSFUL
 from ..records.record import RunRecord
+from ..stats import PairedComparison, paired_comparison
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,13 @@ class WorstCase:
     best_single_robust_accuracy: float
     worst_text_error: float | None  # stochastic: mean single-draw error on each example's worst text
     robust_examples: tuple[int, ...]
+    examples: tuple[int, ...] = ()  # the n examples every run attacked
+
+    @property
+    def label(self) -> str:
+        """The deployed model in words: ``snn poisson``, ``textcnn``, ``tailored (defense)``."""
+        return " ".join([self.model, *([self.form] if self.form != "-" else []),
+                         *([f"({self.defense})"] if self.defense != "none" else [])])
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -174,7 +187,45 @@ def worst_case(runs: Sequence[Run]) -> list[WorstCase]:
             best_single_attack=best, best_single_robust_accuracy=single[best] / n if n else math.nan,
             worst_text_error=error,
             robust_examples=tuple(i for i, ok in zip(indices, robust) if ok),
+            examples=tuple(indices),
         ))
+    return out
+
+
+@dataclass(frozen=True)
+class DeployedComparison:
+    """Two deployed models of one dataset, robust in the worst case on the same examples."""
+
+    dataset: str
+    a: WorstCase
+    b: WorstCase
+    a_label: str
+    b_label: str
+    paired: PairedComparison  # A against B over the examples both were evaluated on
+
+
+def compare_deployed(cases: Sequence[WorstCase], confidence: float = 0.95,
+                     alpha: float = 0.05) -> list[DeployedComparison]:
+    """Every pair of deployed models on the same dataset, in ``cases``' order: per example
+    of the examples both were evaluated on, robust in the worst case or not, compared by
+    :func:`..stats.paired_comparison`. Pairs that share no example are left out. A model
+    run against several checkpoints is told apart by the checkpoint's first 8 hex digits."""
+    labels = {}
+    for w in cases:
+        same = [v for v in cases if (v.dataset, v.label) == (w.dataset, w.label)]
+        labels[id(w)] = w.label + (f" [{w.checkpoint[:8] or 'unhashed'}]" if len(same) > 1 else "")
+    out = []
+    for i, a in enumerate(cases):
+        for b in cases[i + 1:]:
+            if a.dataset != b.dataset:
+                continue
+            common = sorted(set(a.examples) & set(b.examples))
+            if not common:
+                continue
+            robust_a, robust_b = set(a.robust_examples), set(b.robust_examples)
+            paired = paired_comparison([j in robust_a for j in common], [j in robust_b for j in common],
+                                       confidence=confidence, alpha=alpha)
+            out.append(DeployedComparison(a.dataset, a, b, labels[id(a)], labels[id(b)], paired))
     return out
 
 
