@@ -75,8 +75,8 @@ def attack(model: Any, threat: ThreatModel, examples: Sequence[tuple[str, int]],
            recipe: str = "hard-label") -> list[Any]:
     """The recipe's results on ``examples``, each example seeded as the runner seeds it."""
     from robustsnn.attack.recipes import build_attack
-    from robustsnn.campaign.runner import seed_all
     from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.campaign.runner import seed_all
     from robustsnn.resources import AttackResources
 
     built = build_attack(recipe, TextClassifierWrapper(model), threat, AttackResources(embedding=toy_embedding()))
