@@ -139,6 +139,22 @@ class NetworkClassifier:
         """The model's tokens of ``text`` (white-box attacks align words with them)."""
         return self.loaded.encoder.tokens(text)
 
+    def token_ids(self, text: str) -> list[int]:
+        """The model's token ids of ``text``, before padding or truncation (a word the model
+        does not know is its unknown token); white-box attacks compare texts by them."""
+        return self.loaded.encoder.token_ids(text)
+
+    def word_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """``[len(ids), dim]``: the model's own input vector of each token id, i.e. its
+        embedding rows (the unknown token's row for unknown words, zeros for padding):
+        what :meth:`input_gradient` differentiates with respect to."""
+        import torch
+
+        weight = self.loaded.model.embedding.weight
+        with torch.no_grad():
+            rows = weight[torch.as_tensor(list(ids), dtype=torch.long)]
+        return rows.double().numpy()
+
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` before truncation (attack/reach.py)."""
         return len(self.loaded.encoder.token_ids(text))

@@ -33,7 +33,7 @@ from robustsnn.errors import UserError
 require_textattack()
 
 RECIPES = ["bert-attack", "hard-label", "pwws", "textbugger", "textfooler"]  # black-box: run here on a toy classifier
-ALL_RECIPES = sorted([*RECIPES, "gradient-wir"])  # white-box: tests/test_gradient_attack.py
+ALL_RECIPES = sorted([*RECIPES, "gradient-wir", "hotflip"])  # white-box: test_gradient_attack.py, test_hotflip.py
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_unknown_recipe_is_a_one_line_error_listing_the_choices() -> None:
     with pytest.raises(UserError, match="unknown attack recipe 'deepwordbug'") as err:
         build_attack("deepwordbug", None, ThreatModel())
     assert "\n" not in str(err.value)
-    assert "bert-attack, gradient-wir, hard-label, pwws, textbugger, textfooler" in str(err.value)
+    assert "bert-attack, gradient-wir, hard-label, hotflip, pwws, textbugger, textfooler" in str(err.value)
 
 
 def test_every_builtin_has_a_builder_and_a_reference(textattack) -> None:

@@ -6,8 +6,8 @@ offline resources come from :mod:`robustsnn.resources.offline` (TextAttack's own
 ``build()`` downloads them), and the campaign's shared constraints replace the
 recipe's own value of each knob they cover (see :mod:`robustsnn.attack.recipes`).
 Every builder makes a NEW ``textattack.Attack``; nothing is appended to an existing
-attack's constraint list. ``gradient-wir`` and ``hard-label`` follow no TextAttack
-recipe: their docstrings say what they are.
+attack's constraint list. ``gradient-wir``, ``hotflip`` and ``hard-label`` follow no
+TextAttack recipe: their docstrings say what they are.
 
 Deviations common to all of them (beside the per-recipe ones below):
 
@@ -309,6 +309,32 @@ def gradient_wir(model_wrapper: Any, threat: ThreatModel,
                     GreedyWordSwapWIR(wir_method="gradient"))
 
 
+def hotflip(model_wrapper: Any, threat: ThreatModel,
+            resources: AttackResources | None = None) -> Attack:
+    """White-box first-order swap scorer (HotFlip-style): robustsnn/attack/hotflip.py.
+
+    Not a TextAttack recipe: HotFlip's first-order estimate (Ebrahimi et al. 2018) of the
+    loss change of each candidate swap, ``(e_new - e_old) . g`` with the model's own word
+    vectors and its input gradient (``get_grad``), ranks every allowed candidate; the
+    best B = 5 are queried each step and the best true improvement of the score is
+    kept (:class:`.hotflip.HotFlipSearch`). The gradient is not a query, so the query
+    count covers the beams only. Refuses (one line) a victim that does not expose its
+    gradients (a defense, a black-box classifier).
+    """
+    from .hotflip import BEAM, HotFlipSearch, require_white_box
+    from .recipes import _NoModel
+
+    if not isinstance(model_wrapper, _NoModel):  # built to be described: nothing to check
+        require_white_box(model_wrapper)
+    res = resources or AttackResources()
+    # Transformation, both protocols: the shared counter-fitted swap (HotFlip flips
+    # characters; its word-level uses score word swaps, and the campaign's are these),
+    # so native == shared-swap here.
+    constraints = [RepeatModification(), *shared_pre_constraints(threat)]
+    return assemble(model_wrapper, threat, counterfitted_swap(threat, res), constraints,
+                    HotFlipSearch(beam=BEAM))
+
+
 def hard_label(model_wrapper: Any, threat: ThreatModel,
                resources: AttackResources | None = None) -> Attack:
     """Decision-based (hard-label): reads only the predicted label (robustsnn/attack/decision.py).
@@ -342,6 +368,7 @@ BUILDERS: dict[str, Callable[..., Attack]] = {
     "bert-attack": bert_attack,
     "pwws": pwws,
     "gradient-wir": gradient_wir,
+    "hotflip": hotflip,
     "hard-label": hard_label,
 }
 

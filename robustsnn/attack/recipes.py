@@ -10,7 +10,7 @@ Public API::
 
 A builder is ``build(model_wrapper, threat, resources=None) -> textattack.Attack``.
 The built-in ones (``textfooler``, ``textbugger``, ``bert-attack``, ``pwws``, the
-white-box ``gradient-wir`` and the label-only ``hard-label``) live in
+white-box ``gradient-wir`` and ``hotflip``, and the label-only ``hard-label``) live in
 :mod:`robustsnn.attack.recipe_builders`, with each paper's numbers and every
 deviation stated beside the code. They are registered here as light proxies, so
 listing or validating recipe names never imports TextAttack.
@@ -50,6 +50,9 @@ REFERENCES = {
     "gradient-wir": "white-box greedy word swap ranked by input gradients (TextAttack GreedyWordSwapWIR "
                     "'gradient'); SNN gradients through the surrogate with a straight-through rate "
                     "gradient (Bu et al., CVPR 2023)",
+    "hotflip": "white-box first-order swap scores (e_new - e_old) . g with the model's own word vectors, after "
+               "HotFlip (Ebrahimi et al., ACL 2018, arXiv:1712.06751) applied to word swaps; best 5 queried "
+               "per step, greedy (robustsnn/attack/hotflip.py)",
     "hard-label": "decision-based (reads the predicted label only), after HLBB (Maheshwary et al., AAAI 2021, "
                   "arXiv:2012.14956) and TextHoaxer (Ye et al., AAAI 2022); the search is ours: random flip, "
                   "undo unneeded swaps, move swaps to closer words (robustsnn/attack/decision.py)",

@@ -84,13 +84,28 @@ class TextClassifierWrapper(ModelWrapper):
         return {"ids": ids, "gradient": gradient}
 
 
+    def token_ids(self, text: str) -> list[int]:
+        """The classifier's token ids of ``text`` (not padded or truncated; hotflip)."""
+        return [int(i) for i in _white_box(self.classifier, "token_ids")(text)]
+
+    def word_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """``[len(ids), dim]``: the classifier's own vector of each token id, the rows that
+        :meth:`get_grad` differentiates with respect to (hotflip)."""
+        return np.asarray(_white_box(self.classifier, "word_vectors")(list(ids)), dtype=np.float64)
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens the network reads; the rest of a longer text never reaches it."""
+        return int(_white_box(self.classifier, "max_tokens"))
+
+
 def _white_box(classifier: Any, method: str) -> Any:
     """A white-box method of ``classifier``, or a one-line error: gradient recipes need a
     model that exposes its input gradients (a defense wrapper hides them)."""
     found = getattr(classifier, method, None)
     if found is None:
         raise UserError(f"{type(classifier).__name__} exposes no {method}(); gradient-based recipes "
-                        "(gradient-wir) need a white-box robustsnn network (textcnn, tailored, snn) "
+                        "(gradient-wir, hotflip) need a white-box robustsnn network (textcnn, tailored, snn) "
                         "without a defense")
     return found
 

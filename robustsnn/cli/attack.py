@@ -88,7 +88,7 @@ def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
                    "(robustsnn list models)")
     p.add_argument("--recipe", required=True,
                    help="attack recipe: textfooler, textbugger, bert-attack, pwws, gradient-wir, "
-                        "hard-label")
+                        "hotflip, hard-label")
     p.add_argument("--dataset", default=None, help="dataset (default: the campaign's first, else sst2)")
     p.add_argument("--campaign", type=Path, default=None, help=campaign_help)
     p.add_argument("--defense", default="none", help="registered defense (default: none)")
