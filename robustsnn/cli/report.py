@@ -33,13 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="evaluate only --datasets and keep the other datasets' cells of the existing table, "
                         "each with the provenance it was measured with")
     a.set_defaults(func=cmd_report_accuracy)
-    s = kinds.add_parser("site", help="a static, offline leaderboard site from the attack run records "
+    s = kinds.add_parser("site", help="a static, offline site: the standard-v1 leaderboard from the model cards, "
+                                      "and the experiments (not ranked) from the run records "
                                       "-> results/site/index.html")
     s.add_argument("--results", type=Path, nargs="+", default=None, metavar="DIR",
-                   help="folders of run records, each searched recursively (default: $ROBUSTSNN_RESULTS/attacks)")
+                   help="folders of the experiments' run records, each searched recursively "
+                        "(default: $ROBUSTSNN_RESULTS/attacks)")
     s.add_argument("--root", type=Path, default=None, metavar="DIR",
-                   help="the folder holding accuracy.csv, energy.csv and sweeps/*.png, shown when present "
-                        "(default: $ROBUSTSNN_RESULTS)")
+                   help="the results folder: benchmark/cards/standard-v1 (the leaderboard), benchmark/ (the "
+                        "standard runs, always given run pages), accuracy.csv, energy.csv and sweeps/*.png, shown "
+                        "when present (default: $ROBUSTSNN_RESULTS)")
     s.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="where to write the site (default: $ROBUSTSNN_RESULTS/site)")
     s.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
@@ -103,8 +106,9 @@ def cmd_report_site(args: argparse.Namespace) -> int:
             raise UserError(f"--screenshot: {problem}")
     out = args.out or results_dir() / "site"
     summary = build_site(args.results or [results_dir() / "attacks"], out, root=args.root)
-    print(f"wrote {summary['pages']} pages, {summary['models']} model cards and {summary['plots']} plots "
-          f"from {summary['runs']} run records to {out} (open {out / 'index.html'})")
+    print(f"wrote {summary['pages']} pages, {summary['cards']} standard-v1 cards ({summary['ranked']} ranked), "
+          f"{summary['models']} pooled model cards and {summary['plots']} plots from {summary['runs']} run records "
+          f"to {out} (open {out / 'index.html'})")
     if args.screenshot is not None:
         screenshot(out / "index.html", args.screenshot)
         print(f"wrote {args.screenshot}")

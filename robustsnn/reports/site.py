@@ -1,20 +1,37 @@
 """``robustsnn report site``: a static, offline leaderboard site built from run records.
 
-Everything on the site comes from files already in the results: the run records
-(``*.json`` beside each attack log, :func:`~robustsnn.records.find.find_records`) and
-their per-example logs, plus, when present in the results root, ``accuracy.csv``
-(Table 1), ``energy.csv`` (Table 5) and ``sweeps/*.png``. Nothing is evaluated or
-attacked here. Pages:
+Everything on the site comes from files already in the results: the model cards of the
+standard evaluation (``<root>/benchmark/cards/standard-v1/*.json``, written by ``robustsnn
+benchmark``), the run records (``*.json`` beside each attack log,
+:func:`~robustsnn.records.find.find_records`) and their per-example logs, plus, when present
+in the results root, ``accuracy.csv`` (Table 1), ``energy.csv`` (Table 5) and
+``sweeps/*.png``. Nothing is evaluated or attacked here. Pages:
 
-* ``index.html`` - one leaderboard per dataset, rendered from the model cards;
+* ``index.html`` - the leaderboard: per dataset, the full ``standard-v1`` cards ranked by
+  worst-case robust accuracy, deterministic and randomized models in separate tables
+  (:mod:`.site_standard`, ranked by :func:`robustsnn.evaluation.leaderboard.rows`); without
+  any card, one line saying so and the experiments below it;
+* ``cards/<dataset>__<name>__<sha12>.html`` - one page per standard card (every field, the
+  attacks with intervals and links to their run pages, the flags spelled out), beside a copy
+  of the card (``.json``);
+* ``experiments.html`` - **Experiments (not ranked)**: per dataset, every run record of the
+  experiments pooled per model, defense and noise mode (different attacks on different
+  examples: not a ranking) and the plots;
 * ``tables.html`` - Table 2 (``robustsnn table``'s rows), the k-curve, Table 1, the
   energy table and the figures;
 * ``runs/<campaign>/<log stem>.html`` - one page per run record: threat model, attack,
   model, provenance and every logged example with the changed words marked;
-* ``models/<dataset>__<model>__<defense>__<noise>.json`` - model cards (RobustBench's
-  model_info in spirit);
+* ``models/<dataset>__<model>__<defense>__<noise>.json`` - the experiments' pooled model
+  cards (RobustBench's model_info in spirit);
 * ``plots/*.png`` - success rate against draws per query k, and accuracy under attack
   against a threat knob when the results hold runs that differ only in that knob.
+
+Which run records: those under the given folders (the experiments; ``robustsnn report site``
+gives ``<root>/attacks``) and, always, those of the standard evaluation under
+``<root>/benchmark/`` when it exists, so that every card page can link its runs. The
+standard runs get run pages and Table 2 rows but stay out of the pooled experiment tables
+and plots (wherever they were found): pooled with experiments on other examples they would
+shrink the pooled examples to the few both drew, and their numbers are on their cards.
 
 The site is plain HTML, one stylesheet and one small script (:mod:`.site_assets`), with
 relative links only, so it works opened from disk. The output is deterministic: the same
@@ -46,13 +63,14 @@ from .site_pages import (
     JS_NAME,
     _component,
     _Entry,
-    _index,
+    _experiments_page,
     _number,
     _run_page,
     _tables,
     highlight,
 )
 from .site_plots import _k_plots, _knob_plots
+from .site_standard import card_page, gather_cards, index_page, link_runs
 
 __all__ = ["build_site", "highlight", "find_browser", "browser_problem", "screenshot"]
 
@@ -74,6 +92,20 @@ def _plain(obj: Any) -> Any:
 
 
 # ------------------------------------------------------------------ gathering the runs
+
+
+def _has_records(folder: Path) -> bool:
+    """Whether ``folder`` holds any run record (the standard evaluation's folder may hold
+    only cards, or nothing yet)."""
+    from ..records.record import is_run_record
+
+    for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
+        try:
+            if is_run_record(json.loads(path.read_text(encoding="utf-8"))):
+                return True
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue  # find_records names it when it matters
+    return False
 
 
 def _record_key(record: Any) -> tuple[Any, ...]:
@@ -266,11 +298,15 @@ def _remove_stale(out: Path, written: Sequence[str]) -> None:
                 parent = parent.parent
 
 
-def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = None) -> dict[str, Any]:
-    """Build the site from the run records under ``results`` (one folder or several) into
-    ``out``. ``root``: the folder holding ``accuracy.csv``, ``energy.csv`` and
-    ``sweeps/*.png`` (default ``$ROBUSTSNN_RESULTS``); missing ones are left out.
-    Returns a summary: ``pages`` (HTML pages), ``files``, ``runs``, ``models``, ``plots``."""
+def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = None,
+               evaluation: str = "standard-v1") -> dict[str, Any]:
+    """Build the site from the run records under ``results`` (one folder or several: the
+    experiments) and the results root ``root`` into ``out``. ``root`` (default
+    ``$ROBUSTSNN_RESULTS``) holds the cards of ``evaluation`` and their runs
+    (``benchmark/``, always scanned when present), ``accuracy.csv``, ``energy.csv`` and
+    ``sweeps/*.png``; missing ones are left out. Returns a summary: ``pages`` (HTML pages),
+    ``files``, ``runs``, ``models`` (pooled experiment cards), ``cards`` and ``ranked``
+    (standard cards, and those ranked), ``plots``."""
     from ..paths import results_dir
     from .site_assets import CSS, JS
 
@@ -280,17 +316,23 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; --out needs a folder")
-    entries = _gather(folders)  # a missing folder or one without records: UserError
     root = Path(root) if root is not None else results_dir()
+    benchmark = root / "benchmark"
+    entries = _gather(folders + ([benchmark] if _has_records(benchmark) else []))
+    for e in entries:  # found under the benchmark folder, however it was reached
+        e.standard = benchmark.resolve() in e.record.path.resolve().parents
+    experiments = [e for e in entries if not e.standard]
+    standard = gather_cards(root, evaluation)  # an unreadable card: UserError
+    link_runs(standard, entries, root)
     accuracy, energy = _read_csv(root / "accuracy.csv"), _read_csv(root / "energy.csv")
     from ..records.log import read_log
 
     written: list[str] = []
     _write(out, CSS_NAME, CSS, written)
     _write(out, JS_NAME, JS, written)
-    cards = _cards(entries, accuracy, energy)
-    k_figures = _k_plots([e.run for e in entries], out)
-    knob_figures = _knob_plots(entries, out)
+    cards = _cards(experiments, accuracy, energy)
+    k_figures = _k_plots([e.run for e in experiments], out)
+    knob_figures = _knob_plots(experiments, out)
     written += [f["path"] for f in [*k_figures, *knob_figures]]
     sweeps = []
     for png in sorted((root / "sweeps").glob("*.png")) if (root / "sweeps").is_dir() else []:
@@ -305,11 +347,17 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
         _write(out, e.page, _run_page(e, rows, pages_by_log, records), written)
     for rel, card in cards.items():
         _write(out, rel, json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n", written)
-    # The index is rendered from the cards as written, so the two cannot disagree.
+    # The experiments are rendered from the pooled cards as written, so the two cannot disagree.
     loaded = {rel: json.loads((out / rel).read_text(encoding="utf-8")) for rel in cards}
-    _write(out, "index.html", _index(loaded, k_figures, records), written)
+    for card in standard:
+        atomic_write(out / card.copy, lambda tmp, src=card.source: shutil.copyfile(src, tmp))
+        written.append(card.copy)
+        _write(out, card.page, card_page(card, evaluation, records), written)
+    _write(out, "index.html", index_page(standard, evaluation, loaded, k_figures, records), written)
+    _write(out, "experiments.html", _experiments_page(loaded, k_figures, records), written)
     _write(out, "tables.html", _tables(entries, accuracy, energy, k_figures, knob_figures, sweeps, records), written)
     _remove_stale(out, written)
     atomic_write_text(out / MANIFEST_NAME, "\n".join(sorted(written)) + "\n")
     return {"out": str(out), "pages": sum(rel.endswith(".html") for rel in written), "files": len(written) + 1,
-            "runs": records, "models": len(cards), "plots": len(k_figures) + len(knob_figures)}
+            "runs": records, "models": len(cards), "cards": len(standard),
+            "ranked": sum(c.row is not None for c in standard), "plots": len(k_figures) + len(knob_figures)}

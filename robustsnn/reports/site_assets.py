@@ -40,7 +40,9 @@ table.sortable thead th[aria-sort="ascending"] button::after { content: " \\25B2
 table.sortable thead th[aria-sort="descending"] button::after { content: " \\25BC"; color: var(--fg); }
 table.sortable thead th button:focus-visible { outline: 2px solid var(--accent); }
 tbody tr:nth-child(even) { background: #fbfcfd; }
-table.leaderboard td.headline { font-weight: 700; }
+td.headline { font-weight: 700; }
+.not-ranked { border-left: 4px solid var(--bad); padding-left: .6rem; }
+table.leaderboard td.flags span { border-bottom: 1px dotted var(--muted); cursor: help; }
 table.kv th { background: var(--head); text-align: left; font-weight: 600; white-space: nowrap; }
 table.kv td { max-width: 60rem; word-break: break-word; }
 table.kv ul { margin: 0; padding-left: 1.1rem; }

@@ -1,6 +1,7 @@
 """The HTML of the leaderboard site (:mod:`.site`): the page frame, the run pages with
-every logged example and its changed words marked (:func:`highlight`), the leaderboards of
-``index.html`` and the tables of ``tables.html``.
+every logged example and its changed words marked (:func:`highlight`), the pooled per-model
+tables of ``experiments.html`` (not a ranking) and the tables of ``tables.html``. The ranked
+leaderboard of ``index.html`` and the model card pages are :mod:`.site_standard`'s.
 
 Every value is escaped here (:func:`_e`); table cells carry a ``data-sort`` value for the
 site's sorter (:mod:`.site_assets`). The run entry (:class:`_Entry`) and the small value
@@ -174,7 +175,9 @@ class _Entry:
     run: Any  # its robustsnn.analysis.worst_case.Run
     page: str  # site-relative path of its page
     model_key: tuple[str, str, str, str, str] = ("", "", "", "", "")  # dataset, model, defense, noise, sha
-    card: str = ""  # site-relative path of its model's card
+    card: str = ""  # site-relative path of its model's pooled card (experiments only)
+    standard: bool = False  # a run of the standard evaluation (under <root>/benchmark), not an experiment
+    standard_cards: tuple[tuple[str, str], ...] = ()  # (page, label) of the standard cards that count it
 
     @property
     def transfer(self) -> bool:
@@ -189,7 +192,8 @@ class _Entry:
 def _page(title: str, body: str, depth: int, records: int, current: str = "") -> str:
     root = "../" * depth
     links = []
-    for href, text in (("index.html", "Leaderboard"), ("tables.html", "Tables and figures")):
+    for href, text in (("index.html", "Leaderboard"), ("experiments.html", "Experiments (not ranked)"),
+                       ("tables.html", "Tables and figures")):
         here = ' aria-current="page"' if href == current else ""
         links.append(f'<a href="{root}{href}"{here}>{text}</a>')
     nav = "".join(links)
@@ -234,7 +238,13 @@ def _run_page(entry: _Entry, rows: list[dict[str, str]], pages_by_log: Mapping[P
                         + ("" if _missing(left) or not left else
                            f" (over {_e(row['verdict_n'])} examples: {_e(left)} left out, skipped by the search "
                            "while the majority gets the clean text right, so never attacked)")))
-    summary.append(("model card", f'<a href="{_href(entry.card, depth)}">{_e(entry.card)}</a>'))
+    if entry.card:
+        summary.append(("model card (pooled)", f'<a href="{_href(entry.card, depth)}">{_e(entry.card)}</a>'))
+    if entry.standard:
+        cards = [f'<a href="{_href(page, depth)}">{_e(label)}</a>' for page, label in entry.standard_cards]
+        summary.append(("standard evaluation", "a run of the standard evaluation; counted by "
+                        + (", ".join(cards) if cards else "no model card on this site (a surrogate's own run, "
+                                                         "or a card not written yet)")))
     attack = record.attack
     if replay and attack.get("source_log"):
         source = pages_by_log.get((record.log_path.parent / attack["source_log"]).resolve())
@@ -309,8 +319,9 @@ def _short(text: str) -> str:
     return text if value is None else f"{value:.3f}"
 
 
-def _leaderboard(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
-    """One dataset's leaderboard table, from its model cards."""
+def _pooled_table(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
+    """One dataset's pooled per-model table of the experiments, from their pooled model
+    cards, in card order (model, defense, noise): not a ranking."""
     attacks = [a for _, c in cards for a in c["attacks"]]
     several = len({a["protocol"] for a in attacks if not a["transfer"]}) > 1
     columns = sorted({_column(a["recipe"], a["protocol"], several) for a in attacks if not a["transfer"]})
@@ -341,10 +352,8 @@ def _leaderboard(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
         link = f'<a href="{_href(best["page"])}">{_pct(best["accuracy_under_attack"])}</a>'
         return _td(link, best["accuracy_under_attack"], title="\n".join(lines), cls="num")
 
-    ranked = sorted(cards, key=lambda pc: (-(pc[1]["worst_case_robust_accuracy"] if pc[1]["worst_case_robust_accuracy"]
-                                              is not None else -1.0), pc[0]))
     body = []
-    for path, c in ranked:
+    for path, c in sorted(cards):
         runs, sha = c["attacks"], c["checkpoint_sha256"]
         cells = [
             _td(f'<a href="{_href(path)}">{_e(c["model"])}</a>', title=c["name"]),
@@ -374,30 +383,46 @@ def _leaderboard(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
             cells.append(_td("-" if pj is None else f"{pj / 1e6:.2f}", pj, cls="num"))
         key = Path(path).stem
         body.append(f'<tr data-card="{_e(key)}">' + "".join(cells) + "</tr>")
-    return (f'<div class="scroll"><table class="leaderboard sortable compact" id="leaderboard-{_e(dataset)}" '
+    return (f'<div class="scroll"><table class="pooled sortable compact" id="pooled-{_e(dataset)}" '
             f'data-dataset="{_e(dataset)}">' + _thead(headers) + "<tbody>" + "\n".join(body)
             + "</tbody></table></div>")
 
 
-def _index(cards: Mapping[str, dict[str, Any]], figures: Sequence[dict[str, Any]], records: int) -> str:
+EXPERIMENTS_NOTE = (
+    "<b>Not a ranking.</b> These rows pool every run record of the experiments per model, defense and "
+    "spike-encoding mode: different rows faced different attacks, on different examples, under different "
+    "threat settings, so their numbers are not comparable across rows and the order is by name. Only the "
+    "leaderboard ranks models: there every row faced the same standard evaluation.")
+
+
+def _experiments(cards: Mapping[str, dict[str, Any]], figures: Sequence[dict[str, Any]], level: int = 1) -> str:
+    """The experiments section: per dataset, the pooled per-model table and its figures,
+    under a heading of ``level`` (1 on ``experiments.html``, 2 below the index's note)."""
     by_dataset: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for path, card in cards.items():
         by_dataset.setdefault(card["dataset"], []).append((path, card))
     parts = [
-        "<h1>How robust is the spiking network?</h1>",
+        f'<h{level} id="experiments">Experiments (not ranked)</h{level}>',
+        f'<p class="note not-ranked">{EXPERIMENTS_NOTE}</p>',
         '<p class="note">One row per model, defense and spike-encoding mode. <b>Worst-case robust</b>: the share '
-        "of examples the model gets right on the clean text and that no attack in the results turned into a text "
-        "it gets wrong (every recipe, noise mode, protocol, transfer and gradient run against the deployed model; "
-        "a Poisson SNN judged by the majority over its verdict's fresh draws, so its fresh, frozen and mean-k rows "
-        "share one deployed model and one worst case). Recipe columns: accuracy under attack (Boa, single-draw "
-        "search) of the strongest run of that recipe; click a number for its run page, hover for every run. "
-        "Click a column head to sort. Percentages.</p>",
+        "of examples the model gets right on the clean text and that no attack in the experiments turned into a "
+        "text it gets wrong (every recipe, noise mode, protocol, transfer and gradient run against the deployed "
+        "model, on the examples all of them attacked; a Poisson SNN judged by the majority over its verdict's "
+        "fresh draws, so its fresh, frozen and mean-k rows share one deployed model and one worst case). Recipe "
+        "columns: accuracy under attack (Boa, single-draw search) of the strongest run of that recipe; click a "
+        "number for its run page, hover for every run. Click a column head to sort. Percentages.</p>",
     ]
+    if not by_dataset:
+        parts.append('<p class="note">No experiment run records in the results.</p>')
     for dataset in _dataset_order(by_dataset):
-        parts.append(f'<h2 id="{_e(dataset)}">{_e(_dataset_title(dataset))}</h2>')
-        parts.append(_leaderboard(dataset, sorted(by_dataset[dataset])))
+        parts.append(f'<h{level + 1} id="experiments-{_e(dataset)}">{_e(_dataset_title(dataset))}</h{level + 1}>')
+        parts.append(_pooled_table(dataset, sorted(by_dataset[dataset])))
         parts.append(_figures([f for f in figures if f["dataset"] == dataset]))
-    return _page("robustsnn leaderboard", "\n".join(parts), 0, records, "index.html")
+    return "\n".join(parts)
+
+
+def _experiments_page(cards: Mapping[str, dict[str, Any]], figures: Sequence[dict[str, Any]], records: int) -> str:
+    return _page("robustsnn: experiments (not ranked)", _experiments(cards, figures), 0, records, "experiments.html")
 
 
 def _table2(entries: Sequence[_Entry]) -> str:
@@ -526,8 +551,12 @@ def _tables(entries: Sequence[_Entry], accuracy: list[dict[str, str]], energy: l
             sweeps: Sequence[str], records: int) -> str:
     parts = [
         "<h1>Tables and figures</h1>",
+        '<p class="note not-ranked"><b>Experiments, not a ranking.</b> One row per run: the runs faced different '
+        "attacks on different examples; only the leaderboard ranks models.</p>",
         "<h2 id=\"table2\">Attack results (Table 2)</h2>",
-        '<p class="note">One row per run record, as <code>robustsnn table</code> computes it from the logs; in %. '
+        '<p class="note">One row per run record (the runs of the standard evaluation too: campaigns '
+        "<code>&lt;evaluation&gt;-&lt;dataset&gt;</code>), as <code>robustsnn table</code> computes it from the "
+        "logs; in %. "
         "Cln = clean accuracy, Boa = accuracy under attack, Suc = attack success rate; unatt = share of attacked "
         "examples whose search never had a candidate text, Boa_a / Suc_a over the attackable ones; R = fresh draws "
         "of the final verdict and its Cln_R / Boa_R / Suc_R, holds_R = share of single-draw successes that still "
