@@ -56,7 +56,7 @@ def test_readme_python_api_examples_run(tiny_net, tmp_path, monkeypatch, capsys)
 
     work = tmp_path / "work"  # the README's relative paths: attacks/demo.toml, runs/api-demo
     (work / "attacks").mkdir(parents=True)
-    shutil.copy(README.parent / "attacks" / "demo.toml", work / "attacks" / "demo.toml")
+    shutil.copy(README.parent / "robustsnn" / "shipped" / "campaigns" / "demo.toml", work / "attacks" / "demo.toml")
     monkeypatch.chdir(work)
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(runs))
     monkeypatch.setenv("ROBUSTSNN_RESULTS", str(tmp_path / "results"))
