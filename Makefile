@@ -29,12 +29,12 @@ DEMO_ENV := ROBUSTSNN_DATA="$(DATA)" ROBUSTSNN_RESOURCES="$(RESOURCES)" ROBUSTSN
 
 demo: venv
 	@test -f "$(DATA)/sst2/train.tsv" || ROBUSTSNN_DATA="$(DATA)" $(BIN)/robustsnn data fetch sst2
-	$(DEMO_ENV) $(BIN)/robustsnn train --config recipes/sst2.toml --model tailored --set train.max_epochs=5
-	$(DEMO_ENV) $(BIN)/robustsnn train --config recipes/sst2.toml --model textcnn --set train.max_epochs=5
+	$(DEMO_ENV) $(BIN)/robustsnn train --config sst2 --model tailored --set train.max_epochs=5
+	$(DEMO_ENV) $(BIN)/robustsnn train --config sst2 --model textcnn --set train.max_epochs=5
 	$(DEMO_ENV) $(BIN)/robustsnn convert $(DEMO)/sst2/tailored/best.pt
 	$(DEMO_ENV) $(BIN)/robustsnn finetune $(DEMO)/sst2/snn/converted-none.pt --set finetune.max_epochs=1
 	$(DEMO_ENV) $(BIN)/robustsnn report accuracy --datasets sst2 --draws 3
-	$(DEMO_ENV) $(BIN)/robustsnn campaign attacks/demo.toml
+	$(DEMO_ENV) $(BIN)/robustsnn campaign demo
 	$(DEMO_ENV) $(BIN)/robustsnn table
 
 # The leaderboard site from the committed run records, into results/site (git-ignored:

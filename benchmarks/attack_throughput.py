@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/attack_throughput.py --num-examples 10 --paths a b d
 
 Attacks the first N SST-2 test sentences with PWWS and TextFooler under the paper's
-shared constraints (attacks/sst2-first.toml, 100-draw verdict for the Poisson paths) and
+shared constraints (the sst2-first campaign, 100-draw verdict for the Poisson paths) and
 prints, from one run (paths interleaved recipe by recipe, so load from other processes
 hits them alike), seconds per example, SNN queries per second and the share of time in
 the model, the sentence encoder, the verdict and the rest, for:
@@ -28,7 +28,6 @@ import argparse
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 PATHS = {
@@ -168,7 +167,7 @@ def main() -> None:
     parser.add_argument("--num-examples", type=int, default=50)
     parser.add_argument("--recipes", nargs="+", default=["pwws", "textfooler"])
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
-    parser.add_argument("--campaign", type=Path, default=Path("attacks/sst2-first.toml"))
+    parser.add_argument("--campaign", default="sst2-first", help="a shipped campaign's name or a file")
     args = parser.parse_args()
 
     campaign = with_examples(load_campaign(args.campaign), args.num_examples)

@@ -4,7 +4,7 @@ paper grid would take on N machines.
     .venv/bin/python benchmarks/campaign_executors.py                  # 20, then 40 SST-2 sentences per cell
     .venv/bin/python benchmarks/campaign_executors.py --num-examples 20 --workers 2
 
-Runs the cells of ``--campaign`` (default ``attacks/sst2-first.toml``, narrowed by
+Runs the cells of ``--campaign`` (default the shipped ``sst2-first``, narrowed by
 ``--models``, ``--noise`` and ``--recipes``) twice from scratch, each into its own
 temporary results folder: once with the local executor, once on a local Ray runtime
 with ``--workers`` actors. It checks that the two runs logged the same rows (every
@@ -15,7 +15,7 @@ column but ``seconds``) and prints:
 - fitted over the sizes, each executor's fixed seconds and seconds per example, and the
   overhead Ray adds: the worker-seconds the Ray run spent (workers x wall) beyond the
   serial run's wall, split the same way into fixed and per example;
-- a projection of the full grid (``--grid``, default ``attacks/paper.toml``) on N
+- a projection of the full grid (``--grid``, default the shipped ``paper``) on N
   machines of ``--workers`` workers each. The grid's serial cost is estimated from the
   committed logs: each grid cell takes the mean per-example attack seconds of committed
   cells with the same dataset, model, noise and recipe under the same threat (the SST-2
@@ -47,14 +47,14 @@ THREAT_KEYS = ("protocol", "max_modification_rate", "candidates", "similarity", 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--campaign", default=str(ROOT / "attacks/sst2-first.toml"))
+    p.add_argument("--campaign", default="sst2-first", help="a shipped campaign's name or a file")
     p.add_argument("--models", default='["textcnn", "snn"]')
     p.add_argument("--noise", default='["fresh", "frozen"]')
     p.add_argument("--recipes", default='["pwws"]')
     p.add_argument("--num-examples", default="20,40",
                    help="examples per cell; two sizes or more fit fixed + per-example costs")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--grid", default=str(ROOT / "attacks/paper.toml"))
+    p.add_argument("--grid", default="paper", help="a shipped campaign's name or a file")
     p.add_argument("--logs", default=str(ROOT / "results/attacks"), help="committed logs to estimate the grid from")
     p.add_argument("--machines", default="1,2,4,8,16")
     return p.parse_args()

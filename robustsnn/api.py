@@ -9,7 +9,7 @@
     wrapper = robustsnn.textattack_wrapper(classifier)          # for any TextAttack recipe
     record = robustsnn.run_attack("snn", "pwws", dataset="sst2", noise="mean-20", num_examples=10)
     records = robustsnn.sweep_attack("snn", "pwws", "threat.max_modification_rate", [0.05, 0.1, 0.2])
-    records = robustsnn.run_campaign("attacks/demo.toml")       # robustsnn campaign
+    records = robustsnn.run_campaign("demo")                    # robustsnn campaign demo
     rows = robustsnn.table()                                    # robustsnn table
 
 ``robustsnn.run_attack`` is :func:`attack` of this module: the package cannot export it
@@ -105,7 +105,8 @@ def nltk_offline() -> Iterator[None]:
 
 
 def _campaign(campaign: Any, overrides: Sequence[str], num_examples: int | None) -> Any:
-    """A validated Campaign from a file, a Campaign, or None (the paper's settings, 'adhoc')."""
+    """A validated Campaign from a shipped name or a file, a Campaign, or None (the paper's
+    settings, 'adhoc')."""
     from .campaign.spec import Campaign, campaign_from_dict, load_campaign, with_examples
     from .checks import is_int
 
@@ -157,9 +158,10 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
            log: Callable[[str], None] = print) -> RunRecord:
     """Attack one model with one recipe (``robustsnn attack``); return the run record.
 
-    ``campaign``: a campaign file or a :class:`~robustsnn.campaign.spec.Campaign`
+    ``campaign``: a shipped campaign's name (``"paper"``), a campaign file or a
+    :class:`~robustsnn.campaign.spec.Campaign`
     holding the threat model, the examples and the seed (default: the paper's settings,
-    as in attacks/paper.toml, under the name ``adhoc``); ``overrides`` are its ``--set``
+    as in the shipped ``paper``, under the name ``adhoc``); ``overrides`` are its ``--set``
     strings (``"threat.candidates=50"``). ``dataset``: default the campaign's first.
     ``noise``: for a stochastic model, default the campaign's first noise mode; see the
     module docstring. The log and the record go to
@@ -233,7 +235,8 @@ def run_campaign(path_or_campaign: Any, results: str | Path | None = None, overr
                  executor: str = "local", address: str | None = None,
                  workers: int | None = None) -> list[RunRecord]:
     """Run a whole campaign grid (``robustsnn campaign``); return the run records in grid
-    order. ``path_or_campaign``: a campaign file or a Campaign. Each finished cell's
+    order. ``path_or_campaign``: a shipped campaign's name (``"demo"``; the list:
+    ``robustsnn list campaigns``), a campaign file or a Campaign. Each finished cell's
     record is also handed to ``on_record`` as it comes (the CLI prints it).
 
     ``executor``: ``"local"`` attacks the examples one after another in this process;
@@ -248,7 +251,7 @@ def run_campaign(path_or_campaign: Any, results: str | Path | None = None, overr
     from .campaign.transfer import run_transfer
 
     if path_or_campaign is None:
-        raise UserError("run_campaign needs a campaign file (e.g. attacks/demo.toml) or a Campaign")
+        raise UserError("run_campaign needs a campaign: a shipped name (e.g. demo), a file or a Campaign")
     if executor not in ("local", "ray"):
         raise UserError(f"unknown executor '{executor}' (choices: local, ray)")
     if executor == "local" and (address is not None or workers is not None):

@@ -85,8 +85,9 @@ def npc_point_dir(dataset: str, value: int, runs: Path | None = None) -> Path:
 
 
 def recipe_file(dataset: str) -> str:
-    """The shipped recipe of ``dataset`` (relative to the repository root)."""
-    return f"recipes/{dataset}.toml"
+    """The shipped recipe of ``dataset`` as ``--config`` takes it: its name (``sst2``), which
+    finds the package's copy from any folder, in a checkout or an installed wheel."""
+    return dataset
 
 
 def rwe_dim(dataset: str) -> int | None:
@@ -94,12 +95,12 @@ def rwe_dim(dataset: str) -> int | None:
     random vectors of the same size (a like-for-like ablation)."""
     from .config import load_recipe
     from .errors import UserError
+    from .paths import shipped_names
 
-    path = Path(recipe_file(dataset))
-    if not path.is_file():
+    if recipe_file(dataset) not in shipped_names("recipe"):
         return None
     try:
-        emb = load_recipe(path).embedding
+        emb = load_recipe(recipe_file(dataset)).embedding
     except UserError:
         return None
     return 50 if emb.source == "glove-50d" else emb.dim

@@ -1,6 +1,7 @@
 """Experiment recipes: flat, commented TOML whose keys map 1:1 onto frozen dataclasses.
 
-``load_recipe(path, overrides)`` reads ``recipes/<name>.toml``, applies command-line
+``load_recipe(name_or_path, overrides)`` reads a shipped recipe by name (``sst2``: the
+package's ``shipped/recipes/sst2.toml``) or a recipe file, applies command-line
 overrides such as ``train.lr=1e-3`` (type-checked, unknown keys rejected) and returns a
 :class:`Recipe`. Every mistake raises :class:`UserError` naming the offending key.
 
@@ -25,6 +26,7 @@ from typing import Any, Mapping, Sequence
 
 from .checks import fail, require_bool, require_choice, require_int, require_number, require_str, shown
 from .errors import UserError
+from .paths import locate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -281,18 +283,19 @@ def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> 
 
 
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """Read and validate an experiment recipe, with optional ``key=value`` overrides."""
-    path = Path(path)
+    """Read and validate an experiment recipe, with optional ``key=value`` overrides.
+    ``path``: a shipped name (``sst2``) or a file (see :func:`robustsnn.paths.locate`)."""
+    found = locate("recipe", path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = found.file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"recipe file not found: {path}") from None
+        raise UserError(f"recipe file not found: {found.label}") from None
     except UnicodeDecodeError:
-        raise UserError(f"recipe file is not UTF-8: {path}") from None
+        raise UserError(f"recipe file is not UTF-8: {found.label}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"recipe {path} is not valid TOML: {exc}") from None
+        raise UserError(f"recipe {found.label} is not valid TOML: {exc}") from None
     recipe = recipe_from_dict(data, overrides)
     validate_recipe(recipe)
     return recipe

@@ -61,7 +61,7 @@ def test_names_and_arguments_are_checked():
         robustsnn.load_classifier("imdb", "snn")
     with pytest.raises(UserError, match="num_examples must be a positive integer"):
         robustsnn.run_attack("snn", "pwws", num_examples=0)
-    with pytest.raises(UserError, match="needs a campaign file"):
+    with pytest.raises(UserError, match="needs a campaign"):
         robustsnn.run_campaign(None)
     with pytest.raises(UserError, match="campaign file not found"):
         robustsnn.run_campaign("attacks/nope.toml")

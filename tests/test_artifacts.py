@@ -40,18 +40,19 @@ def test_paths_follow_the_runs_root(tmp_path, monkeypatch):
 
 
 def test_build_commands():
-    assert artifacts.TEXTCNN.command("mr") == "robustsnn train --config recipes/mr.toml --model textcnn"
-    assert artifacts.DIRECT.command("mr") == "robustsnn train-snn --config recipes/mr.toml"
+    # The shipped recipe by name: the printed commands run as they are from any folder.
+    assert artifacts.TEXTCNN.command("mr") == "robustsnn train --config mr --model textcnn"
+    assert artifacts.DIRECT.command("mr") == "robustsnn train-snn --config mr"
     assert artifacts.CONVERTED.command("mr") == "robustsnn convert $ROBUSTSNN_RUNS/mr/tailored/best.pt --norm none"
     assert artifacts.converted("data", rwe=True).command("mr") == (
         "robustsnn convert $ROBUSTSNN_RUNS/mr/rwe-tailored/best.pt --norm data "
         "--out $ROBUSTSNN_RUNS/mr/rwe-snn/converted-data.pt")
     assert Artifact("textcnn", rwe=True).command("mr") == (
-        "robustsnn train --config recipes/mr.toml --model textcnn --set embedding.source=random "
-        "--set embedding.dim=50 --out $ROBUSTSNN_RUNS/mr/rwe-textcnn")  # recipes/mr.toml: glove-50d
+        "robustsnn train --config mr --model textcnn --set embedding.source=random "
+        "--set embedding.dim=50 --out $ROBUSTSNN_RUNS/mr/rwe-textcnn")  # the mr recipe: glove-50d
     # From the recipe on (what `robustsnn attack` prints for a missing checkpoint).
     assert artifacts.FINETUNED.chain("sst2") == (
-        "robustsnn train --config recipes/sst2.toml --model tailored"
+        "robustsnn train --config sst2 --model tailored"
         " && robustsnn convert $ROBUSTSNN_RUNS/sst2/tailored/best.pt"
         " && robustsnn finetune $ROBUSTSNN_RUNS/sst2/snn/converted-none.pt")
     assert artifacts.converted("model").chain("sst2").endswith("tailored/best.pt --norm model")
@@ -68,7 +69,7 @@ def test_zoo_and_report_read_the_same_artifacts(tmp_path, monkeypatch):
         "textcnn": "textcnn/best.pt", "tailored": "tailored/best.pt", "snn": "snn-finetuned-none/best.pt",
         "snn-converted": "snn/converted-none.pt", "snn-direct": "snn-direct/best.pt"}
     with pytest.raises(UserError, match=r"no snn checkpoint for mr at .*; build it with: robustsnn train "
-                                        r"--config recipes/mr.toml --model tailored && robustsnn convert"):
+                                        r"--config mr --model tailored && robustsnn convert"):
         zoo["snn-converted"].load("mr")
     rows = {s.label: s for s in TABLE1 + TABLE3}
     assert rows["Conv SNN FT"].artifact == zoo["snn"].artifact

@@ -228,6 +228,8 @@ def _cli(*args):
     (["attack", "--model", "textcnn", "--recipe", "pwws", "--noise", "fresh"], "is deterministic"),
     (["attack", "--model", "snn", "--recipe", "pwws", "--noise", "loud"], "unknown encoding mode 'loud'"),
     (["campaign", "attacks/nope.toml"], "campaign file not found"),
+    (["campaign", "nope"], "(shipped campaigns: adaptive, "),
+    (["campaign", "paper", "--set", "threat.candidatez=3"], "unknown config key 'threat.candidatez'"),
     (["campaign", "attacks/paper.toml", "--set", "threat.candidatez=3"], "unknown config key 'threat.candidatez'"),
 ])
 def test_cli_names_are_checked_in_one_line(args, message):
@@ -243,24 +245,22 @@ def test_missing_checkpoint_says_how_to_build_it(tmp_path, monkeypatch):
     proc = _cli("attack", "--model", "textcnn", "--recipe", "pwws", "--dataset", "mr")
     assert proc.returncode == 2
     assert "no textcnn checkpoint for mr" in proc.stderr
-    assert "robustsnn train --config recipes/mr.toml --model textcnn" in proc.stderr
+    assert "robustsnn train --config mr --model textcnn" in proc.stderr
     assert not (tmp_path / "results").exists()  # a refused run leaves no folder and no lock
 
 
 def test_shipped_campaigns_load():
     from robustsnn.campaign.spec import cells, load_campaign
 
-    paper = load_campaign("attacks/paper.toml")
+    paper = load_campaign("paper")
     assert paper.threat.max_modification_rate == 0.1 and paper.threat.candidates == 15
     assert paper.threat.similarity == 0.8 and paper.threat.query_budget == 0
     assert paper.examples.selection == "first" and paper.examples.num_examples == 1000
-    td = load_campaign("attacks/textdefender.toml")
+    td = load_campaign("textdefender")
     assert td.threat.max_modification_rate == 0.3 and td.threat.candidates == 50
     assert td.threat.similarity == pytest.approx(0.840845057) and td.examples.min_words == 5
     assert len(cells(paper)) == 4 * 4 * (1 + 3)  # datasets x recipes x (textcnn + snn x 3 noise)
-    for path in ("attacks/paper.toml", "attacks/textdefender.toml"):
-        first = open(path, encoding="utf-8").readline()
-        assert first.startswith(f"# robustsnn campaign {path}")
+    assert (paper.source, td.source) == ("paper", "textdefender")  # what run records keep
 
 
 def test_a_log_is_never_extended_under_other_settings(models, tmp_path):

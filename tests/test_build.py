@@ -62,11 +62,23 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def ship_recipes(monkeypatch, folder, recipes):
+    """Stand ``recipes`` (name -> text) in for the shipped recipes, which the build
+    commands name (``--config sst2``): the real sst2 recipe trains for minutes."""
+    import robustsnn.paths as paths
+
+    folder.mkdir()
+    for name, text in recipes.items():
+        (folder / f"{name}.toml").write_text(text, encoding="utf-8")
+    shipped = paths.shipped_folder
+    monkeypatch.setattr(paths, "shipped_folder", lambda kind: folder if kind == "recipe" else shipped(kind))
+
+
 @pytest.fixture
 def repo(tiny_data, tmp_path, monkeypatch):
-    """A folder laid out like the repository (recipes/, attacks/), the working directory."""
-    (tmp_path / "recipes").mkdir()
-    (tmp_path / "recipes" / "sst2.toml").write_text(TINY_RECIPE, encoding="utf-8")
+    """The working directory, with a campaign of the user's own (attacks/tiny.toml), and a
+    tiny recipe shipped as sst2."""
+    ship_recipes(monkeypatch, tmp_path / "shipped-recipes", {"sst2": TINY_RECIPE})
     (tmp_path / "attacks").mkdir()
     (tmp_path / "attacks" / "tiny.toml").write_text(CAMPAIGN, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -97,7 +109,7 @@ def test_builds_the_missing_chain_once_and_rebuilds_the_same_bytes(repo, capsys,
 def test_dry_run_prints_the_commands_and_builds_nothing(repo, capsys):
     assert main(["build", "--datasets", "sst2", "--models", "snn", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:2] == ["robustsnn train --config recipes/sst2.toml --model tailored",
+    assert lines[:2] == ["robustsnn train --config sst2 --model tailored",
                          f"robustsnn convert {repo / 'runs' / 'sst2' / 'tailored' / 'best.pt'}"]
     assert not (repo / "runs" / "sst2").exists()
 
@@ -160,7 +172,10 @@ def test_bad_requests_are_one_line_errors(repo, capsys, args, message):
     assert message in err and err.count("\n") == 1
 
 
-def test_outside_the_repository_the_missing_recipe_is_named(tiny_data, tmp_path, monkeypatch, capsys):
+def test_a_dataset_without_a_shipped_recipe_is_named(tiny_data, tmp_path, monkeypatch, capsys):
+    ship_recipes(monkeypatch, tmp_path / "shipped-recipes", {"mr": TINY_RECIPE})
     monkeypatch.chdir(tmp_path)
     assert main(["build", "--datasets", "sst2", "--models", "textcnn"]) == 2
-    assert "recipes/sst2.toml not found: run robustsnn build from the repository root" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no shipped recipe for dataset 'sst2' (shipped recipes: mr): build textcnn/best.pt" in err
+    assert err.count("\n") == 1 and not (tmp_path / "runs" / "sst2").exists()

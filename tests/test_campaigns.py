@@ -1,5 +1,6 @@
-"""Campaigns: every shipped one (``attacks/*.toml``, globbed, so a new file is covered
-the day it lands) loads, validates and expands to a grid of built-in names only."""
+"""Campaigns: every shipped one (``robustsnn/shipped/campaigns/*.toml``, globbed, so a new
+file is covered the day it lands) loads, validates and expands to a grid of built-in names
+only; they are found by name, by their old ``attacks/<name>.toml`` spelling and by path."""
 
 from pathlib import Path
 
@@ -8,15 +9,56 @@ import pytest
 from robustsnn.attack.threat import ThreatModel
 from robustsnn.campaign.spec import NOISE_NONE, campaign_from_dict, cells, load_campaign
 from robustsnn.data.registry import DATASETS
+from robustsnn.errors import UserError
 from robustsnn.registry import BUILTIN
 
-CAMPAIGNS = sorted((Path(__file__).parents[1] / "attacks").glob("*.toml"))
+CAMPAIGNS = sorted((Path(__file__).parents[1] / "robustsnn" / "shipped" / "campaigns").glob("*.toml"))
 
 
 def test_campaigns_ship():
+    from robustsnn.paths import shipped_names
+
     names = {p.stem for p in CAMPAIGNS}
     # The README's and the Makefile's campaigns; more may come, none may go silently.
     assert {"demo", "paper", "textdefender", "defenses"} <= names
+    assert shipped_names("campaign") == sorted(names)  # what the package finds
+
+
+def test_campaigns_by_name_and_by_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the shipped names work from anywhere
+    paper = load_campaign("paper")
+    # What run records keep as campaign_file: the shipped name, however it was spelled;
+    # attacks/paper.toml is how records written in a checkout before the move name it.
+    assert paper.source == "paper"
+    shipped_path = str(next(p for p in CAMPAIGNS if p.stem == "paper"))
+    for spelling in ("attacks/paper.toml", "paper.toml", shipped_path):
+        c = load_campaign(spelling)
+        assert c == paper and c.source == "paper", spelling
+    # A user's own file: read by its path, and recorded by the path as given.
+    (tmp_path / "attacks").mkdir()
+    (tmp_path / "attacks" / "paper.toml").write_text('[campaign]\nname = "mine"\n', encoding="utf-8")
+    mine = load_campaign("attacks/paper.toml")
+    assert (mine.campaign.name, mine.source) == ("mine", "attacks/paper.toml")
+    assert load_campaign("paper") == paper  # a bare name is always the shipped one
+
+
+def test_an_unknown_campaign_is_one_line_listing_the_shipped_names():
+    with pytest.raises(UserError) as info:
+        load_campaign("papr")
+    message = str(info.value)
+    assert message.startswith("campaign file not found: papr (shipped campaigns: adaptive, adaptive-k, ")
+    assert "paper" in message and "\n" not in message
+
+
+def test_list_shows_the_shipped_files():
+    from robustsnn.cli.registry import list_entries
+
+    configs = {r["name"]: r for r in list_entries("configs")}
+    assert set(configs) == set(DATASETS) and configs["sst2"]["source"] == "robustsnn (shipped)"
+    assert configs["sst2"]["summary"].startswith("SST-2 (binary Stanford Sentiment Treebank")
+    campaigns = {r["name"]: r for r in list_entries("campaigns")}
+    assert set(campaigns) == {p.stem for p in CAMPAIGNS}
+    assert campaigns["demo"]["summary"] == "The attack stage of the demo in miniature"
 
 
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.stem)
@@ -25,9 +67,10 @@ def test_shipped_campaign_is_valid(path):
     from robustsnn.defenses import DEFENSES, NO_DEFENSE
     from robustsnn.zoo import MODELS
 
-    rel = f"attacks/{path.name}"
     first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith(f"# robustsnn campaign {rel}"), "the first line says how to run it"
+    # The first line says how to run it, as written, from any folder.
+    assert first.startswith(f"# robustsnn campaign {path.stem}"), first
+    assert first[len(f"# robustsnn campaign {path.stem}"):][:1] in ("", " ")
     c = load_campaign(path)  # parses, type-checks and validates (names, noise modes, ranges)
     spec = c.campaign
     # Results go to <results>/<campaign.name>/: one name per file, so no two shipped

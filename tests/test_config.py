@@ -1,4 +1,4 @@
-"""Recipes: every shipped one is valid; mistakes name the key."""
+"""Recipes: every shipped one is valid and found by name; mistakes name the key."""
 
 from pathlib import Path
 
@@ -8,11 +8,43 @@ from robustsnn.config import load_recipe, recipe_from_dict
 from robustsnn.data.registry import DATASETS
 from robustsnn.errors import UserError
 
-RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.toml"))
+# Package data (robustsnn/shipped/recipes/), globbed in the checkout: a new file is covered.
+RECIPES = sorted((Path(__file__).parents[1] / "robustsnn" / "shipped" / "recipes").glob("*.toml"))
 
 
 def test_a_recipe_ships_for_every_dataset():
+    from robustsnn.paths import shipped_names
+
     assert {p.stem for p in RECIPES} == set(DATASETS)
+    assert shipped_names("recipe") == [p.stem for p in RECIPES]  # what the package finds
+
+
+def test_recipes_by_name_and_by_path(tmp_path, monkeypatch):
+    from robustsnn.paths import locate
+
+    monkeypatch.chdir(tmp_path)  # not the checkout: the shipped names work from anywhere
+    shipped = load_recipe("sst2")
+    # The spellings of the checkout before the recipes became package data still work.
+    shipped_path = str(next(p for p in RECIPES if p.stem == "sst2"))
+    for spelling in ("recipes/sst2.toml", "sst2.toml", shipped_path):
+        assert load_recipe(spelling) == shipped, spelling
+        assert locate("recipe", spelling).label == "sst2"
+    # A user's own file is read as it is, by its path, even where it shares a shipped name.
+    (tmp_path / "recipes").mkdir()
+    own = write(tmp_path / "recipes", '[data]\ndataset = "sst2"\nmax_len = 7\n')
+    (tmp_path / "recipes" / "sst2.toml").write_text(own.read_text(), encoding="utf-8")
+    for spelling in ("recipes/r.toml", "recipes/sst2.toml", str(own)):
+        assert load_recipe(spelling).data.max_len == 7
+        assert locate("recipe", spelling).label == spelling
+    assert load_recipe("sst2") == shipped  # a bare name is always the shipped one
+
+
+@pytest.mark.parametrize("spec", ["sst3", "sst3.toml", "recipes/sst3.toml", "attacks/sst2.toml", "nope/sst2.toml"])
+def test_an_unknown_recipe_is_one_line_listing_the_shipped_names(spec):
+    with pytest.raises(UserError) as info:
+        load_recipe(spec)
+    assert str(info.value) == (f"recipe file not found: {spec} (shipped recipes: chnsenti, mr, sst2, sst5, "
+                               "subj, waimai; or give the path of a .toml file)")
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
@@ -27,7 +59,7 @@ def test_shipped_recipe_is_valid(path):
     assert recipe.train.batch_size == 32 and recipe.finetune.lr == 1e-4
     assert recipe.snn.time_steps == 50 and recipe.snn.threshold == 1.0
     first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# robustsnn train --config recipes/" + path.name)
+    assert first == f"# robustsnn train --config {path.stem} --model tailored"  # runs as written, anywhere
 
 
 def write(tmp_path, text):

@@ -262,11 +262,11 @@ def test_word_spans_skip_clitics_compounds_and_numbers():
 
 def test_defenses_campaign_loads():
     from robustsnn.campaign.spec import cells, load_campaign
+    from robustsnn.paths import shipped_file
 
-    path = "attacks/defenses.toml"
-    first = open(path, encoding="utf-8").readline()
-    assert first.startswith(f"# robustsnn campaign {path}")
-    c = load_campaign(path)
+    first = shipped_file("campaign", "defenses").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# robustsnn campaign defenses")
+    c = load_campaign("defenses")
     assert c.campaign.defenses == ("none", "safer", "fgws") and c.campaign.recipes == ("pwws",)
     assert c.campaign.noise == ("frozen",) and c.examples.num_examples == 100
     assert c.threat.max_modification_rate == 0.1 and c.threat.candidates == 15 and c.threat.similarity == 0.8

@@ -4,7 +4,7 @@ the real ones (``$ROBUSTSNN_RUNS/sst2/snn-finetuned-none/best.pt`` and
 ``.../textcnn/best.pt``).
 
 The one stand-in besides the tiny networks: the counter-fitted vectors of the campaign
-block (``attacks/demo.toml``, shared-swap protocol) are the toy embedding of
+block (the shipped ``demo`` campaign, shared-swap protocol) are the toy embedding of
 tests/attack_toys.py - the real ones are built from GloVe in about a minute. The stock
 TextAttack PWWS of the first block needs no stand-in: it runs on the offline NLTK data.
 """
@@ -54,9 +54,8 @@ def test_readme_python_api_examples_run(tiny_net, tmp_path, monkeypatch, capsys)
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
     train(recipe, "textcnn", runs / "sst2" / "textcnn", log=lambda _: None)  # demo.toml attacks it too
 
-    work = tmp_path / "work"  # the README's relative paths: attacks/demo.toml, runs/api-demo
-    (work / "attacks").mkdir(parents=True)
-    shutil.copy(README.parent / "attacks" / "demo.toml", work / "attacks" / "demo.toml")
+    work = tmp_path / "work"  # the README's relative path runs/api-demo; demo is found by name
+    work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(runs))
     monkeypatch.setenv("ROBUSTSNN_RESULTS", str(tmp_path / "results"))

@@ -79,7 +79,7 @@ def test_table1_cells_match_direct_evaluation_and_missing_ones_stay_empty(runs, 
     md = (out / "accuracy.md").read_text()
     assert "| Embeddings (source, dim) | file:vec.txt, 8d" in md
     assert f"{100 * t['mean']:.2f} (det.)" in md and f"{100 * acc.mean:.2f} ± {100 * acc.std:.2f}" in md
-    assert "Conv SNN FT, sst2: missing" in md and "robustsnn train-snn --config recipes/sst2.toml" in md
+    assert "Conv SNN FT, sst2: missing" in md and "robustsnn train-snn --config sst2" in md
     assert "Directly-trained SNN" in capsys.readouterr().out
 
 
@@ -167,7 +167,7 @@ def test_update_reevaluates_the_named_datasets_and_keeps_the_others_verbatim(run
 
 def test_build_commands_follow_the_run_folder_convention():
     rwe = {s.label: build_command(s, "mr") for s in TABLE3}
-    assert rwe["Tailored TextCNN (RWE)"].startswith("robustsnn train --config recipes/mr.toml --model tailored "
+    assert rwe["Tailored TextCNN (RWE)"].startswith("robustsnn train --config mr --model tailored "
                                                     "--set embedding.source=random")
     assert rwe["Tailored TextCNN (RWE)"].endswith("--out $ROBUSTSNN_RUNS/mr/rwe-tailored")
     assert rwe["Conv SNN FT (RWE)"] == ("robustsnn finetune $ROBUSTSNN_RUNS/mr/rwe-snn/converted-none.pt "

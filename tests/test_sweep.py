@@ -82,7 +82,7 @@ def test_neurons_per_class_retrains_one_resumable_run_per_value(tiny_data, tmp_p
 def test_sweep_cli_errors(tiny_net, capsys):
     converted = tiny_net.converted
     for argv, message in [
-        (["sweep", "neurons_per_class", "--config", "recipes/sst2.toml"], "--retrain"),
+        (["sweep", "neurons_per_class", "--config", "sst2"], "--retrain"),
         (["sweep", "time_steps"], "needs a spiking checkpoint"),
         (["sweep", "beta", str(converted), "--retrain"], "without retraining"),
         (["sweep", "beta", str(converted), "--values", "2"], "beta must be in [0, 1]"),

@@ -120,7 +120,8 @@ def _run_cli(*args, env=None):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--config", "recipes/nope.toml"], "recipe file not found"),
-    (["train", "--config", "recipes/sst2.toml", "--set", "train.lrr=1"], "unknown config key 'train.lrr'"),
+    (["train", "--config", "sst3"], "recipe file not found: sst3 (shipped recipes: chnsenti, mr, sst2, "),
+    (["train", "--config", "sst2", "--set", "train.lrr=1"], "unknown config key 'train.lrr'"),
     (["evaluate", "missing.pt"], "checkpoint not found"),
     (["data", "check", "imdb"], "unknown dataset 'imdb'"),
 ])
@@ -173,6 +174,6 @@ def test_real_sst2_tailored_with_glove_learns(shared_data, tmp_path, monkeypatch
     from robustsnn.config import load_recipe
 
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
-    recipe = load_recipe("recipes/sst2.toml", ["train.max_epochs=5"])
+    recipe = load_recipe("sst2", ["train.max_epochs=5"])
     result = train(recipe, "tailored", tmp_path / "sst2", log=lambda _: None)
     assert result.dev_accuracy > 0.75 and result.test_accuracy > 0.75

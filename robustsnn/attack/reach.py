@@ -1,6 +1,6 @@
 """Only the words a model reads may be modified (``threat.model_reach``).
 
-The networks pad or truncate every text to ``max_len`` tokens (recipes/<dataset>.toml:
+The networks pad or truncate every text to ``max_len`` tokens (the shipped recipes:
 25 for SST-2, 32 for the Chinese datasets, whose reviews run to hundreds of words). A
 word past that point never reaches the network: swapping it cannot change a
 deterministic model's output, and changes a stochastic model's only by the noise of a

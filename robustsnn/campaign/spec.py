@@ -1,5 +1,6 @@
 """Attack campaigns: which attack recipes run against which models, on which
-examples, under one block of shared constraints (``attacks/*.toml``).
+examples, under one block of shared constraints (the shipped ones are package data,
+``robustsnn/shipped/campaigns/<name>.toml``, run by name: ``robustsnn campaign paper``).
 
 A campaign file has four tables whose keys map 1:1 onto the dataclasses below
 (``[threat]`` onto :class:`robustsnn.attack.threat.ThreatModel`); unknown keys and
@@ -22,6 +23,7 @@ from ..attack.threat import ThreatModel
 from ..config import apply_overrides, from_dict, plain_copy
 from ..errors import UserError
 from ..noise import NONE, is_none
+from ..paths import locate
 from ..records.record import TRANSFER_PREFIX  # noqa: F401  (spelled once, where records are read)
 
 if sys.version_info >= (3, 11):
@@ -174,16 +176,19 @@ def campaign_from_dict(data: dict[str, Any], overrides: Sequence[str] = (), sour
 
 
 def load_campaign(path: str | Path, overrides: Sequence[str] = ()) -> Campaign:
-    path = Path(path)
+    """Read and validate a campaign: a shipped name (``paper``) or a file (see
+    :func:`robustsnn.paths.locate`). Its ``source``, which run records keep as
+    ``campaign_file``, is the shipped name, or the path as given for another file."""
+    found = locate("campaign", path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(found.file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"campaign file not found: {path}") from None
+        raise UserError(f"campaign file not found: {found.label}") from None
     except UnicodeDecodeError:
-        raise UserError(f"campaign file is not UTF-8: {path}") from None
+        raise UserError(f"campaign file is not UTF-8: {found.label}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"campaign {path} is not valid TOML: {exc}") from None
-    return campaign_from_dict(data, overrides, source=str(path))
+        raise UserError(f"campaign {found.label} is not valid TOML: {exc}") from None
+    return campaign_from_dict(data, overrides, source=found.label)
 
 
 def parse_noise(noise: Any, seed: int = 0) -> Any:

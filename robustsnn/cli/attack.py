@@ -8,8 +8,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-_CAMPAIGN_HELP = ("campaign file for the shared constraints and examples (default: the paper's "
-                  "settings, as in attacks/paper.toml, under the name 'adhoc')")
+_CAMPAIGN_HELP = ("campaign for the shared constraints and examples, a shipped name or a file "
+                  "(default: the paper's settings, as in the shipped 'paper', under the name 'adhoc')")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_sweep(sub)
 
     p = sub.add_parser("campaign", help="run a whole campaign grid (datasets x models x recipes x noise)")
-    p.add_argument("file", type=Path, help="campaign file, e.g. attacks/paper.toml")
+    p.add_argument("file", type=Path, help="campaign: a shipped name (e.g. paper; robustsnn list campaigns) or a file")
     _common(p)
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local: attack examples one after another in this process (default); ray: spread "
@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="target", required=True, help="model to replay them against, e.g. snn")
     p.add_argument("--dataset", default=None, help="dataset (default: the campaign's first)")
     p.add_argument("--campaign", type=Path, default=None,
-                   help="campaign file the source run belongs to (default: 'adhoc', the paper's settings)")
+                   help="campaign the source run belongs to, a shipped name or a file (default: 'adhoc', the "
+                        "paper's settings)")
     p.add_argument("--noise", default=None, help="spike encoding of the target (stochastic models)")
     p.add_argument("--source-noise", default=None, help="spike encoding the source run used, if stochastic")
     p.add_argument("--defense", default="none", help="defense around the target (default: none)")

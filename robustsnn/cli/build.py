@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="make the checkpoints a campaign attacks (the missing ones) and "
                                      "check them against its logs")
     p.add_argument("campaign", type=Path, nargs="?", default=None,
-                   help="campaign file: build its datasets x models, then compare with its logs")
+                   help="campaign, a shipped name (e.g. paper) or a file: build its datasets x models, "
+                        "then compare with its logs")
     p.add_argument("--datasets", default=None, help="comma-separated datasets (default: the campaign's)")
     p.add_argument("--models", default=None, help="comma-separated registered models (default: the campaign's)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -95,13 +96,15 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path) -> tuple[list[Step], list
 
 def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None:
     """Run each step's command through the CLI; stop at the first that fails."""
+    from ..paths import shipped_names
     from . import main
 
     for i, step in enumerate(steps, 1):
         recipe = recipe_file(step.dataset) if step.artifact.source is None else None  # trained from it
-        if recipe is not None and not Path(recipe).is_file():
-            raise UserError(f"{recipe} not found: run robustsnn build from the repository root "
-                            "(the recipes are read from there)")
+        if recipe is not None and recipe not in shipped_names("recipe"):
+            raise UserError(f"no shipped recipe for dataset '{step.dataset}' (shipped recipes: "
+                            f"{', '.join(shipped_names('recipe'))}): build {step.artifact.relpath} "
+                            "with robustsnn train --config <your recipe file> first")
         log(f"[{i}/{len(steps)}] {step.dataset}: {step.command}")
         code = main(shlex.split(step.command)[1:])
         if code != 0:

@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-dir", type=Path, default=None,
                    help="where to write (default: $ROBUSTSNN_RESULTS/sweeps)")
     p.add_argument("--config", type=Path, default=None,
-                   help="neurons_per_class: the experiment recipe to retrain from, e.g. recipes/sst2.toml")
+                   help="neurons_per_class: the experiment recipe to retrain from, e.g. sst2 (or a file)")
     p.add_argument("--retrain", action="store_true",
                    help="neurons_per_class: train a tailored net per value (minutes to hours; resumable, "
                         f"one run folder per value under <runs>/<dataset>/{SWEEP_NPC}/)")

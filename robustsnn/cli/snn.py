@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("train-snn", help="train the spiking TextCNN directly from random init (baseline)")
-    p.add_argument("--config", required=True, type=Path, help="experiment recipe, e.g. recipes/sst2.toml")
+    p.add_argument("--config", required=True, type=Path,
+                   help="experiment recipe: a shipped name (e.g. sst2; robustsnn list configs) or a file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help=_SET_HELP)
     p.add_argument("--out", type=Path, default=None,

@@ -6,7 +6,7 @@ cell). Two Chinese substitutes, both built here from what is on disk:
 
 * **Word neighbours** (:func:`neighbour_embedding`): the ``K`` nearest words in the word
   vectors the dataset's own models use (skip-gram word2vec on its jieba-segmented
-  training texts, recipes/<dataset>.toml), kept only above a cosine threshold. Known
+  training texts, as its shipped recipe says), kept only above a cosine threshold. Known
   weakness: distributional neighbours are words that occur in the same contexts, and
   antonyms do ("好" and "差" both modify "服务"), so a "synonym" swap may flip the
   meaning. Two filters remove the antonyms they can recognise: a negation filter
