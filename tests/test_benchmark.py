@@ -57,6 +57,7 @@ def test_the_plan_adapts_to_what_the_model_is(tiny_data):
     textcnn = plan(TINY, target_of("textcnn", "sst2"))
     assert kinds(textcnn) == sorted([
         (SCORE, "pwws"), (SCORE, "textfooler"), (DECISION, "hard-label"), (WHITE_BOX, "gradient-wir"),
+        (WHITE_BOX, "hotflip"),
         (SECOND_SOURCE, "pwws/wordnet"), (TRANSFER, "transfer-tailored-pwws"),
         (TRANSFER, "transfer-tailored-textfooler")])
     assert kinds(textcnn, on_target=False) == [(SCORE, "pwws"), (SCORE, "textfooler")]  # tailored's own runs
@@ -65,7 +66,7 @@ def test_the_plan_adapts_to_what_the_model_is(tiny_data):
     assert kinds(snn) == sorted([
         (SCORE, "pwws/fresh"), (SCORE, "pwws/frozen"), (SCORE, "textfooler/fresh"), (SCORE, "textfooler/frozen"),
         (EOT, "pwws/mean-3"), (EOT, "textfooler/mean-3"), (DECISION, "hard-label/mean-3"),
-        (WHITE_BOX, "gradient-wir/mean-3"), (SECOND_SOURCE, "pwws/frozen/wordnet"),
+        (WHITE_BOX, "gradient-wir/mean-3"), (WHITE_BOX, "hotflip/mean-3"), (SECOND_SOURCE, "pwws/frozen/wordnet"),
         *[(TRANSFER, f"transfer-{m}-{r}") for m in ("textcnn", "tailored") for r in ("pwws", "textfooler")],
         *[(TRANSFER, f"transfer-snn-converted-{r}-direct") for r in ("pwws", "textfooler")]])
     # Transfers replay against the deployed model (fresh draws, judged by the verdict) and
@@ -236,7 +237,8 @@ def test_the_card_and_its_flags_on_toy_logs_with_known_answers(tiny_data, tmp_pa
     steps = plan(evaluation, target)
     outcomes = {  # attack -> (fooled, flat): example 9 is wrong on the clean text everywhere
         "pwws": ({0, 1}, {2, 3, 4}), "textfooler": ({0}, {2, 3}), "hard-label": ({5}, ()),
-        "gradient-wir": ({0}, ()), "pwws/wordnet": ((), ()), "transfer-tailored-pwws": ({1, 6}, ()),
+        "gradient-wir": ({0}, ()), "hotflip": ({0}, ()), "pwws/wordnet": ((), ()),
+        "transfer-tailored-pwws": ({1, 6}, ()),
         "transfer-tailored-textfooler": ((), ())}
     for step in steps:
         fooled, flat = outcomes.get(step.name, ((), ())) if step.on_target else ((), ())
@@ -247,13 +249,14 @@ def test_the_card_and_its_flags_on_toy_logs_with_known_answers(tiny_data, tmp_pa
     assert card["worst_case_robust_accuracy"]["hits"] == 5  # 0, 1, 5, 6 fooled by someone; 9 wrong already
     assert card["worst_case_robust_accuracy"]["ci95"] == pytest.approx(_wilson(5, 10))
     alone = {a["attack"]: a["robust_accuracy"]["hits"] for a in card["attacks"]}
-    assert alone == {"pwws": 7, "textfooler": 8, "hard-label": 8, "gradient-wir": 8, "pwws/wordnet": 9,
+    assert alone == {"pwws": 7, "textfooler": 8, "hard-label": 8, "gradient-wir": 8, "hotflip": 8, "pwws/wordnet": 9,
                      "transfer-tailored-pwws": 7, "transfer-tailored-textfooler": 9}
     assert card["best_single_attack"] == "pwws"  # ties broken by name
     flags = {f.split(":")[0]: f for f in card["flags"]}
     assert set(flags) == {"flat-output", "black-box-beats-white-box"}
-    # pwws 3 + textfooler 2 flat of 27 searched (9 attacked examples each of pwws, textfooler, gradient-wir)
-    assert "18.5% of 27 searched examples" in flags["flat-output"]
+    # pwws 3 + textfooler 2 flat of 36 searched (9 attacked examples each of pwws, textfooler and the two
+    # white-box searches)
+    assert "13.9% of 36 searched examples" in flags["flat-output"]
     assert flags["black-box-beats-white-box"].split(": ")[1].startswith("pwws, transfer-tailored-pwws fooled")
 
     # One attack alone reaching the worst case is flagged; the default threshold (20%) clears flat-output.
@@ -276,4 +279,4 @@ def test_runs_against_two_checkpoints_never_pool_into_one_worst_case(tiny_data, 
     with pytest.raises(UserError, match="2 different checkpoints"):
         build_card(TINY, target, steps, 4, root=tmp_path)
     groups = {(w.model, w.checkpoint): w.runs for w in worst_case(load_runs(tmp_path / "benchmark"))}
-    assert groups[("textcnn", OTHER_SHA)] == 1 and groups[("textcnn", SHA)] == 6  # two targets, never one
+    assert groups[("textcnn", OTHER_SHA)] == 1 and groups[("textcnn", SHA)] == 7  # two targets, never one

@@ -36,9 +36,14 @@ def plugin_installed(tmp_path_factory) -> dict[str, str]:
     importlib.metadata finds its entry points)."""
     if importlib.util.find_spec("pip") is None:
         pytest.skip("pip is not available in this environment, so tests/plugin_example cannot be installed")
+    import shutil
+
     target = tmp_path_factory.mktemp("plugin-site")
+    # Built from a copy: pip builds in the source folder and would leave build/ and egg-info there.
+    source = tmp_path_factory.mktemp("plugin-source") / PLUGIN_DIR.name
+    shutil.copytree(PLUGIN_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--target", str(target), str(PLUGIN_DIR)], capture_output=True, text=True)
+                           "--target", str(target), str(source)], capture_output=True, text=True)
     assert proc.returncode == 0, f"pip install --target {target} {PLUGIN_DIR} failed:\n{proc.stdout}\n{proc.stderr}"
     path = os.pathsep.join(p for p in (str(target), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path}

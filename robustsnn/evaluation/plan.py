@@ -110,7 +110,7 @@ def campaign_for(evaluation: StandardEvaluation, target: Target, protocol: str, 
     name = f"{evaluation.name}-{target.dataset}" + ("-wordnet" if protocol == "native" else "")
     if target.checkpoint is not None:
         name += f"-{file_sha256(target.checkpoint)[:12]}"
-    recipes = (*evaluation.score_recipes, evaluation.decision_recipe, evaluation.white_box_recipe)
+    recipes = (*evaluation.score_recipes, evaluation.decision_recipe, *evaluation.white_box_recipes)
     return campaign_from_dict({
         "campaign": {"name": name, "datasets": [target.dataset], "models": list(models),
                      "recipes": list(dict.fromkeys(recipes)), "noise": ["fresh"], "seed": evaluation.seed},
@@ -171,7 +171,8 @@ def plan(evaluation: StandardEvaluation, target: Target, num_examples: int | Non
     strongest = forms["eot"] or forms["deployed"]
     steps.append(Step(main, cell(evaluation.decision_recipe, strongest), DECISION, True, checkpoint=own))
     if white_box:
-        steps.append(Step(main, cell(evaluation.white_box_recipe, strongest), WHITE_BOX, True, checkpoint=own))
+        for recipe in evaluation.white_box_recipes:
+            steps.append(Step(main, cell(recipe, strongest), WHITE_BOX, True, checkpoint=own))
     steps.append(Step(wordnet, cell(evaluation.second_source_recipe, forms["deterministic"] or forms["deployed"]),
                       SECOND_SOURCE, True, checkpoint=own))
     for source in sources:
