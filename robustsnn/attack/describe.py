@@ -14,6 +14,18 @@ from typing import Any, Iterator
 _SIMPLE = (str, int, float, bool, type(None))
 
 
+class NoModel:
+    """Stands in for the victim when an attack is built only to be described: the
+    goal function reads ``model`` at construction and queries it only when attacking.
+    (Here, in a module that imports no other of attack/, so that the recipe registry and
+    the builders can both name it without importing each other.)"""
+
+    model = None
+
+    def __call__(self, text_input_list: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("this attack was built for its parts (described, or its transformation used), not run")
+
+
 def one_line(component: Any) -> str:
     """``Name(key=value, ...)``; object values are shown by their class name."""
     keys = component.extra_repr_keys() if hasattr(component, "extra_repr_keys") else []

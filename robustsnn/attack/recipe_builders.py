@@ -321,10 +321,10 @@ def hotflip(model_wrapper: Any, threat: ThreatModel,
     count covers the beams only. Refuses (one line) a victim that does not expose its
     gradients (a defense, a black-box classifier).
     """
+    from .describe import NoModel
     from .hotflip import BEAM, HotFlipSearch, require_white_box
-    from .recipes import _NoModel
 
-    if not isinstance(model_wrapper, _NoModel):  # built to be described: nothing to check
+    if not isinstance(model_wrapper, NoModel):  # built to be described: nothing to check
         require_white_box(model_wrapper)
     res = resources or AttackResources()
     # Transformation, both protocols: the shared counter-fitted swap (HotFlip flips

@@ -112,20 +112,12 @@ def _quiet_model_check() -> Iterator[None]:
         logger.setLevel(level)
 
 
-class _NoModel:
-    """Stands in for the victim when an attack is built only to be described: the
-    goal function reads ``model`` at construction and queries it only when attacking."""
-
-    model = None
-
-    def __call__(self, text_input_list: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("this attack was built for its parts (described, or its transformation used), not run")
-
-
 def build_unqueried_attack(name: str, threat: ThreatModel, resources: AttackResources | None = None) -> Any:
     """Recipe ``name`` under ``threat`` without a victim: for its parts (a description,
     its transformation and constraints); running it is an error."""
-    return build_attack(name, _NoModel(), threat, resources)
+    from .describe import NoModel
+
+    return build_attack(name, NoModel(), threat, resources)
 
 
 def describe_attack(name: str, threat: ThreatModel, attack: Any = None,

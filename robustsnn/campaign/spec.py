@@ -24,7 +24,7 @@ from ..config import apply_overrides, from_dict, plain_copy
 from ..errors import UserError
 from ..noise import NONE, is_none
 from ..paths import locate
-from ..records.record import TRANSFER_PREFIX  # noqa: F401  (spelled once, where records are read)
+from ..records.record import TRANSFER_PREFIX, RecordCell
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -124,7 +124,7 @@ class Campaign:
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(RecordCell):
     """One run of the grid: an attack recipe against one model on one dataset.
 
     ``noise`` is given as an :class:`~robustsnn.models.encoding.Encoding` (what
@@ -137,10 +137,6 @@ class Cell:
     built (:func:`robustsnn.campaign.runner.build_classifier`).
     """
 
-    dataset: str
-    model: str
-    defense: str
-    recipe: str
     noise: Any  # str | Encoding on input; always the canonical name once built
     encoding: Any = field(default=None, init=False, compare=False, repr=False)  # Encoding | None
 
@@ -148,15 +144,6 @@ class Cell:
         encoding = cell_encoding(self.noise)
         object.__setattr__(self, "encoding", encoding)
         object.__setattr__(self, "noise", NOISE_NONE if encoding is None else str(encoding))
-
-    @property
-    def key(self) -> str:
-        return "__".join((self.dataset, self.model, self.defense, self.recipe, self.noise))
-
-    def to_dict(self) -> dict[str, str]:
-        """The cell as run records store it (the noise by name)."""
-        return {"dataset": self.dataset, "model": self.model, "defense": self.defense,
-                "recipe": self.recipe, "noise": self.noise}
 
 
 def campaign_from_dict(data: dict[str, Any], overrides: Sequence[str] = (), source: str = "") -> Campaign:
