@@ -41,7 +41,7 @@ class CampaignSpec:
     datasets: tuple[str, ...] = ("sst2",)
     models: tuple[str, ...] = ("textcnn", "snn")
     recipes: tuple[str, ...] = ("pwws",)
-    # Spike-encoding modes for stochastic models: fresh | frozen | mean-<k> | direct.
+    # Spike-encoding modes for stochastic models: fresh | frozen | mean-<k> | crn-<k> | direct.
     noise: tuple[str, ...] = ("fresh", "frozen")
     defenses: tuple[str, ...] = ("none",)
     # Seeds the example selection, the frozen encoding and every per-example RNG.

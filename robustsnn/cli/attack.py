@@ -95,7 +95,8 @@ def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
     p.add_argument("--defense", default="none", help="registered defense (default: none)")
     p.add_argument("--noise", default=None,
                    help="spike encoding of a stochastic model: fresh, frozen, mean-<k> (the rates of "
-                        "k fresh draws averaged per query, e.g. mean-20) or direct (values as constant "
+                        "k fresh draws averaged per query, e.g. mean-20), crn-<k> (the rates of k frozen "
+                        "draws averaged, the same k for every query, e.g. crn-20) or direct (values as constant "
                         "input currents, no sampling); default: the campaign's first "
                         "noise mode (fresh without --campaign)")
 

@@ -13,6 +13,12 @@ Every embedding component ``p`` in [0, 1] fires with probability ``p`` at each o
   transformation); at the input this is ``k`` fresh draws. Spelled with its number of
   draws wherever a user writes a mode (``--noise mean-20``, ``noise = ["mean-20"]``):
   :meth:`Encoding.parse` is the one parser, and ``str(encoding)`` spells it back.
+* ``crn-k``  - the output rates of ``k`` *frozen* draws averaged, draw ``j`` the frozen
+  hash with the seed :func:`crn_seed` derives from (seed, j). Every query of a search
+  meets the same k draws (common random numbers): a sample-average approximation of
+  mean-k's expectation that compares candidate texts without fresh noise, and each of
+  its k deterministic networks can be simulated incrementally (models/incremental.py).
+  :meth:`Encoding.frozen_draws` are its k frozen encodings, in draw order.
 * ``direct`` - no sampling: each component's value ``p`` is injected as a constant input
   current at every step (the "direct" or "real-valued" input coding of converted SNNs).
   The same weights as under Poisson input; the network becomes a deterministic function
@@ -31,19 +37,20 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import UserError
-from ..noise import MEAN, MODES, check_draws, parse_mode
+from ..noise import COUNTED, CRN, MODES, check_draws, parse_mode, spell
 
 _MASK32 = 0xFFFFFFFF
 # Multiplier of the 32-bit integer hash (Mueller's "hash32"); below 2^27, so every
 # product of a 32-bit value stays below 2^63 and int64 arithmetic never overflows.
 _MUL = 0x45D9F3B
 _GOLDEN = 0x9E3779B9
+_CRN_SALT = 0x5BD1E995  # separates crn-k's seeds from the frozen mode's
 
 
 @dataclass(frozen=True)
 class Encoding:
     """How input spikes are drawn for one call: ``Encoding("fresh")``,
-    ``Encoding("frozen", seed=7)`` or ``Encoding("mean-k", k=20)``."""
+    ``Encoding("frozen", seed=7)``, ``Encoding("mean-k", k=20)`` or ``Encoding("crn-k", k=20, seed=7)``."""
 
     mode: str
     k: int = 1
@@ -55,16 +62,24 @@ class Encoding:
         from ..checks import require_nonnegative_int, require_positive_int
 
         require_positive_int("encoding k", self.k)
-        if self.mode != MEAN and self.k != 1:
-            raise UserError(f"encoding k applies to mode 'mean-k' only (got mode '{self.mode}', k={self.k})")
-        if self.mode == MEAN:
-            check_draws(self.k)
+        if self.mode not in COUNTED and self.k != 1:
+            raise UserError(f"encoding k applies to modes 'mean-k' and 'crn-k' only (got mode '{self.mode}', "
+                            f"k={self.k})")
+        if self.mode in COUNTED:
+            check_draws(self.k, self.mode)
         require_nonnegative_int("encoding seed", self.seed)
 
     @property
     def draws(self) -> int:
-        """Simulations per call (``k`` for mean-k, else 1)."""
+        """Simulations per call (``k`` for mean-k and crn-k, else 1)."""
         return self.k
+
+    def frozen_draws(self) -> tuple[Encoding, ...]:
+        """The ``k`` frozen encodings of a ``crn-k`` call, in draw order: draw ``j`` is
+        ``Encoding("frozen", seed=crn_seed(seed, j))``."""
+        if self.mode != CRN:
+            raise ValueError(f"frozen_draws() is for crn-k, not '{self}'")
+        return tuple(Encoding("frozen", seed=crn_seed(self.seed, j)) for j in range(self.k))
 
     @property
     def poisson(self) -> bool:
@@ -75,15 +90,15 @@ class Encoding:
 
     @classmethod
     def parse(cls, text: str, seed: int = 0) -> Encoding:
-        """``fresh``, ``frozen``, ``direct`` or ``mean-<k>`` with ``k`` the number of fresh draws
-        averaged per call (``mean-20``): the one parser of a mode as users write it
+        """``fresh``, ``frozen``, ``direct``, ``mean-<k>`` with ``k`` the number of fresh draws
+        averaged per call (``mean-20``) or ``crn-<k>`` (k frozen draws): the one parser of a mode as users write it
         (``--noise``, a campaign's ``noise``). Case and surrounding blanks are ignored;
         ``str()`` of the result is the canonical spelling (``mean-020`` -> ``mean-20``)."""
         parsed = parse_mode(text)  # robustsnn/noise.py: the one spelling of a mode
         return cls(parsed.mode, k=parsed.k, seed=seed)
 
     def __str__(self) -> str:
-        return f"mean-{self.k}" if self.mode == MEAN else self.mode
+        return spell(self.mode, self.k)
 
 
 FRESH = Encoding("fresh")
@@ -96,6 +111,14 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
     x = x ^ (x >> 16)
     x = (x * _MUL) & _MASK32
     return x ^ (x >> 16)
+
+
+def crn_seed(seed: int, draw: int) -> int:
+    """The frozen seed of draw ``draw`` of ``crn-k`` under campaign seed ``seed``: a 32-bit
+    hash of the pair (distinct from the plain frozen mode's ``seed``, so crn-1 is a frozen
+    draw of its own, not the frozen mode's)."""
+    key = _mix32(torch.tensor((seed & _MASK32) ^ _CRN_SALT, dtype=torch.int64))
+    return int(_mix32((key + (draw + 1) * _GOLDEN) & _MASK32))
 
 
 def word_keys(ids: torch.Tensor, seed: int) -> torch.Tensor:
@@ -127,7 +150,10 @@ def input_spikes(probabilities: torch.Tensor, ids: torch.Tensor, encoding: Encod
     """One draw of input spikes ``[T, batch, dim, length]`` from ``probabilities``
     ``[batch, dim, length]`` (embedding values). ``mean-k`` draws fresh here; the caller
     repeats the simulation ``k`` times and averages. ``direct`` returns the values
-    themselves at every step (input currents, not spikes)."""
+    themselves at every step (input currents, not spikes). ``crn-k`` has no one draw: pass
+    each of :meth:`Encoding.frozen_draws` instead."""
+    if encoding.mode == CRN:
+        raise ValueError("crn-k is k frozen draws: draw each of encoding.frozen_draws()")
     shape = (time_steps, *probabilities.shape)
     if encoding.mode == "direct":
         return probabilities.unsqueeze(0).expand(shape).contiguous()

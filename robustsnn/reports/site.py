@@ -56,7 +56,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import UserError
 from ..io_utils import atomic_write, atomic_write_text
 from ..noise import NONE as NOISE_NONE
-from ..noise import draws_per_query
+from ..noise import simulations_per_query
 from .site_browser import browser_problem, find_browser, screenshot
 from .site_pages import (
     CSS_NAME,
@@ -234,7 +234,7 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
         kind = "ann" if noise == NOISE_NONE else "snn"
         facts = _checkpoint_facts(accuracy, energy, paths[0], sha)
         steps = first.record.model.get("time_steps") or facts.time_steps
-        draws = 1 if noise == NOISE_NONE else (draws_per_query(noise) or 1)
+        draws = simulations_per_query(noise)  # k for mean-k and crn-k, else 1
         copies = int((first.record.model.get("defense") or {}).get("copies") or 1)  # SAFER votes over copies
         passes = draws * copies if kind == "ann" else (draws * copies * int(steps) if steps else None)
         card = {
