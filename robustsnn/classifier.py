@@ -80,7 +80,7 @@ class NetworkClassifier:
     # and has no default of its own.
     encoding: Any = None
     batch_size: int = 64
-    # frozen and direct SNNs: simulate queries that differ from a recent one in a few
+    # frozen, direct and crn-k SNNs: simulate queries that differ from a recent one in a few
     # words incrementally (models/incremental.py: the same outputs, bit for bit).
     incremental: bool = True
     _simulator: Any = field(default=None, init=False, repr=False, compare=False)
@@ -126,13 +126,14 @@ class NetworkClassifier:
         return np.concatenate(rows)
 
     def _incremental(self) -> Any:
-        """The incremental simulator of a frozen or direct SNN (None: simulate in full)."""
-        if not self.incremental or self.encoding.mode not in ("frozen", "direct"):
+        """The incremental simulator of a frozen, direct or crn-k SNN (None: simulate in full)."""
+        if not self.incremental or self.encoding.mode not in ("frozen", "direct", "crn-k"):
             return None
         if self._simulator is None or self._simulator.time_steps != self.loaded.model.time_steps:
-            from .models.incremental import IncrementalSimulator
+            from .models.incremental import CommonDrawsSimulator, IncrementalSimulator
 
-            self._simulator = IncrementalSimulator(self.loaded.model, self.encoding)
+            kind = CommonDrawsSimulator if self.encoding.mode == "crn-k" else IncrementalSimulator
+            self._simulator = kind(self.loaded.model, self.encoding)
         return self._simulator
 
     def tokens(self, text: str) -> list[str]:

@@ -15,8 +15,8 @@ attacker does not know the label).
   probability p, and its value is replaced in the backward pass by p itself (so
   ``d spike[t] / d p = 1``; Bu et al., CVPR 2023, "Rate gradient approximation attack").
   The gradient is averaged over the draws of the encoding (``mean-k``: k fresh draws, the
-  expectation-over-transformation gradient; ``frozen``: the one fixed draw; ``fresh``: one
-  new draw).
+  expectation-over-transformation gradient; ``crn-k``: the k frozen draws of its derived
+  seeds, the same for every text; ``frozen``: the one fixed draw; ``fresh``: one new draw).
 
 Gradients never accumulate into the networks' parameters (``torch.autograd.grad`` on the
 input only).
@@ -29,6 +29,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ..noise import CRN
 from .encoding import Encoding, input_spikes
 
 
@@ -63,8 +64,8 @@ def snn_input_gradient(model: torch.nn.Module, ids: torch.Tensor, encoding: Enco
                        simulate: Callable[[torch.Tensor], object] | None = None,
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(gradient [batch, length, dim], labels [batch])`` for the spiking TextCNN under
-    ``encoding`` (see the module docstring). The draws of ``mean-k`` are folded into the
-    batch (one simulation). ``labels`` default to the class with the most output spikes
+    ``encoding`` (see the module docstring). The draws of ``mean-k`` and ``crn-k`` are folded
+    into the batch (one simulation). ``labels`` default to the class with the most output spikes
     over all draws. ``simulate`` replaces ``model.simulate`` (tests pass the per-step
     snnTorch reference)."""
     simulate = simulate or model.simulate
@@ -76,7 +77,11 @@ def snn_input_gradient(model: torch.nn.Module, ids: torch.Tensor, encoding: Enco
             x = _leaf(model, ids)  # [batch, length, dim]: the word vectors
             p = x.transpose(1, 2).clamp(0.0, 1.0)  # firing probabilities [batch, dim, length]
             p_all, ids_all = p.repeat(draws, 1, 1), ids.repeat(draws, 1)
-            sample = input_spikes(p_all.detach(), ids_all, encoding, model.time_steps, generator)
+            if encoding.mode == CRN:  # the k frozen draws, draw-major like p_all
+                sample = torch.cat([input_spikes(p.detach(), ids, draw, model.time_steps)
+                                    for draw in encoding.frozen_draws()], dim=1)
+            else:
+                sample = input_spikes(p_all.detach(), ids_all, encoding, model.time_steps, generator)
             spikes = sample + (p_all - p_all.detach()).unsqueeze(0)  # straight through: value = sample
             counts = model.population_counts(simulate(spikes).out_spikes)  # [T, draws * batch, C]
             if labels is None:

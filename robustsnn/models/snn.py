@@ -59,6 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..noise import CRN
 from .encoding import FRESH, Encoding, input_spikes
 from .neurons import leaky_layer, run_neurons  # noqa: F401  (re-exported)
 from .textcnn import _embedding
@@ -75,7 +76,7 @@ class Simulation:
 
 @dataclass
 class SNNOutput:
-    """Decoded output of one call (averaged over the draws of ``mean-k``)."""
+    """Decoded output of one call (averaged over the draws of ``mean-k`` or ``crn-k``)."""
 
     rates: torch.Tensor  # [batch, classes] in [0, 1]: mean over time and class population
     membrane: torch.Tensor  # [batch, classes]: summed final output membrane / threshold
@@ -266,8 +267,9 @@ class SpikingTextCNN(nn.Module):
             generator: torch.Generator | None = None, simulator: Any = None) -> SNNOutput:
         """Decoded output of one call: ``encoding.draws`` simulations averaged. Runs in the
         module's current mode (``load_model`` returns it in eval mode: no dropout).
-        ``simulator``: an :class:`~.incremental.IncrementalSimulator` for ``encoding``
-        (same outputs, bit for bit; faster on texts that differ in a few words)."""
+        ``simulator``: an :class:`~.incremental.IncrementalSimulator` for ``encoding`` (a
+        :class:`~.incremental.CommonDrawsSimulator` for ``crn-k``): same outputs, bit for
+        bit; faster on texts that differ in a few words."""
         steps = time_steps or self.time_steps
         draws = encoding.draws
         n = self.neurons_per_class
@@ -298,8 +300,13 @@ class SpikingTextCNN(nn.Module):
         convolutions instead of k small ones. The uniforms are drawn draw by draw exactly as
         unfolded (same generator calls, same order), every neuron is per row, and the
         caller sums the draws in the same order, so the outputs are bit-identical to
-        simulating each draw alone (tests/test_snn_model.py)."""
+        simulating each draw alone (tests/test_snn_model.py). ``crn-k`` folds alike, draw
+        ``j`` being the frozen draw of :meth:`Encoding.frozen_draws` ``[j]``; with a
+        simulator, that simulator yields the k draws (``simulate_draws``)."""
         if simulator is not None:
+            if encoding.mode == CRN:
+                yield from simulator.simulate_draws(ids)
+                return
             for _ in range(encoding.draws):
                 yield simulator.simulate(ids)
             return
@@ -307,9 +314,10 @@ class SpikingTextCNN(nn.Module):
         per_group = max(1, self.fold_draw_rows // max(batch, 1))
         with torch.no_grad():
             p = self.probabilities(ids)
+        each = encoding.frozen_draws() if encoding.mode == CRN else (encoding,) * encoding.draws
         for first in range(0, encoding.draws, per_group):
             group = min(per_group, encoding.draws - first)
-            drawn = [input_spikes(p, ids, encoding, steps, generator) for _ in range(group)]
+            drawn = [input_spikes(p, ids, each[first + j], steps, generator) for j in range(group)]
             if group == 1:
                 yield self.simulate(drawn[0])
                 continue
