@@ -106,8 +106,8 @@ def recount(card, root):
                 final = r["verdict_final_correct"] if replayed else r["verdict_clean_correct"]
                 clean_ok[i] = r["verdict_clean_correct"] == "1"
                 ok[i] = clean_ok[i] and final == "1"
-                if r["result"] == "skipped" and clean_ok[i]:
-                    left_out.add(i)
+                if r["result"] == "skipped" and clean_ok[i] and attack["kind"] != "transfer":
+                    left_out.add(i)  # never attacked by this run (a transfer votes on its text anyway)
             else:
                 clean_ok[i] = r["result"] != "skipped"
                 ok[i] = r["result"] not in ("skipped", "successful")
@@ -115,6 +115,7 @@ def recount(card, root):
         robust = set(i for i in ok if ok[i]) if robust is None else robust & {i for i in ok if ok[i]}
         clean = set(i for i in clean_ok if clean_ok[i]) if clean is None else clean & {
             i for i in clean_ok if clean_ok[i]}
+    left_out &= robust  # only an example no run broke: a break by another run is evidence
     n = len(next(iter(per_attack.values()))) - len(left_out)
     return n, len(clean - left_out), len(robust - left_out), {
         a: sum(v for i, v in ok.items() if i not in left_out) for a, ok in per_attack.items()}

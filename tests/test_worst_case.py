@@ -264,3 +264,22 @@ def test_adaptive_report_gives_intervals_and_a_paired_section(tmp_path):
     assert lines[1] == ["sst2", "snn direct", "textcnn", "20", "35", "30", "+5.0 [-13.9, +23.5]", "2", "1", "1",
                         "within noise"]
     assert lines[2][-2:] == ["0.021", "tailored ahead"]
+
+
+def test_an_example_a_stochastic_search_never_attacked_is_left_out_not_counted_robust(tmp_path):
+    """Example 1: the PWWS search skipped it (its one draw got the clean text wrong) while the
+    majority gets the clean text right - no attack ran on it, so it is left out of N. The
+    transfer run's skip of example 2 does not leave it out: a transfer votes on the
+    transferred text whatever its single draw said."""
+    _write_run(tmp_path, "c", "snn", "pwws", "fresh",
+               {0: _stoch("successful", True, False, 2), 1: _stoch("skipped", True, True, 9),
+                2: _stoch("failed", True, True, 9), 3: _stoch("failed", True, True, 8),
+                4: _stoch("skipped", True, True, 9)}, draws=10)
+    _write_run(tmp_path, "c", "snn", "transfer-tailored-pwws", "fresh",
+               {0: _stoch("failed", True, True, 9), 1: _stoch("failed", True, True, 9),
+                2: _stoch("skipped", True, True, 7), 3: _stoch("failed", True, True, 9),
+                4: _stoch("successful", True, False, 3)}, draws=10)
+    [case] = worst_case(load_runs(tmp_path))
+    # Example 4, also skipped by PWWS, stays in: the transfer broke it, and that is evidence.
+    assert (case.n, case.left_out, case.examples, case.robust_examples) == (4, 1, (0, 2, 3, 4), (2, 3))
+    assert case.robust_accuracy == pytest.approx(2 / 4)

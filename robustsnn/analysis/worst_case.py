@@ -44,7 +44,7 @@ from ..noise import deployed_form
 from ..records.find import find_records
 from ..records.log import draws_used, final_verdict, read_log
 from ..records.metrics import SKIPPED, SUCCESSFUL
-from ..records.record import RunRecord
+from ..records.record import TRANSFER_PREFIX, RunRecord
 from ..stats import PairedComparison, paired_comparison
 
 
@@ -141,6 +141,11 @@ class WorstCase:
     worst_text_error: float | None  # stochastic: mean single-draw error on each example's worst text
     robust_examples: tuple[int, ...]
     examples: tuple[int, ...] = ()  # the n examples every run attacked
+    # Examples left out of n: a run of a stochastic model skipped them (its one search-time
+    # draw got the clean text wrong) while the majority gets the clean text right, so that
+    # run never attacked them, and no other run broke them: counting them would count them
+    # robust on no evidence from that run.
+    left_out: int = 0
 
     @property
     def label(self) -> str:
@@ -161,6 +166,14 @@ def _common(runs: Sequence[Run]) -> list[int]:
     return sorted(common)
 
 
+def never_attacked(run: Run, example: ExampleVerdict) -> bool:
+    """Whether ``run`` skipped ``example`` on its one search-time draw although the deployed
+    majority gets the clean text right (no attack ran on it). A transfer run voted on the
+    transferred text whatever its single draw said, so it never leaves an example out."""
+    return (run.stochastic and not run.recipe.startswith(TRANSFER_PREFIX)
+            and example.result == SKIPPED and example.clean_correct)
+
+
 def worst_case(runs: Sequence[Run]) -> list[WorstCase]:
     """One :class:`WorstCase` per deployed model found in ``runs``."""
     groups: dict[tuple[str, str, str, str, str], list[Run]] = {}
@@ -170,7 +183,12 @@ def worst_case(runs: Sequence[Run]) -> list[WorstCase]:
     for target, members in sorted(groups.items()):
         if len({r.stochastic for r in members}) > 1:
             raise UserError(f"{'/'.join(target)}: runs disagree on whether the model is stochastic")
-        indices = _common(members)
+        common = _common(members)
+        # Left out: an example some run never attacked and no run broke (robust on no evidence
+        # from that run). One that another run broke stays in, as broken: that is evidence.
+        indices = [i for i in common if not (any(never_attacked(r, r.examples[i]) for r in members)
+                                             and all(r.examples[i].clean_correct and r.examples[i].final_correct
+                                                     for r in members))]
         n = len(indices)
         clean = [all(r.examples[i].clean_correct for r in members) for i in indices]
         robust = [c and all(r.examples[i].final_correct for r in members) for c, i in zip(clean, indices)]
@@ -187,7 +205,7 @@ def worst_case(runs: Sequence[Run]) -> list[WorstCase]:
             best_single_attack=best, best_single_robust_accuracy=single[best] / n if n else math.nan,
             worst_text_error=error,
             robust_examples=tuple(i for i, ok in zip(indices, robust) if ok),
-            examples=tuple(indices),
+            examples=tuple(indices), left_out=len(common) - n,
         ))
     return out
 

@@ -8,8 +8,9 @@ evaluation, and flags that say when a number should not be trusted as it stands.
 
 Which examples count: those every run against the target covers. An example that a run
 of a stochastic model skipped because its one search-time draw got the clean text wrong,
-while the R-draw majority gets it right, was never attacked by that run; it is left out
-of N and counted (``left_out_unattacked``), never counted as robust.
+while the R-draw majority gets it right, was never attacked by that run; unless another
+run broke it (evidence), it is left out of N and counted (``left_out_unattacked``), never
+counted as robust (:func:`robustsnn.analysis.worst_case.worst_case`).
 
 Flags (AutoAttack's symptoms of an evaluation that flatters a model):
 
@@ -45,12 +46,6 @@ def _rate(hits: int, n: int) -> dict[str, Any]:
     return {"value": hits / n if n else math.nan, "ci95": [low, high], "hits": hits, "n": n}
 
 
-def _unattacked(verdict: Any) -> bool:
-    """A stochastic run's example that its search skipped (one draw wrong on the clean
-    text) while the majority gets the clean text right: not attacked by that run."""
-    return verdict.result == SKIPPED and verdict.clean_correct
-
-
 def flat_share(records: Sequence[Any]) -> tuple[float, int]:
     """Share of the attacked examples of score-based and white-box searches that ended with
     no word changed although the search had candidate texts; and how many were attacked."""
@@ -71,7 +66,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
     """The card of ``target`` from the finished runs of ``steps`` (see the module docstring).
     ``root``: the results folder (paths in the card are relative to it); ``time_steps``:
     the SNN's T (None for a TextCNN), for the cost of a prediction."""
-    from ..analysis.worst_case import run_from_record
+    from ..analysis.worst_case import run_from_record, worst_case
     from ..campaign.runner import cell_paths
     from ..paths import results_dir
     from ..records.record import RunRecord
@@ -90,12 +85,9 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
     if len(digests) != 1:  # never pool two networks into one worst case
         raise UserError(f"the runs against {target.label} on {target.dataset} attacked {len(digests)} different "
                         "checkpoints; evaluate each with its own --checkpoint")
-    common = sorted(set.intersection(*(set(r.examples) for r in runs)))
-    left_out = [i for i in common if any(_unattacked(r.examples[i]) for r in runs)] if target.stochastic else []
-    indices = [i for i in common if i not in set(left_out)]
-    n = len(indices)
+    [case] = worst_case(runs)  # one target: the same deployed model and checkpoint in every run
+    indices, n, robust = case.examples, case.n, set(case.robust_examples)
     clean = {i for i in indices if all(r.examples[i].clean_correct for r in runs)}
-    robust = {i for i in clean if all(r.examples[i].final_correct for r in runs)}
     attacks = []
     for step, run in zip(on_target, runs):
         alone = sum(run.examples[i].clean_correct and run.examples[i].final_correct for i in indices)
@@ -119,7 +111,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
         "checkpoint_sha256": first.checkpoint_sha256,
         "threat_model": first.attack.get("threat_description") or dict(first.threat),
         "examples": {"split": evaluation.split, "selection": evaluation.selection, "seed": evaluation.seed,
-                     "num_examples": num_examples, "n": n, "left_out_unattacked": len(left_out)},
+                     "num_examples": num_examples, "n": n, "left_out_unattacked": case.left_out},
         "clean_accuracy": _rate(len(clean), n),
         "worst_case_robust_accuracy": _rate(len(robust), n),
         "best_single_attack": best["attack"],
