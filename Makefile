@@ -1,4 +1,4 @@
-# The README's two commands. Both create .venv on first use: torch==2.13.0 first
+# The README's two commands (and `make docs`, `make site`). Both create .venv on first use: torch==2.13.0 first
 # (an unpinned torch would pull a multi-GB CUDA build), then this package.
 VENV ?= .venv
 PYTHON ?= python3
@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.robustsnn-installed
 DATA ?= $(or $(ROBUSTSNN_DATA),data)
 
-.PHONY: demo test site venv clean-venv
+.PHONY: demo test site docs venv clean-venv
 
 venv: $(STAMP)
 
@@ -48,6 +48,21 @@ test: venv
 	$(BIN)/ruff check robustsnn tests benchmarks
 	@$(BIN)/python -m pytest -q -ra; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The documentation site (docs/: Markdown pages and the API reference from the docstrings)
+# into docs/_build/html (git-ignored); open docs/_build/html/index.html. Offline; every
+# Sphinx warning is an error. Installs the `docs` extra into .venv first.
+DOCS_STAMP := $(VENV)/.robustsnn-docs-installed
+DOCS_OUT := docs/_build
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	rm -rf $(DOCS_OUT)/html
+	$(BIN)/python -m sphinx -q -W --keep-going -b html -d $(DOCS_OUT)/doctrees docs $(DOCS_OUT)/html
+	@echo "make docs: open $(DOCS_OUT)/html/index.html"
 
 clean-venv:
 	rm -rf $(VENV)

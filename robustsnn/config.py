@@ -37,7 +37,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str
-    # Pad/truncate length in tokens; the authors' per-dataset values (method.md).
+    # Pad/truncate length in tokens; the authors' per-dataset values (docs/method.md).
     max_len: int
     # Share of train carved out (stratified, seeded) as dev where a dataset has no dev split.
     dev_fraction: float = 0.1

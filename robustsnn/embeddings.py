@@ -162,7 +162,7 @@ def random_vectors(words: Sequence[str], dim: int, seed: int) -> WordVectors:
 
 
 def shift_stats(vectors: np.ndarray) -> tuple[float, float]:
-    """One global mean and std over every value of the matrix (method.md, step 1)."""
+    """One global mean and std over every value of the matrix (docs/method.md, step 1)."""
     values = vectors.astype(np.float64)
     return float(values.mean()), float(values.std())
 

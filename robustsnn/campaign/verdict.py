@@ -1,4 +1,4 @@
-"""The final verdict over draws for stochastic models (protocol.md).
+"""The final verdict over draws for stochastic models (docs/protocol.md).
 
 Poisson input makes the SNN's answer vary from query to query, and TextAttack keeps
 the first answer per text. So after the attack, the clean text and the attack's final

@@ -14,7 +14,7 @@ class DatasetSpec:
     label_names: tuple[str, ...]
     # Splits shipped as files; a dataset without "dev" gets a seeded dev split carved from train.
     splits: tuple[str, ...]
-    # The authors' pad/truncate length (method.md).
+    # The authors' pad/truncate length (docs/method.md).
     max_len: int
     # Expected rows per split, for `robustsnn data check`.
     rows: dict[str, int]

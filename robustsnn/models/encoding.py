@@ -2,7 +2,7 @@
 
 Every embedding component ``p`` in [0, 1] fires with probability ``p`` at each of the
 ``T`` time steps. How the random numbers are drawn is chosen per call by an
-:class:`Encoding` (protocol.md, "A stochastic model under attack"):
+:class:`Encoding` (docs/protocol.md, "A stochastic model under attack"):
 
 * ``fresh``  - a new draw on every call (what the paper did).
 * ``frozen`` - each word's spike train is a pure function of (campaign seed, position,

@@ -26,7 +26,7 @@ graded; ``pool_lif`` turns them back into binary spikes at the same rate (its in
 at most 1 per step, so it never saturates) - the fc layer then sees spikes, as on
 neuromorphic hardware. The output neurons fire at ~``clip(fc(pooled), 0, 1)``; the ANN
 sums the same pre-activations per class, but negative ones are cut at zero here
-(method.md, "Practical notes": a known conversion loss). Conversion is therefore a pure
+(docs/method.md, "Practical notes": a known conversion loss). Conversion is therefore a pure
 weight copy; normalisation (convert.py) only rescales weights.
 
 Speed: no layer feeds back, so each layer is run over all ``T`` steps before the next.
@@ -349,7 +349,7 @@ def tie_broken_scores(rates: torch.Tensor, membrane: torch.Tensor, resolution: i
 
 def rate_loss(counts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy on the per-step population spike counts ``[T, batch, C]`` used as
-    logits, averaged over time steps and examples (method.md, step 5)."""
+    logits, averaged over time steps and examples (docs/method.md, step 5)."""
     steps, batch, classes = counts.shape
     return F.cross_entropy(counts.reshape(steps * batch, classes), labels.repeat(steps))
 

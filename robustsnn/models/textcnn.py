@@ -2,7 +2,7 @@
 
 * :class:`TextCNN` - Kim (2014): widths 3/4/5 x 100 maps, ReLU, max-pool over time,
   dropout, linear layer with biases, over the raw pre-trained vectors.
-* :class:`TailoredTextCNN` - the SNN-tailored variant (method.md step 3): positive
+* :class:`TailoredTextCNN` - the SNN-tailored variant (docs/method.md step 3): positive
   embeddings in [0, 1], ReLU, no bias anywhere, average pooling over time, and a
   population output of ``neurons_per_class`` neurons per class summed per class.
 

@@ -1,7 +1,7 @@
 """Robustness metrics, computed once, here, from stored per-example outcomes.
 
 With N attacked examples, S successful, F failed and K skipped (the model was already
-wrong on the clean text), as TextAttack's ``AttackSuccessRate`` (protocol.md):
+wrong on the clean text), as TextAttack's ``AttackSuccessRate`` (docs/protocol.md):
 
 * Cln (clean accuracy)          = (N - K) / N
 * Boa (accuracy under attack)   = F / N

@@ -25,7 +25,7 @@ What is counted, and why
   outside the compute the paper compares.
 
 Energy: ``E_DNN = FLOPs * e_MAC`` and ``E_SNN = SOPs * e_AC``, with the usual 45 nm
-figures ``e_MAC = 4.6 pJ`` and ``e_AC = 0.9 pJ`` (method.md; both configurable). The
+figures ``e_MAC = 4.6 pJ`` and ``e_AC = 0.9 pJ`` (docs/method.md; both configurable). The
 reduction ratio is ``E_DNN / E_SNN``.
 """
 

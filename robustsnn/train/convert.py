@@ -7,7 +7,7 @@
   weight of the spiking net comes from the source (same names, same shapes); anything
   else is an error. The spiking net's only other state is neuron constants from the recipe.
 * **calibrate** - normalisation factors lambda per layer (Diehl et al. 2015):
-  ``none``: 1; ``model``: the layer's largest positive weight (method.md's "MN"; the
+  ``none``: 1; ``model``: the layer's largest positive weight (docs/method.md's "MN"; the
   "largest sum of positive incoming weights" variant gave chance accuracy there);
   ``data``: the 99.9th percentile of the layer's positive ANN activations on the
   dataset's training split (Rueckauer et al. 2017's robust form of Diehl's max).
