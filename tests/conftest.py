@@ -197,3 +197,19 @@ def run_record_dict(dataset: str = "sst2", model: str = "textcnn", recipe: str =
     if complete:
         record["metrics"] = {"n": 4, "clean_accuracy": 0.75}
     return {**record, **fields}
+
+
+def train_zoo_models(time_steps: int) -> Path:
+    """Tiny textcnn and tailored TextCNNs and the tailored one converted to an SNN with
+    ``time_steps`` steps, where the zoo looks for them under ``$ROBUSTSNN_RUNS/sst2`` (the
+    toy 'sst2' of ``tiny_data``); returns the runs root."""
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.ann import train
+    from robustsnn.train.convert import convert
+
+    runs = Path(os.environ["ROBUSTSNN_RUNS"])
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 4}, snn={"time_steps": time_steps}))
+    train(recipe, "textcnn", runs / "sst2" / "textcnn", log=lambda _: None)
+    train(recipe, "tailored", runs / "sst2" / "tailored", log=lambda _: None)
+    convert(runs / "sst2" / "tailored" / "best.pt", "none", log=lambda _: None)
+    return runs

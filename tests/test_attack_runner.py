@@ -12,18 +12,16 @@ import sys
 import pytest
 
 from attack_toys import require_textattack, textattack_fixture, toy_embedding
+from conftest import train_zoo_models
 
 require_textattack()
 
-from conftest import tiny_recipe_dict  # noqa: E402
 from robustsnn.campaign.runner import run_cell  # noqa: E402
 from robustsnn.campaign.spec import Cell, campaign_from_dict  # noqa: E402
-from robustsnn.config import recipe_from_dict  # noqa: E402
 from robustsnn.errors import UserError  # noqa: E402
 from robustsnn.records.log import read_log  # noqa: E402
 from robustsnn.records.record import SCHEMA_VERSION, RunRecord  # noqa: E402
 from robustsnn.resources import AttackResources  # noqa: E402
-from robustsnn.train.ann import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +32,7 @@ def textattack(tmp_path_factory):
 @pytest.fixture
 def models(tiny_data, textattack, tmp_path):
     """A trained toy TextCNN and a converted SNN where the zoo looks for them."""
-    import os
-    from pathlib import Path
-
-    from robustsnn.train.convert import convert
-
-    runs = Path(os.environ["ROBUSTSNN_RUNS"])
-    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 4}, snn={"time_steps": 16}))
-    train(recipe, "textcnn", runs / "sst2" / "textcnn", log=lambda _: None)
-    train(recipe, "tailored", runs / "sst2" / "tailored", log=lambda _: None)
-    convert(runs / "sst2" / "tailored" / "best.pt", "none", log=lambda _: None)
-    return runs
+    return train_zoo_models(time_steps=16)
 
 
 def campaign(n=8, draws=5, **threat):

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from attack_toys import textattack_fixture, toy_embedding
-from conftest import tiny_recipe_dict
+from conftest import train_zoo_models
 from robustsnn.errors import UserError
 from robustsnn.evaluation.plan import DECISION, EOT, SCORE, SECOND_SOURCE, TRANSFER, WHITE_BOX, plan, target_of
 from robustsnn.evaluation.standard import STANDARD_V1, get_evaluation
@@ -28,19 +28,7 @@ def textattack(tmp_path_factory):
 @pytest.fixture
 def models(tiny_data, textattack):
     """Tiny textcnn, tailored and converted SNN where the zoo looks for them."""
-    import os
-    from pathlib import Path
-
-    from robustsnn.config import recipe_from_dict
-    from robustsnn.train.ann import train
-    from robustsnn.train.convert import convert
-
-    runs = Path(os.environ["ROBUSTSNN_RUNS"])
-    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 4}, snn={"time_steps": 8}))
-    train(recipe, "textcnn", runs / "sst2" / "textcnn", log=lambda _: None)
-    train(recipe, "tailored", runs / "sst2" / "tailored", log=lambda _: None)
-    convert(runs / "sst2" / "tailored" / "best.pt", "none", log=lambda _: None)
-    return runs
+    return train_zoo_models(time_steps=8)
 
 
 # The standard evaluation, shrunk: 4 examples, K = 3, no sentence encoder, 7 verdict draws.
