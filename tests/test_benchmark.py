@@ -269,3 +269,30 @@ def test_runs_against_two_checkpoints_never_pool_into_one_worst_case(tiny_data, 
         build_card(TINY, target, steps, 4, root=tmp_path)
     groups = {(w.model, w.checkpoint): w.runs for w in worst_case(load_runs(tmp_path / "benchmark"))}
     assert groups[("textcnn", OTHER_SHA)] == 1 and groups[("textcnn", SHA)] == 7  # two targets, never one
+
+
+def test_the_leaderboard_pairs_each_row_with_the_next_over_the_same_examples(tiny_data, tmp_path):
+    """Two toy evaluations on the same 10 examples: the TextCNN robust on 0-4, the tailored
+    TextCNN on 0-6. Ranked tailored first, +20 points over the TextCNN, with 2 discordant
+    examples both in its favour: exact McNemar p = 2 x 0.5^2 = 0.5, within noise."""
+    from robustsnn.evaluation.card import build_card, card_path
+    from robustsnn.evaluation.leaderboard import write_leaderboard
+    from robustsnn.io_utils import atomic_write_json
+
+    evaluation = dataclasses.replace(TINY, num_examples=10)
+    for model, fooled in (("textcnn", {5, 6, 7, 8, 9}), ("tailored", {7, 8, 9})):
+        target = target_of(model, "sst2")
+        steps = plan(evaluation, target)
+        for step in steps:
+            if step.on_target:
+                _write_toy_run(tmp_path, step, fooled, skipped=())
+        card = build_card(evaluation, target, steps, 10, root=tmp_path)
+        atomic_write_json(card_path(tmp_path, evaluation, card), card)
+    ranked = write_leaderboard(tmp_path / "benchmark" / "cards" / "tiny-v1", tmp_path / "leaderboard.csv",
+                               evaluation="tiny-v1")
+    assert [(r["model"], r["rank"]) for r in ranked] == [("tailored", 1), ("textcnn", 2)]
+    top = ranked[0]
+    assert top["vs_next_difference"] == pytest.approx(0.2) and top["vs_next_p"] == pytest.approx(0.5)
+    assert top["vs_next_significant"] is False and ranked[1].get("vs_next_p") is None
+    assert "+20.0 [" in (tmp_path / "leaderboard.md").read_text() and "within noise" in (
+        tmp_path / "leaderboard.md").read_text()
