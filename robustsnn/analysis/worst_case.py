@@ -235,16 +235,21 @@ def compare_deployed(cases: Sequence[WorstCase], confidence: float = 0.95,
     out = []
     for i, a in enumerate(cases):
         for b in cases[i + 1:]:
-            if a.dataset != b.dataset:
-                continue
-            common = sorted(set(a.examples) & set(b.examples))
-            if not common:
-                continue
-            robust_a, robust_b = set(a.robust_examples), set(b.robust_examples)
-            paired = paired_comparison([j in robust_a for j in common], [j in robust_b for j in common],
-                                       confidence=confidence, alpha=alpha)
-            out.append(DeployedComparison(a.dataset, a, b, labels[id(a)], labels[id(b)], paired))
+            paired = pair_cases(a, b, confidence, alpha) if a.dataset == b.dataset else None
+            if paired is not None:
+                out.append(DeployedComparison(a.dataset, a, b, labels[id(a)], labels[id(b)], paired))
     return out
+
+
+def pair_cases(a: WorstCase, b: WorstCase, confidence: float = 0.95, alpha: float = 0.05) -> PairedComparison | None:
+    """``a`` against ``b`` over the examples both were evaluated on (per example: robust in
+    the worst case or not), by :func:`..stats.paired_comparison`; None when they share none."""
+    common = sorted(set(a.examples) & set(b.examples))
+    if not common:
+        return None
+    robust_a, robust_b = set(a.robust_examples), set(b.robust_examples)
+    return paired_comparison([j in robust_a for j in common], [j in robust_b for j in common],
+                             confidence=confidence, alpha=alpha)
 
 
 @dataclass(frozen=True)

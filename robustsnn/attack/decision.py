@@ -32,6 +32,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ..checks import require_positive_int
 from ..errors import UserError
 from ..resources.textattack_import import import_textattack
 
@@ -107,9 +108,7 @@ class HardLabelSearch(SearchMethod):
     """
 
     def __init__(self, init_tries: int = INIT_TRIES, embedding: Any = None) -> None:
-        if init_tries < 1:
-            raise UserError(f"init_tries must be at least 1, got {init_tries}")
-        self.init_tries = int(init_tries)
+        self.init_tries = require_positive_int("init_tries", init_tries)
         self.embedding = embedding  # a textattack WordEmbedding; None: no improvement step
 
     @property

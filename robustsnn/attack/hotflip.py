@@ -72,6 +72,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..checks import require_positive_int
 from ..errors import UserError
 from ..resources.textattack_import import import_textattack
 
@@ -161,9 +162,7 @@ class HotFlipSearch(SearchMethod):
     queries each step (see the module docstring)."""
 
     def __init__(self, beam: int = BEAM) -> None:
-        if not isinstance(beam, int) or isinstance(beam, bool) or beam < 1:
-            raise UserError(f"beam must be a positive integer, got {beam!r}")
-        self.beam = beam
+        self.beam = require_positive_int("beam", beam)
 
     @property
     def is_black_box(self) -> bool:

@@ -53,17 +53,15 @@ def card_case(card: dict[str, Any], root: Path) -> Any:
 def _paired_with_next(ranked: list[dict[str, Any]], cases: dict[str, Any]) -> None:
     """Each row against the row ranked just below it in its table, paired over the examples
     both were evaluated on (per example: robust in the worst case or not; exact McNemar)."""
-    from ..stats import paired_comparison
+    from ..analysis.worst_case import pair_cases
 
     for row, below in zip(ranked, ranked[1:]):
         a, b = cases.get(row["card"]), cases.get(below["card"])
         if a is None or b is None or (row["dataset"], row["table"]) != (below["dataset"], below["table"]):
             continue
-        common = sorted(set(a.examples) & set(b.examples))
-        if not common:
+        paired = pair_cases(a, b)
+        if paired is None:
             continue
-        ra, rb = set(a.robust_examples), set(b.robust_examples)
-        paired = paired_comparison([i in ra for i in common], [i in rb for i in common])
         row.update(vs_next_difference=paired.difference, vs_next_ci_low=paired.ci_low,
                    vs_next_ci_high=paired.ci_high, vs_next_p=paired.p_value, vs_next_significant=paired.significant)
 
