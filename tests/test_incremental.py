@@ -108,3 +108,31 @@ def test_conv_outputs_do_not_depend_on_rows_or_length():
             for start, length in ((0, w), (5, 2 * w - 1), (40 - 17, 17)):
                 part = conv(x[:rows, :, start : start + length].contiguous())
                 assert torch.equal(part, whole[:rows, :, start : start + length - w + 1])
+
+
+def test_simulators_run_together_equal_each_alone():
+    """simulate_together batches several simulators' windows into one call per branch; with
+    different references (so different windows, widened to one width) each result still
+    equals that simulator's own full simulation."""
+    from robustsnn.models.incremental import simulate_together
+
+    rng = random.Random(3)
+    model = network(time_steps=20)
+    encodings = [Encoding("frozen", seed=s) for s in (1, 2, 3)]
+    simulators = [IncrementalSimulator(model, e, capacity=4) for e in encodings]
+    base = sentence(rng, 20)
+    near = list(base)
+    near[2] = rng.randint(2, VOCAB - 1)
+    far = list(base)
+    far[5:9] = [rng.randint(2, VOCAB - 1) for _ in range(4)]
+    with torch.no_grad():
+        simulators[0].simulate(torch.tensor([base, base]))  # a reference one word away
+        simulators[1].simulate(torch.tensor([far, far]))  # a reference five words away
+        for batch in ([near, base, far], variants(rng, base), [base]):  # simulators[2]: none yet
+            ids = torch.tensor(batch)
+            together = simulate_together(simulators, ids)
+            for simulation, encoding in zip(together, encodings):
+                assert_same(simulation, model.simulate(model.encode(ids, encoding)))
+    assert all(s.stats["incremental"] > 0 for s in simulators)
+    with pytest.raises(ValueError, match="one model and one T"):
+        simulate_together([simulators[0], IncrementalSimulator(network(), encodings[0])], torch.tensor([base]))

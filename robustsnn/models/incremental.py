@@ -35,7 +35,8 @@ currents, not of spikes: equal up to float rounding).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 import torch
 
@@ -115,26 +116,7 @@ class IncrementalSimulator:
     # ------------------------------------------------------------------ simulation
 
     def simulate(self, ids: torch.Tensor) -> Simulation:
-        model = self.model
-        batch, length = ids.shape
-        steps = self.time_steps
-        if steps * batch < 2 or model.training:  # one-row conv calls take another kernel;
-            return model.simulate(model.encode(ids, self.encoding, steps))  # training drops out
-        if length != self.length:
-            self._allocate(length)
-        chunk = model.fold_chunk(steps, batch)
-        matches = self._match(ids)
-        full = [b for b, m in enumerate(matches) if m is None]
-        part = [b for b, m in enumerate(matches) if m is not None]
-        pooled = torch.empty(steps, batch, model.fc.in_features)
-        counts = {"input": torch.zeros(batch), **{f"conv{i}": torch.zeros(batch) for i in range(len(model.convs))}}
-        if part:  # before _full, which may reuse the slots these rows refer to
-            self._partial(ids, part, [m for m in matches if m is not None], chunk, pooled, counts)
-        if full:
-            self._full(ids, full, chunk, pooled, counts)
-        self.stats["full"] += len(full)
-        self.stats["incremental"] += len(part)
-        return model.tail(pooled, chunk, counts)
+        return simulate_together([self], ids)[0]
 
     def _full(self, ids: torch.Tensor, rows: list[int], chunk: int, pooled: torch.Tensor,
               counts: dict[str, torch.Tensor]) -> None:
@@ -191,8 +173,9 @@ class IncrementalSimulator:
             window[r, :, :, c] = drawn.permute(2, 0, 1)
         return window.transpose(0, 1).contiguous()
 
-    def _partial(self, ids: torch.Tensor, rows: list[int], matches: list[tuple[int, int, int]],
-                 chunk: int, pooled: torch.Tensor, counts: dict[str, torch.Tensor]) -> None:
+    def _prepare_partial(self, ids: torch.Tensor, rows: list[int], matches: list[tuple[int, int, int]],
+                         counts: dict[str, torch.Tensor]) -> _Partial:
+        """The window inputs of the rows simulated in part (their ``input`` counts filled)."""
         model = self.model
         length = ids.shape[1]
         reach = max(model.widths) - 1
@@ -207,36 +190,113 @@ class IncrementalSimulator:
         slots = torch.tensor([m[0] for m in matches])
         columns = starts[:, None] + torch.arange(width)[None, :]  # [n, W]
         spikes = self._window_inputs(ids[rows], slots, columns)  # [T, n, dim, W]
-        n = len(rows)
-        if n == 1:  # two rows at least per conv call, in every chunk
-            spikes = spikes.repeat(1, 2, 1, 1)
-        steps = spikes.shape[0]
         if self.encoding.mode == "direct":  # the full path's float total of the currents
             counts["input"][rows] = self._inputs(ids[rows]).sum(dim=(0, 2, 3))
         else:
             cum = self.input_cum[slots]  # [n, L + 1]
-            window_sum = spikes[:, :n].sum(dim=(0, 2, 3))
+            window_sum = spikes.sum(dim=(0, 2, 3))
             counts["input"][rows] = (cum[:, length] - (cum.gather(1, (starts + width)[:, None])[:, 0]
                                                        - cum.gather(1, starts[:, None])[:, 0]) + window_sum)
-        pooled_parts = []
+        return _Partial(self, rows, spikes, starts, slots, width)
+
+    def _assemble(self, part: _Partial, branch: int, new_sums: torch.Tensor, length: int,
+                  pooled_parts: list[torch.Tensor], counts: dict[str, torch.Tensor]) -> None:
+        """Branch ``branch``'s pooled input of ``part``'s rows: the reference's spike sums
+        with the window's replaced by ``new_sums`` ``[T, n, maps]`` (whole numbers)."""
+        w = self.model.widths[branch]
+        cum = self.conv_cum[branch]  # [C, T, maps, Q + 1]
+        q = cum.shape[3] - 1
+        slots, starts = part.slots, part.starts
+        total = cum[slots, :, :, q]  # [n, T, maps]
+        old = cum[slots, :, :, starts + part.width - w + 1] - cum[slots, :, :, starts]
+        sums = total - old + new_sums.transpose(0, 1)  # [n, T, maps], whole numbers
+        counts[f"conv{branch}"][part.rows] = sums.sum(dim=(1, 2))
+        pooled_parts.append(sums.transpose(0, 1) / max(length - w + 1, 1))
+
+
+@dataclass
+class _Partial:
+    """Rows of one simulator's call simulated in part: their window inputs and where they lie."""
+
+    simulator: IncrementalSimulator
+    rows: list[int]
+    spikes: torch.Tensor  # [T, n, dim, W]
+    starts: torch.Tensor  # [n]: the window's first column per row
+    slots: torch.Tensor  # [n]: the reference's slot per row
+    width: int  # W
+
+
+def simulate_together(simulators: Sequence[IncrementalSimulator], ids: torch.Tensor) -> list[Simulation]:
+    """``[s.simulate(ids) for s in simulators]``, bit for bit, with the convolutions, neurons
+    and tails of all of them run as one batch: the k frozen draws of a ``crn-k`` query
+    become one call per branch instead of k small ones. Exact because every conv output
+    element and every neuron is per row whatever the batch (the module docstring), and the
+    windows of all simulators are cut to one width: the widest any of them needs, which
+    still holds each row's changed columns and every window that touches them."""
+    model = simulators[0].model
+    steps = simulators[0].time_steps
+    if any(s.model is not model or s.time_steps != steps for s in simulators):
+        raise ValueError("simulate_together needs simulators of one model and one T")
+    batch, length = ids.shape
+    if steps * batch < 2 or model.training:  # one-row conv calls take another kernel;
+        return [model.simulate(model.encode(ids, s.encoding, steps)) for s in simulators]  # training drops out
+    chunk = model.fold_chunk(steps, batch)
+    pooled = [torch.empty(steps, batch, model.fc.in_features) for _ in simulators]
+    counts = [{"input": torch.zeros(batch), **{f"conv{i}": torch.zeros(batch) for i in range(len(model.convs))}}
+              for _ in simulators]
+    plans = []
+    for simulator in simulators:
+        if length != simulator.length:
+            simulator._allocate(length)
+        matches = simulator._match(ids)
+        plans.append(([b for b, m in enumerate(matches) if m is None],
+                      [b for b, m in enumerate(matches) if m is not None],
+                      [m for m in matches if m is not None]))
+    # Rows simulated in part first: the full simulations below may reuse their slots.
+    parts = [(j, s._prepare_partial(ids, part, found, counts[j]))
+             for j, (s, (_, part, found)) in enumerate(zip(simulators, plans)) if part]
+    if parts:
+        width = max(p.width for _, p in parts)
+        for _, p in parts:  # one width for all: widen a window (to the right, else the left)
+            if p.width < width:
+                p.starts = torch.clamp(p.starts, max=length - width)
+                columns = p.starts[:, None] + torch.arange(width)[None, :]
+                p.spikes = p.simulator._window_inputs(ids[p.rows], p.slots, columns)
+                p.width = width
+        spikes = torch.cat([p.spikes for _, p in parts], dim=1)  # [T, rows, dim, W]
+        rows = spikes.shape[1]
+        if rows == 1:  # two rows at least per conv call, in every chunk
+            spikes = spikes.repeat(1, 2, 1, 1)
+        part_chunk = model.fold_chunk(steps, spikes.shape[1])
+        pooled_parts: list[list[torch.Tensor]] = [[] for _ in parts]
         for i, (conv, lif) in enumerate(zip(model.convs, model.conv_lifs)):
-            w = model.widths[i]
             mem = None
             new = []
-            for start in range(0, steps, chunk):
-                x = spikes[start : start + chunk]
+            for start in range(0, steps, part_chunk):
+                x = spikes[start : start + part_chunk]
                 cur = conv(x.reshape(x.shape[0] * x.shape[1], *x.shape[2:]))
                 spk, mem = run_neurons(lif, cur.view(x.shape[0], x.shape[1], *cur.shape[1:]), mem)
-                new.append(spk[:, :n].sum(dim=3))
-            new_sums = torch.cat(new)  # [T, n, maps]: the window's spikes per step and map
-            cum = self.conv_cum[i]  # [C, T, maps, Q + 1]
-            q = cum.shape[3] - 1
-            total = cum[slots, :, :, q]  # [n, T, maps]
-            old = cum[slots, :, :, starts + width - w + 1] - cum[slots, :, :, starts]
-            sums = total - old + new_sums.transpose(0, 1)  # [n, T, maps], whole numbers
-            counts[f"conv{i}"][rows] = sums.sum(dim=(1, 2))
-            pooled_parts.append(sums.transpose(0, 1) / max(length - w + 1, 1))
-        pooled[:, rows] = torch.cat(pooled_parts, dim=2)
+                new.append(spk[:, :rows].sum(dim=3))
+            new_sums = torch.cat(new)  # [T, rows, maps]: the windows' spikes per step and map
+            first = 0
+            for (j, p), out in zip(parts, pooled_parts):
+                n = len(p.rows)
+                p.simulator._assemble(p, i, new_sums[:, first : first + n], length, out, counts[j])
+                first += n
+        for (j, p), out in zip(parts, pooled_parts):
+            pooled[j][:, p.rows] = torch.cat(out, dim=2)
+    for j, (simulator, (full, part, _)) in enumerate(zip(simulators, plans)):
+        if full:
+            simulator._full(ids, full, chunk, pooled[j], counts[j])
+        simulator.stats["full"] += len(full)
+        simulator.stats["incremental"] += len(part)
+    if len(simulators) == 1:
+        return [model.tail(pooled[0], chunk, counts[0])]
+    joined = {name: torch.cat([c[name] for c in counts]) for name in counts[0]}
+    sim = model.tail(torch.cat(pooled, dim=1), model.fold_chunk(steps, batch * len(simulators)), joined)
+    return [Simulation(sim.out_spikes[:, j * batch : (j + 1) * batch], sim.out_membrane[j * batch : (j + 1) * batch],
+                       {name: count[j * batch : (j + 1) * batch] for name, count in sim.layer_spikes.items()})
+            for j in range(len(simulators))]
 
 
 class CommonDrawsSimulator:
@@ -262,8 +322,7 @@ class CommonDrawsSimulator:
                            for draw in encoding.frozen_draws()]
 
     def simulate_draws(self, ids: torch.Tensor) -> Iterator[Simulation]:
-        for simulator in self.simulators:
-            yield simulator.simulate(ids)
+        yield from simulate_together(self.simulators, ids)
 
     @property
     def stats(self) -> dict[str, int]:
