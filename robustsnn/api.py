@@ -128,23 +128,30 @@ def _results(results: str | Path | None) -> Path:
     return Path(results) if results else results_dir() / "attacks"
 
 
-def _cell_noise(model: str, stochastic: bool, noise: Any, campaign: Any) -> Any:
-    """The noise of an ``attack`` cell: an Encoding for a stochastic model (default: the
-    campaign's first mode), ``"none"`` for a deterministic one."""
+def _cell_noise(model: str, stochastic: bool, noise: Any, campaign: Any, defense: str = "none") -> Any:
+    """The noise of an ``attack`` cell: an Encoding for a stochastic model or a randomized
+    defense (default: the campaign's first mode that applies), ``"none"`` otherwise."""
     from dataclasses import replace
 
-    from .campaign.spec import noise_encodings, parse_noise
+    from .campaign.spec import cell_modes, noise_encodings, parse_noise
+    from .defenses import is_randomized
 
-    if not stochastic:
+    randomized = is_randomized(defense)
+    if not stochastic and not randomized:
         if not _is_none(noise):
             raise UserError(f"model '{model}' is deterministic; a noise mode (--noise) applies to "
-                            "stochastic models only")
+                            "stochastic models and randomized defenses only")
         return NOISE_NONE
     if noise is None:
-        return noise_encodings(campaign)[0]
+        modes = cell_modes(model, defense, noise_encodings(campaign))
+        if not modes:
+            raise UserError(f"randomized defense '{defense}' draws fresh, frozen or mean-<k>, and the campaign "
+                            "lists none of them; give --noise")
+        return modes[0]
     if _is_none(noise):
-        raise UserError(f"model '{model}' is stochastic; give a noise mode: fresh, frozen, mean-<k> "
-                        "(k draws averaged, e.g. mean-20) or direct")
+        what = f"model '{model}' is stochastic" if stochastic else f"defense '{defense}' is randomized"
+        raise UserError(f"{what}; give a noise mode: fresh, frozen, mean-<k> "
+                        "(k draws averaged, e.g. mean-20)" + (" or direct" if stochastic else ""))
     encoding = parse_noise(noise)
     if encoding.seed == campaign.campaign.seed:  # the campaign seeds it anyway
         encoding = replace(encoding, seed=0)
@@ -183,7 +190,7 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
         from .defenses import DEFENSES
 
         DEFENSES.entry(defense)
-    cell = Cell(dataset, model, defense, recipe, _cell_noise(model, entry.stochastic, noise, c))
+    cell = Cell(dataset, model, defense, recipe, _cell_noise(model, entry.stochastic, noise, c, defense))
     return run_cell(c, cell, _results(results), checkpoint=Path(checkpoint) if checkpoint else None,
                     resources=resources, log=log)
 
@@ -298,9 +305,9 @@ def transfer(source_model: str, recipe: str, target_model: str, dataset: str | N
 
     c = _campaign(campaign, overrides, num_examples)
     dataset = get_dataset_spec(dataset or c.campaign.datasets[0]).name
-    noise_of = lambda model, mode: _cell_noise(model, MODELS.get(model).stochastic, mode, c)  # noqa: E731
-    source = Cell(dataset, source_model, "none", recipe, noise_of(source_model, source_noise))
-    target = Cell(dataset, target_model, defense, transfer_recipe(source), noise_of(target_model, noise))
+    noise_of = lambda model, mode, on: _cell_noise(model, MODELS.get(model).stochastic, mode, c, on)  # noqa: E731
+    source = Cell(dataset, source_model, "none", recipe, noise_of(source_model, source_noise, "none"))
+    target = Cell(dataset, target_model, defense, transfer_recipe(source), noise_of(target_model, noise, defense))
     return run_transfer(c, source, target, _results(results), log=log)
 
 

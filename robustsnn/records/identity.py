@@ -62,7 +62,8 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 # Settings added after logs were written, with the value every older run had: a log
 # that lacks one was written with that value, so it matches a run that has it.
-ADDED_LATER = {"threat.model_reach": False}
+# A randomized defense's "draws" (issue 33): every log from before drew frozen (keyed) draws.
+ADDED_LATER = {"threat.model_reach": False, "model.defense.draws": "frozen"}
 
 
 def first_difference(stored: Mapping[str, Any], ours: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
