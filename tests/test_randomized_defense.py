@@ -161,3 +161,11 @@ def test_frozen_cells_answer_as_before_issue_33(toys):
     classifier = build_classifier(Cell("sst2", "toy-det", "toy-safer", "pwws", "frozen"), campaign())
     alone = Safer(copies=4)(ToyClassifier(), toy_context(3))
     np.testing.assert_array_equal(classifier.predict_proba(list(TEXTS)), alone.predict_proba(list(TEXTS)))
+
+
+def test_list_defenses_says_which_are_randomized():
+    from robustsnn.cli.registry import _defense_summary
+
+    assert _defense_summary("safer", DEFENSES.get("safer")).endswith("Randomized: judged by its majority over "
+                                                                    "fresh draws.")
+    assert "andomized" not in _defense_summary("fgws", DEFENSES.get("fgws"))
