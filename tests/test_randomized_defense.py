@@ -169,3 +169,26 @@ def test_list_defenses_says_which_are_randomized():
     assert _defense_summary("safer", DEFENSES.get("safer")).endswith("Randomized: judged by its majority over "
                                                                     "fresh draws.")
     assert "andomized" not in _defense_summary("fgws", DEFENSES.get("fgws"))
+
+
+def test_the_committed_safer_records_read_as_they_were_logged():
+    """results/attacks/defenses holds SAFER runs from before issue 33: the TextCNN's under noise
+    'none' (one frozen draw, no verdict) and the SNN's under 'frozen' (frozen spikes and frozen
+    SAFER draws, with a verdict over fresh spikes). They load unchanged; the TextCNN's stays a
+    deterministic run, never pooled with a randomized textcnn+safer; the shipped campaign now
+    names that cell's mode, frozen (the same model: its rerun would log under a new name)."""
+    from pathlib import Path
+
+    from robustsnn.analysis.worst_case import run_from_record
+    from robustsnn.campaign.spec import load_campaign
+    from robustsnn.records.find import find_records
+
+    folder = Path(__file__).resolve().parents[1] / "results" / "attacks" / "defenses"
+    runs = {(r.cell.model, r.cell.noise): run_from_record(r) for r in find_records(folder) if r.cell.defense == "safer"}
+    assert set(runs) == {("textcnn", "none"), ("snn", "frozen")}
+    textcnn, snn = runs["textcnn", "none"], runs["snn", "frozen"]
+    assert (textcnn.form, textcnn.stochastic, len(textcnn.examples)) == ("-", False, 100)
+    assert (snn.form, snn.stochastic, len(snn.examples)) == ("poisson", True, 100)
+    assert "draws" not in textcnn.record.model["defense"]  # frozen, as records/identity.py reads it
+    grid = {(c.model, c.defense): c.noise for c in cells(load_campaign("defenses"))}
+    assert grid["textcnn", "safer"] == "frozen" and grid["textcnn", "fgws"] == "none"
