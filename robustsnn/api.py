@@ -28,7 +28,9 @@ the parsed value. A bare ``"mean-k"`` is refused: the number of draws is part of
 already is a fixed function of the text, which is what frozen means - and refuses
 ``"fresh"`` and ``"mean-<k>"``, which ask for noise the model does not have. :func:`attack`
 is as strict as ``robustsnn attack``: a deterministic model takes no noise mode at all
-(it runs as noise ``none``, the name in its result files).
+(it runs as noise ``none``, the name in its result files), unless its ``defense`` is
+randomized (SAFER): the mode then governs the defense's draws (``fresh``, ``frozen`` or
+``mean-<k>``; see :mod:`robustsnn.defenses`) and ``none`` is refused.
 
 Importing this module is cheap: torch and TextAttack are imported by the verbs that
 need them.
@@ -170,8 +172,8 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
     holding the threat model, the examples and the seed (default: the paper's settings,
     as in the shipped ``paper``, under the name ``adhoc``); ``overrides`` are its ``--set``
     strings (``"threat.candidates=50"``). ``dataset``: default the campaign's first.
-    ``noise``: for a stochastic model, default the campaign's first noise mode; see the
-    module docstring. The log and the record go to
+    ``noise``: for a stochastic model or a randomized defense (whose draws it governs),
+    default the campaign's first noise mode that applies; see the module docstring. The log and the record go to
     ``<results>/<campaign name>/`` (default ``$ROBUSTSNN_RESULTS/attacks``); a run
     already there resumes. ``resources``: an :class:`~robustsnn.resources.AttackResources`
     to share between calls; ``log``: where progress lines go.
