@@ -192,3 +192,35 @@ def test_the_committed_safer_records_read_as_they_were_logged():
     assert "draws" not in textcnn.record.model["defense"]  # frozen, as records/identity.py reads it
     grid = {(c.model, c.defense): c.noise for c in cells(load_campaign("defenses"))}
     assert grid["textcnn", "safer"] == "frozen" and grid["textcnn", "fgws"] == "none"
+
+
+def test_a_log_voted_on_with_frozen_defense_draws_is_never_extended_with_fresh_ones(tmp_path):
+    """Before issue 33 the verdict of an SNN+SAFER cell drew fresh spikes but SAFER's frozen
+    draws; now it draws both fresh. Its log (the committed one, copied here) is refused rather
+    than extended with rows of the other verdict, and so is a log with an identity from before."""
+    import shutil
+    from pathlib import Path
+
+    from robustsnn.campaign.runner import open_log, verdict_defense_draws
+    from robustsnn.campaign.spec import load_campaign
+    from robustsnn.records.identity import first_difference, run_identity
+    from robustsnn.records.record import RunRecord
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "attacks" / "defenses"
+    stem = "sst2__snn__safer__pwws__frozen__shared-swap"
+    for suffix in (".csv", ".json"):
+        shutil.copy(committed / f"{stem}{suffix}", tmp_path / f"{stem}{suffix}")
+    before = (tmp_path / f"{stem}.csv").read_bytes()
+    c = load_campaign("defenses")
+    record = RunRecord.load(tmp_path / f"{stem}.json")
+    cell = Cell("sst2", "snn", "safer", "pwws", "frozen")
+    assert verdict_defense_draws(cell, 20) == "fresh" and verdict_defense_draws(cell, 0) is None
+    assert verdict_defense_draws(Cell("sst2", "snn", "fgws", "pwws", "frozen"), 20) is None
+    identity = run_identity(c, cell, {**record.model, "defense": {**record.model["defense"], "draws": "frozen"}},
+                            record.attack, 20, verdict_defense_draws(cell, 20))
+    with pytest.raises(UserError, match="voted on with defense 'safer' drawing frozen"):
+        open_log(tmp_path / f"{stem}.csv", tmp_path / f"{stem}.json", c, identity, log=lambda _: None)
+    assert (tmp_path / f"{stem}.csv").read_bytes() == before  # nothing written
+    # A log with an identity line from before names the field that differs.
+    old = {k: v for k, v in identity.items() if k != "verdict_defense_draws"}
+    assert first_difference(old, identity)[0] == "verdict_defense_draws"

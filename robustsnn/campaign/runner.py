@@ -88,6 +88,15 @@ def victim(cell: Cell, campaign: Campaign, checkpoint: Path | None = None) -> tu
     return classifier, campaign.verdict.draws, build_classifier(cell, campaign, checkpoint, encoding=FRESH)
 
 
+def verdict_defense_draws(cell: Cell, verdict_draws: int) -> str | None:
+    """How the cell's defense draws in its verdict: ``fresh`` for a randomized defense's
+    cell that takes a verdict (:func:`victim` builds its verdict model fresh), else None;
+    part of the log's identity (:func:`robustsnn.records.identity.run_identity`)."""
+    from ..defenses import is_randomized
+
+    return "fresh" if verdict_draws and is_randomized(cell.defense) else None
+
+
 def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Path]:
     folder = Path(results) / campaign.campaign.name
     stem = f"{cell.key}__{campaign.threat.protocol}"
@@ -116,6 +125,10 @@ def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identit
     except RecordError as exc:
         raise UserError(f"{exc}; move it away to start over") from None
     stored, model = legacy_identity(dict(old.campaign)), old.model
+    if identity.get("verdict_defense_draws") and old.verdict_draws and "draws" not in (model.get("defense") or {}):
+        raise UserError(f"{csv_path} was voted on with defense '{old.cell.defense}' drawing frozen (keyed) draws, as "
+                        "before it was judged by fresh draws; this run's verdict draws it fresh: another experiment; "
+                        "give another --results folder, or move the log away to start over")
     ours = legacy_identity(campaign.to_dict())
     if not identity["verdict_draws"]:  # deterministic models never use the verdict
         stored.pop("verdict")
@@ -325,7 +338,8 @@ class CellWorker:
         check_attackable(self.attack, self.examples, cell, campaign, self.described)
         self.counter = CandidateCounter(self.attack)
         self.model = self.classifier.describe()
-        self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws)
+        self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws,
+                                     verdict_defense_draws(cell, self.verdict_draws))
 
     def failure_kind(self, row: dict[str, Any], example: Example) -> str:
         """What a failed search's row says (any other result stays as it is):

@@ -28,12 +28,16 @@ _ATTACK_KEYS = ("recipe", "protocol", "goal_function", "search_method", "transfo
 
 
 def run_identity(campaign: Any, cell: Any, model: Mapping[str, Any], attack: Mapping[str, Any],
-                 verdict_draws: int) -> dict[str, Any]:
+                 verdict_draws: int, verdict_defense_draws: str | None = None) -> dict[str, Any]:
     """The identity of ``cell`` of ``campaign`` run against the classifier described by
     ``model`` (its ``describe()``) with the attack described by ``attack``.
 
     ``verdict_draws`` is what the run uses (0 for deterministic models and ``direct``),
     so the campaign's verdict setting is no part of a TextCNN log's identity.
+    ``verdict_defense_draws``: how a randomized defense draws in the verdict (``fresh``),
+    None where no randomized defense votes. Before issue 33 the verdict voted with the
+    defense's frozen draws, and an identity without the field is such a log: it differs,
+    so a log of the old verdict is never extended with rows of the new one.
     """
     spec = campaign.to_dict()
     examples = {k: v for k, v in spec["examples"].items() if k != "num_examples"}
@@ -48,6 +52,7 @@ def run_identity(campaign: Any, cell: Any, model: Mapping[str, Any], attack: Map
         "seed": spec["campaign"]["seed"],
         "query_cache": spec["campaign"]["query_cache"],
         "verdict_draws": verdict_draws,
+        **({"verdict_defense_draws": verdict_defense_draws} if verdict_defense_draws is not None else {}),
         "attack": {k: attack[k] for k in _ATTACK_KEYS if k in attack},
     }
 
