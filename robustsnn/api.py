@@ -173,10 +173,11 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
     as in the shipped ``paper``, under the name ``adhoc``); ``overrides`` are its ``--set``
     strings (``"threat.candidates=50"``). ``dataset``: default the campaign's first.
     ``noise``: for a stochastic model or a randomized defense (whose draws it governs),
-    default the campaign's first noise mode that applies; see the module docstring. The log and the record go to
-    ``<results>/<campaign name>/`` (default ``$ROBUSTSNN_RESULTS/attacks``); a run
-    already there resumes. ``resources``: an :class:`~robustsnn.resources.AttackResources`
-    to share between calls; ``log``: where progress lines go.
+    default the campaign's first noise mode that applies; see the module docstring. The
+    log and the record go to ``<results>/<campaign name>/`` (default
+    ``$ROBUSTSNN_RESULTS/attacks``); a run already there resumes. ``resources``: an
+    :class:`~robustsnn.resources.AttackResources` to share between calls; ``log``: where
+    progress lines go.
     """
     from .attack.recipes import RECIPES
     from .campaign.runner import run_cell

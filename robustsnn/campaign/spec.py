@@ -298,7 +298,6 @@ def transfer_cells(c: Campaign) -> list[tuple[Cell, Cell]]:
     """``(source, target)`` pairs of the campaign's transfer runs, in run order: every
     attack cell of a ``transfer.sources`` model (defense none) replayed against every
     target model, defense and noise mode. Names are checked like :func:`cells`'."""
-
     spec, tr = c.campaign, c.transfer
     if not tr.sources:
         return []
