@@ -28,7 +28,9 @@ the parsed value. A bare ``"mean-k"`` is refused: the number of draws is part of
 already is a fixed function of the text, which is what frozen means - and refuses
 ``"fresh"`` and ``"mean-<k>"``, which ask for noise the model does not have. :func:`attack`
 is as strict as ``robustsnn attack``: a deterministic model takes no noise mode at all
-(it runs as noise ``none``, the name in its result files).
+(it runs as noise ``none``, the name in its result files), unless its ``defense`` is
+randomized (SAFER): the mode then governs the defense's draws (``fresh``, ``frozen`` or
+``mean-<k>``; see :mod:`robustsnn.defenses`) and ``none`` is refused.
 
 Importing this module is cheap: torch and TextAttack are imported by the verbs that
 need them.
@@ -128,23 +130,30 @@ def _results(results: str | Path | None) -> Path:
     return Path(results) if results else results_dir() / "attacks"
 
 
-def _cell_noise(model: str, stochastic: bool, noise: Any, campaign: Any) -> Any:
-    """The noise of an ``attack`` cell: an Encoding for a stochastic model (default: the
-    campaign's first mode), ``"none"`` for a deterministic one."""
+def _cell_noise(model: str, stochastic: bool, noise: Any, campaign: Any, defense: str = "none") -> Any:
+    """The noise of an ``attack`` cell: an Encoding for a stochastic model or a randomized
+    defense (default: the campaign's first mode that applies), ``"none"`` otherwise."""
     from dataclasses import replace
 
-    from .campaign.spec import noise_encodings, parse_noise
+    from .campaign.spec import cell_modes, noise_encodings, parse_noise
+    from .defenses import is_randomized
 
-    if not stochastic:
+    randomized = is_randomized(defense)
+    if not stochastic and not randomized:
         if not _is_none(noise):
             raise UserError(f"model '{model}' is deterministic; a noise mode (--noise) applies to "
-                            "stochastic models only")
+                            "stochastic models and randomized defenses only")
         return NOISE_NONE
     if noise is None:
-        return noise_encodings(campaign)[0]
+        modes = cell_modes(model, defense, noise_encodings(campaign))
+        if not modes:
+            raise UserError(f"randomized defense '{defense}' draws fresh, frozen or mean-<k>, and the campaign "
+                            "lists none of them; give --noise")
+        return modes[0]
     if _is_none(noise):
-        raise UserError(f"model '{model}' is stochastic; give a noise mode: fresh, frozen, mean-<k> "
-                        "(k draws averaged, e.g. mean-20) or direct")
+        what = f"model '{model}' is stochastic" if stochastic else f"defense '{defense}' is randomized"
+        raise UserError(f"{what}; give a noise mode: fresh, frozen, mean-<k> "
+                        "(k draws averaged, e.g. mean-20)" + (" or direct" if stochastic else ""))
     encoding = parse_noise(noise)
     if encoding.seed == campaign.campaign.seed:  # the campaign seeds it anyway
         encoding = replace(encoding, seed=0)
@@ -163,11 +172,12 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
     holding the threat model, the examples and the seed (default: the paper's settings,
     as in the shipped ``paper``, under the name ``adhoc``); ``overrides`` are its ``--set``
     strings (``"threat.candidates=50"``). ``dataset``: default the campaign's first.
-    ``noise``: for a stochastic model, default the campaign's first noise mode; see the
-    module docstring. The log and the record go to
-    ``<results>/<campaign name>/`` (default ``$ROBUSTSNN_RESULTS/attacks``); a run
-    already there resumes. ``resources``: an :class:`~robustsnn.resources.AttackResources`
-    to share between calls; ``log``: where progress lines go.
+    ``noise``: for a stochastic model or a randomized defense (whose draws it governs),
+    default the campaign's first noise mode that applies; see the module docstring. The
+    log and the record go to ``<results>/<campaign name>/`` (default
+    ``$ROBUSTSNN_RESULTS/attacks``); a run already there resumes. ``resources``: an
+    :class:`~robustsnn.resources.AttackResources` to share between calls; ``log``: where
+    progress lines go.
     """
     from .attack.recipes import RECIPES
     from .campaign.runner import run_cell
@@ -183,7 +193,7 @@ def attack(model: str, recipe: str, dataset: str | None = None, noise: Any = Non
         from .defenses import DEFENSES
 
         DEFENSES.entry(defense)
-    cell = Cell(dataset, model, defense, recipe, _cell_noise(model, entry.stochastic, noise, c))
+    cell = Cell(dataset, model, defense, recipe, _cell_noise(model, entry.stochastic, noise, c, defense))
     return run_cell(c, cell, _results(results), checkpoint=Path(checkpoint) if checkpoint else None,
                     resources=resources, log=log)
 
@@ -298,9 +308,9 @@ def transfer(source_model: str, recipe: str, target_model: str, dataset: str | N
 
     c = _campaign(campaign, overrides, num_examples)
     dataset = get_dataset_spec(dataset or c.campaign.datasets[0]).name
-    noise_of = lambda model, mode: _cell_noise(model, MODELS.get(model).stochastic, mode, c)  # noqa: E731
-    source = Cell(dataset, source_model, "none", recipe, noise_of(source_model, source_noise))
-    target = Cell(dataset, target_model, defense, transfer_recipe(source), noise_of(target_model, noise))
+    noise_of = lambda model, mode, on: _cell_noise(model, MODELS.get(model).stochastic, mode, c, on)  # noqa: E731
+    source = Cell(dataset, source_model, "none", recipe, noise_of(source_model, source_noise, "none"))
+    target = Cell(dataset, target_model, defense, transfer_recipe(source), noise_of(target_model, noise, defense))
     return run_transfer(c, source, target, _results(results), log=log)
 
 

@@ -5,7 +5,9 @@ A *noise mode* says how a stochastic model's input spikes are drawn per query
 rates of k fresh draws averaged per query), ``crn-<k>`` (the rates of k *frozen* draws with
 k derived seeds averaged per query: every query of a search meets the same k draws, the
 common random numbers) or ``direct`` (no sampling); ``none`` is what a deterministic
-model's cells carry. Campaign files, the CLI's ``--noise``, run records,
+model's cells carry. The same mode governs a randomized defense's draws
+(:func:`defense_draws`), so a cell has one mode however many sources of randomness its
+model has. Campaign files, the CLI's ``--noise``, run records,
 tables and reports all read modes through here, so a spelling is parsed in one place and
 a report never re-derives, say, the draws of ``mean-20`` by slicing the string.
 
@@ -23,6 +25,11 @@ from .errors import UserError
 NONE = "none"  # a deterministic model's cells: no noise to draw
 FRESH, FROZEN, MEAN, DIRECT, CRN = "fresh", "frozen", "mean-k", "direct", "crn-k"
 MODES = (FRESH, FROZEN, MEAN, DIRECT, CRN)
+# The modes a randomized defense over a deterministic network runs in (direct and crn-k
+# are modes of the spike input: over a TextCNN they would repeat frozen).
+DEFENSE_MODES = (FRESH, FROZEN, MEAN)
+# The deployed form of a deterministic network whose only randomness is its defense's.
+RANDOMIZED = "randomized"
 # The modes spelled with their number of draws (``mean-20``, ``crn-20``): mode -> prefix.
 COUNTED = {MEAN: "mean", CRN: "crn"}
 # The most draws one mean-k query may average. The k-curve plateaus by k = 20-100 and the
@@ -112,10 +119,28 @@ def simulations_per_query(noise: str) -> int:
     return 1 if is_none(noise) else parse_mode(noise).k
 
 
+def defense_draws(noise: str) -> NoiseMode:
+    """How a randomized defense (``randomized = True``, :mod:`robustsnn.defenses`) draws in a
+    cell of mode ``noise``: ``fresh`` (new draws on every call, from the global RNGs the
+    runner and the verdict seed), ``mean-<k>`` (the mean of k fresh outputs) or ``frozen``
+    (its keyed draws: a pure function of the campaign seed and the input). ``frozen``,
+    ``direct``, ``crn-<k>`` and ``none`` all read as ``frozen``: ``direct`` and ``crn-<k>``
+    are modes of the spike input, whose deterministic forms meet the defense's keyed draws
+    (its common random numbers), and a ``none`` cell of a randomized defense is a record
+    from before the defense declared itself randomized, when it always drew keyed draws."""
+    if is_none(noise):
+        return NoiseMode(FROZEN)
+    parsed = parse_mode(noise)
+    return parsed if parsed.mode in (FRESH, MEAN) else NoiseMode(FROZEN)
+
+
 def deployed_form(noise: str) -> str:
     """The deployed model a run of this mode attacks: ``-`` for a deterministic model,
     ``direct`` for the SNN without sampling, ``poisson`` for every sampled mode (fresh,
-    frozen, mean-k and crn-k all attack the same deployed Poisson SNN)."""
+    frozen, mean-k and crn-k all attack the same deployed Poisson SNN). The mode alone
+    cannot tell a Poisson SNN from a deterministic network under a randomized defense:
+    :func:`robustsnn.analysis.worst_case.run_from_record` names the latter ``randomized``
+    from its record."""
     if is_none(noise):
         return "-"
     return DIRECT if parse_mode(noise).mode == DIRECT else "poisson"

@@ -187,6 +187,13 @@ def check_defense(defense: Any, *, base: TextClassifier | None = None,
     and pass :func:`check_model`; a second build from the same context must answer
     the same (a defense is a function of the seed and its input, not of global state).
     ``deterministic`` defaults to whether ``base`` is (ToyClassifier: yes).
+
+    A randomized defense (its builder's ``randomized = True``; see
+    :mod:`robustsnn.defenses`) is checked in its frozen form as above (``context``'s mode,
+    frozen by default), and also built with noise ``fresh``: the classifier must say
+    ``randomized = True``, and its fresh draws must come from the global RNGs the harness
+    seeds (``random``, ``numpy.random``, ``torch``), so that the same seeds give the same
+    answers (``randomized``).
     """
     name = None
     if isinstance(defense, str):
@@ -218,7 +225,32 @@ def check_defense(defense: Any, *, base: TextClassifier | None = None,
         _same("rebuild", _rows(defended, texts, "rebuild"), _rows(again, texts, "rebuild"),
               "a second build from the same context answers differently")
         passed.append("rebuild")
+    if getattr(defense, "randomized", False):
+        passed.append(_check_randomized(defense, base, context, texts))
+    elif getattr(defended, "randomized", False):
+        _fail("randomized", "the defended classifier says randomized = True but its builder does not")
     return passed
+
+
+def _check_randomized(defense: Any, base: TextClassifier, context: DefenseContext, texts: Sequence[str]) -> str:
+    """A randomized defense built with fresh draws answers alike under the same global seeds."""
+    import random
+    from dataclasses import replace
+
+    def seeded(seed: int) -> np.ndarray:
+        import torch
+
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        return _rows(fresh, texts, "randomized")
+
+    fresh = defense(base, replace(context, noise="fresh"))
+    if not getattr(fresh, "randomized", False):
+        _fail("randomized", "the builder says randomized = True but the classifier it built does not")
+    _same("randomized", seeded(0), seeded(0),
+          "fresh draws differ under the same seeds of random, numpy.random and torch (draw from those)")
+    return "randomized"
 
 
 # ---------------------------------------------------------------------- toys

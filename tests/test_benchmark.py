@@ -86,7 +86,7 @@ def recount(card, root):
     per_attack, robust, clean, left_out = {}, None, None, set()
     for attack in card["attacks"]:
         rows = {int(r["index"]): r for r in read_log(root / attack["log"])}
-        stochastic = card["deployed_form"] == "poisson"
+        stochastic = card["deployed_form"] in ("poisson", "randomized")
         ok, clean_ok = {}, {}
         for i, r in rows.items():
             if stochastic:
@@ -109,8 +109,30 @@ def recount(card, root):
         a: sum(v for i, v in ok.items() if i not in left_out) for a, ok in per_attack.items()}
 
 
-@pytest.mark.parametrize("model, noise", [("textcnn", None), ("snn-converted", None)])
-def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, tmp_path, monkeypatch, model, noise):
+class ToySafer:
+    """SAFER with 4 copies whose synonyms are the toy attack vocabulary's neighbours."""
+
+    randomized = True
+
+    def __call__(self, classifier, context):
+        from robustsnn.defenses.safer import Safer
+
+        return Safer(copies=4, name="toy-safer")(classifier, dataclasses.replace(context, embedding=toy_embedding()))
+
+
+@pytest.fixture
+def toy_safer():
+    from robustsnn.defenses import DEFENSES
+
+    DEFENSES.register("toy-safer", ToySafer())
+    yield
+    DEFENSES.unregister("toy-safer")
+
+
+@pytest.mark.parametrize("model, noise, defense", [("textcnn", None, "none"), ("snn-converted", None, "none"),
+                                                   ("textcnn", None, "toy-safer")])
+def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_safer, tmp_path, monkeypatch, model,
+                                                                 noise, defense):
     from robustsnn.evaluation import standard
     from robustsnn.evaluation.run import benchmark
     from robustsnn.resources import AttackResources
@@ -118,10 +140,11 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, tmp_pat
     monkeypatch.setitem(standard.EVALUATIONS, TINY.name, TINY)
     resources = AttackResources(embedding=toy_embedding())
     lines: list[str] = []
-    card = benchmark(model, "sst2", noise=noise, evaluation=TINY.name, results=tmp_path, resources=resources,
-                     log=lines.append)
+    card = benchmark(model, "sst2", defense=defense, noise=noise, evaluation=TINY.name, results=tmp_path,
+                     resources=resources, log=lines.append)
+    name = model if defense == "none" else f"{model}+{defense}"
     written = json.loads((tmp_path / "benchmark" / "cards" / "tiny-v1" /
-                          f"sst2__{model}__{card['checkpoint_sha256'][:12]}.json").read_text())
+                          f"sst2__{name}__{card['checkpoint_sha256'][:12]}.json").read_text())
     assert written == json.loads(json.dumps(card))
     assert card["evaluation"] == "tiny-v1" and card["examples"]["num_examples"] == 4
     n, clean, robust, alone = recount(card, tmp_path)
@@ -131,7 +154,15 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, tmp_pat
     assert robust <= min(alone.values()) <= clean <= n
     low, high = card["worst_case_robust_accuracy"]["ci95"]
     assert (low <= robust / n <= high) if n else math.isnan(low)
-    if model == "textcnn":
+    if defense != "none":  # judged like the Poisson SNN: by the majority over fresh draws of its copies
+        assert card["deployed_form"] == "randomized" and card["verdict_draws"] == 7
+        assert card["forward_passes_per_prediction"] == 7 * 4  # R draws x M copies
+        assert any(f.startswith("randomized") for f in card["flags"])
+        assert {a["noise"] for a in card["attacks"] if a["kind"] != "transfer"} == {"fresh", "frozen", "mean-3"}
+        for attack in card["attacks"]:  # each run's defense drew in its cell's mode, and was voted on
+            record = json.loads((tmp_path / attack["log"]).with_suffix(".json").read_text())
+            assert record["model"]["defense"]["draws"] == attack["noise"] and record["verdict_draws"] == 7
+    elif model == "textcnn":
         assert card["deployed_form"] == "-" and card["verdict_draws"] == 0
         assert card["forward_passes_per_prediction"] == 1
         assert not any(f.startswith("randomized") for f in card["flags"])
@@ -142,8 +173,8 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, tmp_pat
     assert any(f.startswith("partial") for f in card["flags"]) is False  # the whole (tiny) example set ran
 
     # Run again: everything resumes, nothing is attacked, the card is the same.
-    again = benchmark(model, "sst2", noise=noise, evaluation=TINY.name, results=tmp_path, resources=resources,
-                      log=lines.append)
+    again = benchmark(model, "sst2", defense=defense, noise=noise, evaluation=TINY.name, results=tmp_path,
+                      resources=resources, log=lines.append)
     assert json.dumps(again, sort_keys=True) == json.dumps(card, sort_keys=True)
 
 
@@ -184,10 +215,11 @@ def test_the_leaderboard_ranks_only_full_standard_evaluations_and_keeps_randomiz
 SHA, OTHER_SHA = "c" * 64, "d" * 64
 
 
-def _write_toy_run(root, step, fooled, flat=(), skipped=(9,), sha=SHA, n=10):
+def _write_toy_run(root, step, fooled, flat=(), skipped=(9,), sha=SHA, n=10, verdict=0, model=None):
     """A finished run of ``step`` as the runner leaves it: a log of ``n`` examples (``fooled``
     successful, ``flat`` failed with no word changed, ``skipped`` wrong on the clean text) and
-    its record."""
+    its record. ``verdict``: R > 0 gives every row an R-draw verdict agreeing with its result
+    (a randomized target's run); ``model``: the record's model description."""
     from robustsnn.campaign.runner import cell_paths
     from robustsnn.records.log import AttackLog
 
@@ -196,16 +228,22 @@ def _write_toy_run(root, step, fooled, flat=(), skipped=(9,), sha=SHA, n=10):
     log = AttackLog(csv_path)
     for i in range(n):
         result = "skipped" if i in skipped else "successful" if i in fooled else "failed"
-        log.append({"index": i, "label": 1, "result": result, "original_output": 1, "perturbed_output": 1,
-                    "original_score": 0.3, "perturbed_score": 0.4, "queries": 5, "candidates_offered": 5,
-                    "candidates_kept": 3, "words_perturbed": 0 if i in flat or result == "skipped" else 1,
-                    "num_words": 6, "seconds": 0.5, "original_text": f"text {i}",
-                    "perturbed_text": f"text {i}" if result != "successful" else f"changed {i}"})
+        row = {"index": i, "label": 1, "result": result, "original_output": 1, "perturbed_output": 1,
+               "original_score": 0.3, "perturbed_score": 0.4, "queries": 5, "candidates_offered": 5,
+               "candidates_kept": 3, "words_perturbed": 0 if i in flat or result == "skipped" else 1,
+               "num_words": 6, "seconds": 0.5, "original_text": f"text {i}",
+               "perturbed_text": f"text {i}" if result != "successful" else f"changed {i}"}
+        if verdict:
+            clean_ok, final_ok = result != "skipped", result not in ("skipped", "successful")
+            row.update(verdict_draws=verdict, verdict_clean_votes=verdict * clean_ok,
+                       verdict_final_votes=verdict * final_ok, verdict_clean_correct=int(clean_ok),
+                       verdict_final_correct=int(final_ok), verdict_clean_draws=verdict, verdict_final_draws=verdict)
+        log.append(row)
     record = {
         "cell": step.cell.to_dict(), "campaign": step.campaign.to_dict(), "campaign_file": None,
         "protocol": step.campaign.threat.protocol, "attack": {"recipe": step.cell.recipe},
-        "model": {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": sha, "model": "textcnn"},
-        "log": csv_path.name, "examples_selected": n, "verdict_draws": 0, "complete": True,
+        "model": model or {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": sha, "model": "textcnn"},
+        "log": csv_path.name, "examples_selected": n, "verdict_draws": verdict, "complete": True,
         "metrics": {"n": n, "seconds_per_example": 0.5}, "date": "2026-12-07T10:00:00+00:00", "git": "abc",
         "robustsnn": "0.1.0", "python": "3.11", "versions": {}, "machine": {}, "command": "robustsnn benchmark",
     }
@@ -296,3 +334,83 @@ def test_the_leaderboard_pairs_each_row_with_the_next_over_the_same_examples(tin
     assert top["vs_next_significant"] is False and ranked[1].get("vs_next_p") is None
     assert "+20.0 [" in (tmp_path / "leaderboard.md").read_text() and "within noise" in (
         tmp_path / "leaderboard.md").read_text()
+
+
+# ------------------------------------------------------------------ a randomized defense (issue 33)
+
+
+def test_a_randomized_defense_is_planned_like_a_stochastic_model(tiny_data):
+    target = target_of("textcnn", "sst2", defense="safer")
+    assert target.form == "randomized" and target.stochastic and target.label == "textcnn+safer"
+    steps = plan(TINY, target, white_box=False)  # SAFER's wrapper exposes no input gradient
+    assert kinds(steps) == sorted([
+        (SCORE, "pwws/fresh"), (SCORE, "pwws/frozen"), (SCORE, "textfooler/fresh"), (SCORE, "textfooler/frozen"),
+        (EOT, "pwws/mean-3"), (EOT, "textfooler/mean-3"), (DECISION, "hard-label/mean-3"),
+        (SECOND_SOURCE, "pwws/frozen/wordnet"),
+        *[(TRANSFER, f"transfer-{m}-{r}") for m in ("textcnn", "tailored") for r in ("pwws", "textfooler")]])
+    # The undefended TextCNN is among the surrogates (its own network, as the SNN's direct form is).
+    assert kinds(steps, on_target=False) == sorted([(SCORE, "pwws"), (SCORE, "textfooler")] * 2)
+    assert {(s.cell.model, s.cell.defense) for s in steps if not s.on_target} == {("textcnn", "none"),
+                                                                                  ("tailored", "none")}
+    for step in steps:
+        if step.on_target:
+            assert step.cell.defense == "safer" and step.campaign.verdict.draws == TINY.verdict_draws
+        if step.kind == TRANSFER:
+            assert step.cell.noise == "fresh"  # replayed against the model as deployed
+
+    snn = plan(TINY, target_of("snn-converted", "sst2", defense="safer"), white_box=False)
+    assert {s.cell.noise for s in snn if s.on_target and s.kind == SCORE} == {"fresh", "frozen"}
+    assert {(s.cell.noise, s.cell.defense) for s in snn if not s.on_target and s.cell.model == "snn-converted"} == {
+        ("direct", "none")}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: target_of("textcnn", "sst2", defense="safer", noise="fresh"), "its defense 'safer' draws as deployed"),
+    (lambda: target_of("snn-converted", "sst2", defense="safer", noise="direct"),
+     "defense 'safer' is randomized, so 'snn-converted' under it is deployed with its draws"),
+])
+def test_a_randomized_defense_takes_no_deployed_form_but_its_draws(tiny_data, call, message):
+    with pytest.raises(UserError, match=message):
+        call()
+
+
+def test_the_card_of_a_randomized_defense_is_flagged_and_ranked_with_the_randomized(tiny_data, tmp_path):
+    from robustsnn.evaluation.card import build_card, card_path
+    from robustsnn.evaluation.leaderboard import write_leaderboard
+    from robustsnn.io_utils import atomic_write_json
+
+    evaluation = dataclasses.replace(TINY, num_examples=10)
+    target = target_of("textcnn", "sst2", defense="safer")
+    steps = plan(evaluation, target, white_box=False)
+    model = {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": SHA, "model": "textcnn", "encoding": None,
+             "defense": {"name": "safer", "copies": 16, "seed": 0, "draws": "fresh"}}
+    for step in steps:
+        if step.on_target:
+            _write_toy_run(tmp_path, step, {0} if step.name == "pwws/mean-3" else {1} if step.kind == TRANSFER
+                           else (), verdict=evaluation.verdict_draws, model=model)
+    card = build_card(evaluation, target, steps, 10, root=tmp_path)
+    assert card["name"] == "textcnn+safer" and card["deployed_form"] == "randomized"
+    assert card["verdict_draws"] == 7 and card["forward_passes_per_prediction"] == 7 * 16  # R draws x M copies
+    assert "draws" not in card["architecture"]["defense"]  # how one run drew is no part of what the model is
+    assert card["worst_case_robust_accuracy"]["hits"] == 7  # 0 and 1 fooled, 9 wrong on the clean text
+    assert any(f.startswith("randomized: judged as deployed, by the majority over 7") for f in card["flags"])
+    assert {a["noise"] for a in card["attacks"]} == {"fresh", "frozen", "mean-3"}
+    atomic_write_json(card_path(tmp_path, evaluation, card), card)
+    [row] = write_leaderboard(tmp_path / "benchmark" / "cards" / "tiny-v1", tmp_path / "leaderboard.csv",
+                              evaluation="tiny-v1")
+    assert (row["table"], row["model"]) == ("randomized", "textcnn+safer")
+
+
+def test_worst_case_names_a_network_under_a_randomized_defense_randomized(tiny_data, tmp_path):
+    from robustsnn.analysis.worst_case import load_runs
+
+    target = target_of("textcnn", "sst2", defense="safer")
+    step = next(s for s in plan(TINY, target, white_box=False) if s.on_target and s.cell.noise == "fresh")
+    network = {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": SHA, "model": "textcnn", "encoding": None,
+               "defense": {"name": "safer"}}
+    _write_toy_run(tmp_path, step, {0}, n=4, verdict=7, model=network)
+    # A record from before issue 33: the same defense, noise none, no verdict (one frozen draw).
+    legacy = dataclasses.replace(step, cell=dataclasses.replace(step.cell, noise="none"))
+    _write_toy_run(tmp_path, legacy, {0}, n=4, model=network)
+    forms = {run.noise: (run.form, run.stochastic) for run in load_runs(tmp_path / "benchmark")}
+    assert forms == {"fresh": ("randomized", True), "none": ("-", False)}

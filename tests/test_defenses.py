@@ -1,6 +1,7 @@
 """SAFER and FGWS on the toy world of robustsnn.testing, the wrapper they share,
 apply_defense, the context's lazy resources and the shipped defenses campaign."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -273,3 +274,124 @@ def test_defenses_campaign_loads():
     grid = cells(c)
     assert len(grid) == 6 and {cell.defense for cell in grid} == {"none", "safer", "fgws"}
     assert re.search(r"--results results/attacks", first)
+
+
+# ---------------------------------------------------------------- SAFER as a randomized defense (issue 33)
+
+# SAFER's outputs and copies on the toy world as computed before issue 33 (keyed draws
+# only), by the code of commit 4eb1367: sha256 of predict_proba(TEXTS).tobytes() and of
+# the copies joined by newlines, per (seed, copies). The frozen mode must still give them.
+BEFORE_ISSUE_33 = {
+    (0, 5): ("61124c7ac9760a04694c1b38ce34402479859da57d6832566566519ad8c46f86",
+             "20a492ae56e656261ac2599439386b762726f223fd2d7ca1409d39525524b627"),
+    (3, 5): ("619141c2d2685f4c833eac670810d6dec789cc4b8ee2cdcdf045bd1a2f4a7689",
+             "ad3cb9532870912d8faf09158ec89016c8082f25e91091d2f5e385c418b94bec"),
+    (0, 16): ("1f9f18a721e7b6ed8491831d37669c4556dfdc6ff59e07e4ff21e7882854b1da",
+              "b2caf1cf5279401b44465ffc4cb257178b76bf34f7fa2dfaab9988cbed2479a9"),
+}
+
+
+def drawing(noise, seed=0, copies=16, base=None):
+    return Safer(copies=copies)(base or ToyClassifier(), toy_context(seed, noise=noise))
+
+
+def test_safer_declares_itself_randomized_and_fgws_does_not():
+    from robustsnn.defenses import is_randomized
+
+    assert is_randomized("safer") and Safer.randomized and safer().randomized
+    assert not is_randomized("fgws") and not fgws().randomized and not is_randomized("none")
+    assert "randomized" not in {f.name for f in dataclasses.fields(Safer)}  # a declaration, not a setting
+
+
+@pytest.mark.parametrize("seed, copies", sorted(BEFORE_ISSUE_33))
+def test_safer_frozen_is_bit_identical_to_its_draws_before_issue_33(seed, copies):
+    import hashlib
+
+    for noise in ("frozen", "direct", "crn-4", "none"):  # every deterministic form meets the keyed draws
+        d = drawing(noise, seed, copies)
+        probs = d.predict_proba(list(TEXTS))
+        joined = "\n".join(c for t in TEXTS for c in d.perturbations(t))
+        assert (hashlib.sha256(probs.tobytes()).hexdigest(),
+                hashlib.sha256(joined.encode()).hexdigest()) == BEFORE_ISSUE_33[seed, copies], noise
+    assert safer(seed, copies=copies).describe()["defense"]["draws"] == "frozen"  # outside a campaign: frozen
+
+
+def test_safer_fresh_draws_anew_on_every_call_and_reproducibly_under_a_seed():
+    d = drawing("fresh")
+    assert d.describe()["defense"]["draws"] == "fresh"
+    np.random.seed(7)
+    first = [d.perturbations(BORDERLINE) for _ in range(3)]
+    probs = [d.predict_proba(list(TEXTS)) for _ in range(3)]
+    assert first[0] != first[1] != first[2]
+    assert not np.array_equal(probs[0], probs[1]) and not np.array_equal(probs[1], probs[2])
+    np.random.seed(7)
+    assert [d.perturbations(BORDERLINE) for _ in range(3)] == first
+    for p in probs:
+        np.testing.assert_array_equal(d.predict_proba(list(TEXTS)), p)
+    # Fresh draws still come from each word's perturbation set, stopwords untouched.
+    for copy in d.perturbations("The movie was GOOD , zzyzx !"):
+        words = copy.split()
+        assert words[0] == "The" and words[1] in ("movie", "film", "picture", "flick")
+        assert words[3] in ("GOOD", "FINE", "DECENT", "NICE") and words[4:] == [",", "zzyzx", "!"]
+    # Over many draws every member of a set turns up: not the keyed draws in disguise.
+    np.random.seed(0)
+    seen = {c.split()[1] for _ in range(20) for c in d.perturbations("the movie was good")}
+    assert seen == {"movie", "film", "picture", "flick"}
+
+
+def test_safer_mean_k_is_the_mean_of_k_fresh_outputs():
+    fresh, mean = drawing("fresh", copies=4), drawing("mean-3", copies=4)
+    assert mean.describe()["defense"]["draws"] == "mean-3" and mean.rounds == 3
+    for text in TEXTS:  # one text per call: the k fresh calls consume the RNG exactly as mean-3's rounds
+        np.random.seed(11)
+        outputs = [fresh.predict_proba([text]) for _ in range(3)]
+        np.random.seed(11)
+        averaged = mean.predict_proba([text])
+        np.testing.assert_allclose(averaged, np.mean(outputs, axis=0), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(averaged.sum(), 1.0, atol=1e-12)
+    np.random.seed(11)
+    assert len(mean.perturbations(BORDERLINE)) == 12
+    votes, _ = mean.votes(list(TEXTS))
+    assert (votes.sum(axis=1) == 12).all()  # every copy of every round votes
+    # The mean of 3 outputs differs from one output: it is not a single draw relabelled.
+    np.random.seed(11)
+    one = fresh.predict_proba(list(TEXTS))
+    np.random.seed(11)
+    assert not np.array_equal(mean.predict_proba(list(TEXTS)), one)
+
+
+def test_safer_verdict_over_fresh_draws_is_reproducible():
+    import torch
+
+    from robustsnn.campaign.verdict import majority_votes
+
+    d = drawing("fresh", copies=3)
+    texts = list(TEXTS)
+    torch.manual_seed(5)
+    first = majority_votes(d, texts, 1, 15, early_stop=False)
+    torch.manual_seed(5)
+    again = majority_votes(d, texts, 1, 15, early_stop=False)
+    assert first == again
+    # The draws were fresh: some text's votes are split (a frozen SAFER votes 15-0 or 0-15).
+    assert any(0 < v.label_votes < 15 for v in first)
+    frozen = majority_votes(drawing("frozen", copies=3), texts, 1, 15, early_stop=False)
+    assert all(v.label_votes in (0, 15) for v in frozen)
+
+
+def test_a_defense_context_refuses_a_bad_mode_and_apply_defense_passes_the_cells():
+    with pytest.raises(UserError, match="unknown encoding mode 'sometimes'"):
+        toy_context(noise="sometimes")
+    d = apply_defense("safer", ToyClassifier(), "toy", 0, context=toy_context(), noise="mean-2")
+    assert d.draws.mode == "mean-k" and d.draws.k == 2
+
+
+def test_apply_defense_refuses_a_builder_whose_classifier_contradicts_it():
+    class Liar(DefendedClassifier):
+        randomized = True
+
+    DEFENSES.register("liar", lambda classifier, context: Liar(classifier, "liar"))
+    try:
+        with pytest.raises(UserError, match="builder says randomized = False but the classifier it built says True"):
+            apply_defense("liar", ToyClassifier(), "toy", 0, context=toy_context())
+    finally:
+        DEFENSES.unregister("liar")

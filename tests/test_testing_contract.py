@@ -22,6 +22,7 @@ def test_every_registered_defense_passes_the_contract(name):
     passed = check_defense(name)
     assert {"wrapper", "probabilities", "batch invariance", "no state leak", "bad input",
             "describe", "rebuild"} <= set(passed)
+    assert ("randomized" in passed) == bool(getattr(DEFENSES.get(name), "randomized", False))
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +222,44 @@ def test_registered_name_must_match_the_description():
             check_defense("misnamed")
     finally:
         DEFENSES.unregister("misnamed")
+
+
+class Coin(DefendedClassifier):
+    """Randomized: in fresh mode, drops each word with probability 1/2 (frozen: keeps them all)."""
+
+    randomized = True
+
+    def __init__(self, base, context, rng=None):
+        super().__init__(base, "coin")
+        self.fresh = context.draws.mode == "fresh"
+        self.rng = rng
+
+    def transform(self, texts):
+        if not self.fresh:
+            return texts
+        rng = self.rng or np.random  # the global RNG, as the contract asks, unless given its own
+        return [" ".join(w for w in t.split() if rng.random() > 0.5) or t for t in texts]
+
+
+class CoinBuilder:
+    randomized = True
+
+    def __init__(self, own_rng=False):
+        self.own_rng = own_rng
+
+    def __call__(self, classifier, context):
+        return Coin(classifier, context, np.random.default_rng() if self.own_rng else None)
+
+
+def test_a_randomized_defense_drawing_from_the_global_rngs_passes():
+    assert "randomized" in check_defense(CoinBuilder())
+
+
+def test_a_randomized_defense_with_an_unseeded_rng_of_its_own_fails():
+    with pytest.raises(ContractError, match="randomized: fresh draws differ under the same seeds"):
+        check_defense(CoinBuilder(own_rng=True))
+
+
+def test_a_randomized_classifier_needs_a_randomized_builder():
+    with pytest.raises(ContractError, match="randomized: the defended classifier says randomized = True but its"):
+        check_defense(lambda classifier, context: Coin(classifier, context))

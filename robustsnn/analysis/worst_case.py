@@ -11,7 +11,11 @@ defense, form)``. For the SNN the form is ``poisson`` for every Poisson noise mo
 (``fresh``, ``frozen``, ``mean-k``: different ways to *attack* the same stochastic network,
 whose answer is its majority over R fresh draws) and ``direct`` for the deterministic
 current-injection encoding (a different network function). Deterministic models have the
-form ``-``.
+form ``-``; a deterministic network under a randomized defense (SAFER) run in a noise mode
+has the form ``randomized`` (its defense's draws: judged by their R-draw majority). A
+record of such a defense whose cell says noise ``none`` predates the defense's noise modes:
+it ran the defense's frozen draws and took no verdict, and it is read as it was logged, a
+deterministic run (form ``-``), never pooled with the randomized model's runs.
 
 "Gets wrong": for a deterministic run, the log's ``result`` (``skipped`` = wrong on the
 clean text, ``successful`` = a text it gets wrong was found; ``failed``, ``unattackable``
@@ -40,7 +44,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from ..errors import UserError
-from ..noise import deployed_form
+from ..noise import RANDOMIZED, deployed_form
 from ..records.find import find_records
 from ..records.log import draws_used, final_verdict, read_log
 from ..records.metrics import SKIPPED, SUCCESSFUL
@@ -109,7 +113,10 @@ def run_from_record(record: RunRecord) -> Run:
     cell = record.cell
     name = "/".join([record.campaign_name, cell.recipe, cell.noise, record.protocol])
     log = record.log_path
-    run = Run(name, cell.dataset, cell.model, cell.defense, deployed_form(cell.noise),
+    form = deployed_form(cell.noise)
+    if form == "poisson" and cell.defense != "none" and "encoding" in record.model and record.model["encoding"] is None:
+        form = RANDOMIZED  # a network without spike encoding: the draws are its defense's
+    run = Run(name, cell.dataset, cell.model, cell.defense, form,
               record.stochastic, recipe=cell.recipe, noise=cell.noise, folder=log.parent,
               record=record, checkpoint=record.checkpoint_sha256)
     for row in read_log(log):

@@ -37,33 +37,48 @@ def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = N
     """The model of ``cell`` (with its defense) as a TextClassifier.
 
     It draws with ``cell.encoding`` - the Encoding parsed where the mode entered - under
-    the campaign seed; ``encoding`` replaces it (the verdict's fresh draws). A
-    stochastic model needs an encoding and a deterministic one takes none: either
-    mismatch is an error, never a silent default.
+    the campaign seed; ``encoding`` replaces it (the verdict's fresh draws). A cell of a
+    stochastic model or of a randomized defense needs an encoding, any other takes none:
+    either mismatch is an error, never a silent default. The mode governs the network's
+    spikes and the defense's draws alike (``mean-<k>`` over both: the defense averages k
+    outputs, each of fresh draws of both; robustsnn/defenses/__init__.py).
     """
+    from ..defenses import is_randomized
+    from ..models.encoding import Encoding
+    from ..noise import DEFENSE_MODES, MEAN
     from ..zoo import MODELS
 
     entry = MODELS.get(cell.model)
     encoding = encoding or cell.encoding
-    if entry.stochastic and encoding is None:
-        raise UserError(f"model '{cell.model}' is stochastic; its cell needs a noise mode "
-                        "(fresh, frozen or mean-<k>, e.g. mean-20), not 'none'")
-    if not entry.stochastic and encoding is not None:
+    randomized = is_randomized(cell.defense)
+    if (entry.stochastic or randomized) and encoding is None:
+        what = f"model '{cell.model}' is stochastic" if entry.stochastic else f"defense '{cell.defense}' is randomized"
+        raise UserError(f"{what}; its cell needs a noise mode (fresh, frozen or mean-<k>, e.g. mean-20), not 'none'")
+    if not (entry.stochastic or randomized) and encoding is not None:
         raise UserError(f"model '{cell.model}' is deterministic; it takes no noise mode (got '{encoding}')")
+    if not entry.stochastic and randomized and encoding.mode not in DEFENSE_MODES:
+        raise UserError(f"'{encoding}' is a mode of a spiking model's input; model '{cell.model}' under randomized "
+                        f"defense '{cell.defense}' runs fresh, frozen or mean-<k> (its deterministic form is frozen)")
     if encoding is not None:
         encoding = replace(encoding, seed=campaign.campaign.seed)
-    classifier = entry.load(cell.dataset, checkpoint, encoding)
+    network = encoding if entry.stochastic else None
+    if network is not None and randomized and encoding.mode == MEAN:
+        network = Encoding("fresh", seed=encoding.seed)  # the defense averages; each copy one fresh draw
+    classifier = entry.load(cell.dataset, checkpoint, network)
     if cell.defense != "none":
         from ..defenses import apply_defense
 
-        classifier = apply_defense(cell.defense, classifier, cell.dataset, campaign.campaign.seed)
+        classifier = apply_defense(cell.defense, classifier, cell.dataset, campaign.campaign.seed,
+                                   noise=None if encoding is None else str(encoding))
     return classifier
 
 
 def victim(cell: Cell, campaign: Campaign, checkpoint: Path | None = None) -> tuple[Any, int, Any]:
     """``(classifier, verdict draws, verdict classifier)`` for ``cell``: the model as
-    attacked, and for a Poisson encoding the same model with fresh draws for the R-draw
-    verdict (``0, None`` otherwise: deterministic models and ``direct`` sample nothing)."""
+    attacked, and for a Poisson encoding or a randomized defense's cell (any mode but
+    ``direct``) the same model with fresh draws for the R-draw verdict (``0, None``
+    otherwise: deterministic models sample nothing, nor does ``direct``, whose defense
+    draws frozen)."""
     from ..models.encoding import FRESH
 
     classifier = build_classifier(cell, campaign, checkpoint)
@@ -71,6 +86,15 @@ def victim(cell: Cell, campaign: Campaign, checkpoint: Path | None = None) -> tu
     if cell.encoding is None or not cell.encoding.poisson or not campaign.verdict.draws:
         return classifier, 0, None
     return classifier, campaign.verdict.draws, build_classifier(cell, campaign, checkpoint, encoding=FRESH)
+
+
+def verdict_defense_draws(cell: Cell, verdict_draws: int) -> str | None:
+    """How the cell's defense draws in its verdict: ``fresh`` for a randomized defense's
+    cell that takes a verdict (:func:`victim` builds its verdict model fresh), else None;
+    part of the log's identity (:func:`robustsnn.records.identity.run_identity`)."""
+    from ..defenses import is_randomized
+
+    return "fresh" if verdict_draws and is_randomized(cell.defense) else None
 
 
 def cell_paths(results: Path, campaign: Campaign, cell: Cell) -> tuple[Path, Path]:
@@ -101,6 +125,10 @@ def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identit
     except RecordError as exc:
         raise UserError(f"{exc}; move it away to start over") from None
     stored, model = legacy_identity(dict(old.campaign)), old.model
+    if identity.get("verdict_defense_draws") and old.verdict_draws and "draws" not in (model.get("defense") or {}):
+        raise UserError(f"{csv_path} was voted on with defense '{old.cell.defense}' drawing frozen (keyed) draws, as "
+                        "before it was judged by fresh draws; this run's verdict draws it fresh: another experiment; "
+                        "give another --results folder, or move the log away to start over")
     ours = legacy_identity(campaign.to_dict())
     if not identity["verdict_draws"]:  # deterministic models never use the verdict
         stored.pop("verdict")
@@ -310,7 +338,8 @@ class CellWorker:
         check_attackable(self.attack, self.examples, cell, campaign, self.described)
         self.counter = CandidateCounter(self.attack)
         self.model = self.classifier.describe()
-        self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws)
+        self.identity = run_identity(campaign, cell, self.model, self.described, self.verdict_draws,
+                                     verdict_defense_draws(cell, self.verdict_draws))
 
     def failure_kind(self, row: dict[str, Any], example: Example) -> str:
         """What a failed search's row says (any other result stays as it is):

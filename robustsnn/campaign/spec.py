@@ -6,7 +6,8 @@ A campaign file has four tables whose keys map 1:1 onto the dataclasses below
 (``[threat]`` onto :class:`robustsnn.attack.threat.ThreatModel`); unknown keys and
 wrong types are errors naming the key. ``cells()`` expands the grid
 datasets x models x defenses x recipes x noise modes; deterministic models run once
-per grid point with noise ``none``.
+per grid point with noise ``none``, unless their defense is randomized (SAFER), which
+draws by the noise mode (:func:`cell_modes`).
 """
 
 from __future__ import annotations
@@ -253,7 +254,6 @@ def cells(c: Campaign) -> list[Cell]:
     """The grid in run order; names are checked against the registries first."""
     from ..attack.recipes import RECIPES
     from ..defenses import DEFENSES, NO_DEFENSE
-    from ..zoo import MODELS
 
     spec = c.campaign
     encodings = noise_encodings(c)
@@ -265,14 +265,27 @@ def cells(c: Campaign) -> list[Cell]:
     out = []
     for dataset in spec.datasets:
         for model in spec.models:
-            stochastic = MODELS.get(model).stochastic
             for defense in spec.defenses:
                 for recipe in spec.recipes:
-                    for noise in (encodings if stochastic else (NOISE_NONE,)):
+                    for noise in cell_modes(model, defense, encodings):
                         out.append(Cell(dataset, model, defense, recipe, noise))
     return out
 
 
+def cell_modes(model: str, defense: str, modes: Sequence[Any]) -> tuple[Any, ...]:
+    """The noise modes of ``modes`` that ``model`` under ``defense`` runs: all of them for
+    a stochastic model; for a deterministic one under a randomized defense, those the
+    defense draws by (fresh, frozen, mean-<k>: ``direct`` and ``crn-<k>`` are modes of a
+    spiking model's input, which would repeat ``frozen`` here); else ``none`` alone."""
+    from ..defenses import is_randomized
+    from ..noise import DEFENSE_MODES
+    from ..zoo import MODELS
+
+    if MODELS.get(model).stochastic:
+        return tuple(modes)
+    if is_randomized(defense):
+        return tuple(m for m in modes if parse_noise(m).mode in DEFENSE_MODES)
+    return (NOISE_NONE,)
 
 
 def transfer_recipe(source: Cell) -> str:
@@ -285,8 +298,6 @@ def transfer_cells(c: Campaign) -> list[tuple[Cell, Cell]]:
     """``(source, target)`` pairs of the campaign's transfer runs, in run order: every
     attack cell of a ``transfer.sources`` model (defense none) replayed against every
     target model, defense and noise mode. Names are checked like :func:`cells`'."""
-    from ..zoo import MODELS
-
     spec, tr = c.campaign, c.transfer
     if not tr.sources:
         return []
@@ -299,9 +310,8 @@ def transfer_cells(c: Campaign) -> list[tuple[Cell, Cell]]:
     out = []
     for source in sources:
         for model in targets:
-            stochastic = MODELS.get(model).stochastic
             for defense in spec.defenses:
-                for noise in (modes if stochastic else (NOISE_NONE,)):
+                for noise in cell_modes(model, defense, modes):
                     out.append((source, Cell(source.dataset, model, defense, transfer_recipe(source), noise)))
     return out
 

@@ -145,6 +145,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
         report_fewer,
         seed_all,
         summarise,
+        verdict_defense_draws,
         victim,
     )
 
@@ -164,7 +165,8 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
                   "source_log": source_csv.name, "search": "none (replays the source's final texts)"}
         model = classifier.describe()
         transfer_log = open_log(csv_path, record_path, campaign,
-                                run_identity(campaign, target, model, attack, draws), log)
+                                run_identity(campaign, target, model, attack, draws,
+                                             verdict_defense_draws(target, draws)), log)
         done = transfer_log.done()
         record = new_record(campaign, target, attack, model, csv_path, selected, draws)
         wanted = {int(r["index"]) for r in rows}

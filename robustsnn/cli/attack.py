@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--campaign", type=Path, default=None,
                    help="campaign the source run belongs to, a shipped name or a file (default: 'adhoc', the "
                         "paper's settings)")
-    p.add_argument("--noise", default=None, help="spike encoding of the target (stochastic models)")
+    p.add_argument("--noise", default=None,
+                   help="spike encoding of the target (stochastic models), or the draws of a randomized defense")
     p.add_argument("--source-noise", default=None, help="spike encoding the source run used, if stochastic")
     p.add_argument("--defense", default="none", help="defense around the target (default: none)")
     _common(p)
@@ -97,7 +98,8 @@ def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
                    help="spike encoding of a stochastic model: fresh, frozen, mean-<k> (the rates of "
                         "k fresh draws averaged per query, e.g. mean-20), crn-<k> (the rates of k frozen "
                         "draws averaged, the same k for every query, e.g. crn-20) or direct (values as constant "
-                        "input currents, no sampling); default: the campaign's first "
+                        "input currents, no sampling); under a randomized defense (safer) also how the "
+                        "defense draws: fresh, frozen or mean-<k>; default: the campaign's first "
                         "noise mode (fresh without --campaign)")
 
 

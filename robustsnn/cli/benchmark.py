@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="another checkpoint of the model's kind (default: the registered one)")
     p.add_argument("--noise", default=None, choices=("poisson", "direct"),
                    help="a stochastic model's deployed form: poisson (its majority over fresh draws; "
-                        "the default) or direct (no input sampling)")
+                        "the default) or direct (no input sampling; not under a randomized defense, which "
+                        "is always judged by its majority over fresh draws)")
     p.add_argument("--evaluation", default="standard-v1", help="the evaluation's version (default: standard-v1)")
     p.add_argument("--num-examples", type=int, default=None, metavar="N",
                    help="a trial on the first N of the evaluation's examples (flagged partial, never ranked)")

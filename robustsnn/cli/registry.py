@@ -36,6 +36,13 @@ def _model_summary(name: str, obj: Any) -> str:
     return f"{_first_line(obj) or type(obj).__name__}; {noise}"
 
 
+def _defense_summary(name: str, obj: Any) -> str:
+    first = _first_line(obj) or type(obj).__name__
+    if not getattr(obj, "randomized", False):
+        return first
+    return f"{first.rstrip('.')}. Randomized: judged by its majority over fresh draws."
+
+
 def _recipe_summary(name: str, obj: Any) -> str:
     from ..attack.recipes import REFERENCES
 
@@ -50,7 +57,7 @@ def _registry(kind: str) -> tuple[Any, Callable[[str, Any], str]]:
     if kind == "defenses":
         from ..defenses import DEFENSES
 
-        return DEFENSES, lambda name, obj: _first_line(obj)
+        return DEFENSES, _defense_summary
     from ..attack.recipes import RECIPES
 
     return RECIPES, _recipe_summary

@@ -6,6 +6,10 @@ the classifier it wraps as ``base`` (which already carries its spike encoding, s
 defense composes with every noise mode), exposes the base's torch module as
 ``model`` and its ``num_classes``, and adds its own name and settings to the base's
 ``describe()`` for result records.
+
+A defense that draws at random as deployed (SAFER) sets ``randomized = True``, here and
+on its builder (see :mod:`robustsnn.defenses`): the harness then gives its cells a noise
+mode and judges it by its majority over fresh draws, as it judges the Poisson SNN.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from ..errors import UserError
 
 class DefendedClassifier:
     """Override :meth:`transform` (text in, text out) or :meth:`predict_checked`."""
+
+    # Whether its answers vary between calls as deployed (random draws of its own): a
+    # deterministic wrapper (FGWS) keeps False. See the module docstring.
+    randomized: bool = False
 
     def __init__(self, base: TextClassifier, name: str, settings: Mapping[str, Any] | None = None,
                  reference: str = "") -> None:

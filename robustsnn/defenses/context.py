@@ -1,7 +1,8 @@
 """What a defense may know besides the classifier it wraps: :class:`DefenseContext`.
 
-A defense is built once per campaign cell from the dataset name and the campaign
-seed. Everything it may read beyond that - the training split, the dataset's
+A defense is built once per campaign cell from the dataset name, the campaign seed
+and the cell's noise mode (which a randomized defense draws by; see
+:func:`robustsnn.noise.defense_draws`). Everything it may read beyond that - the training split, the dataset's
 tokenizer, the counter-fitted vectors, stopwords, WordNet - comes through the
 context, loaded on first use and kept for the context's lifetime. Each of these can
 be injected instead (a test or a plugin author's toy context needs no dataset, no
@@ -43,6 +44,12 @@ class DefenseContext:
       :func:`robustsnn.resources.offline.counterfitted_embedding`, English only);
     * ``stopwords``: a set of words (default: NLTK's list for the language);
     * ``wordnet``: ``word -> synonyms`` (default: NLTK WordNet 3.0, English only).
+
+    ``noise``: the cell's noise mode (a spelling such as ``"fresh"`` or ``"mean-20"``, or
+    an :class:`~robustsnn.models.encoding.Encoding`). A defense that declares
+    ``randomized = True`` draws as :attr:`draws` says; others ignore it. The default,
+    ``frozen``, keeps a defense built outside a campaign a deterministic function of its
+    input.
     """
 
     dataset: str
@@ -52,6 +59,7 @@ class DefenseContext:
     embedding: Any = None
     stopwords: frozenset[str] | None = None
     wordnet: SynonymSource | None = None
+    noise: Any = "frozen"
     _loaded: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +72,20 @@ class DefenseContext:
             object.__setattr__(self, "language", get_dataset_spec(self.dataset).language)
         if self.stopwords is not None:
             object.__setattr__(self, "stopwords", frozenset(self.stopwords))
+        from ..noise import canonical
+
+        # One spelling (an Encoding's str() is its mode's), checked here so that a bad mode
+        # is refused when the context is made, not when the defense first draws.
+        object.__setattr__(self, "noise", canonical(str(self.noise)))
+
+    @property
+    def draws(self) -> Any:
+        """How a randomized defense draws under :attr:`noise`: a
+        :class:`robustsnn.noise.NoiseMode`, ``fresh``, ``frozen`` or ``mean-<k>``
+        (:func:`robustsnn.noise.defense_draws`)."""
+        from ..noise import defense_draws
+
+        return defense_draws(self.noise)
 
     def _once(self, key: str, load: Callable[[], Any]) -> Any:
         """Load a resource on first use; the context is frozen, its cache is not."""

@@ -34,12 +34,31 @@ Deviations, and why:
    words into connected components capped at 100 (symmetric sets, for the
    certificate). We certify nothing, so the plain neighbourhood is used. Note that
    cosine 0.8 is looser in 50-d vectors than in the paper's 300-d ones.
-4. Randomness is a pure function of (campaign seed, copy, position, word): copy m
-   draws for the word at position i from a 64-bit key hashed from (seed, i, word), so
-   the defended model is a deterministic function of its input whenever the base is
-   one, batching cannot change a result, and two texts that differ in one word differ
-   in that word's draws only (common random numbers, like the frozen spike encoding) -
-   fresh randomness per query would lower attack success by noise alone.
+4. SAFER is judged as deployed, as a randomized model (issue 33): it declares
+   ``randomized = True``, so its cells take a noise mode and each clean and final text
+   is judged by its majority over R fresh draws (campaign/verdict.py), as for the
+   Poisson SNN. The mode says how it draws (``context.draws``):
+
+   * ``fresh`` (deployed) - new substitutions on every call, drawn from numpy's global
+     RNG, which the runner seeds per example and the verdict per text, so the draws
+     are reproducible there;
+   * ``frozen`` - copy m draws for the word at position i from a 64-bit key hashed
+     from (seed, i, word): the defended model is a deterministic function of its
+     input whenever the base is one, batching cannot change a result, and two texts
+     that differ in one word differ in that word's draws only (common random
+     numbers, like the frozen spike encoding). Until issue 33 this was SAFER's only
+     form, and records whose cell says noise ``none`` ran it; it is the same, bit for
+     bit, as before;
+   * ``mean-<k>`` - the mean of k fresh outputs (expectation over the draws): the
+     vote shares of all k x M copies divided by k, plus the pseudo-vote of their mean
+     probability (item 5), which is exactly the mean of the k outputs.
+
+   Over the spiking model the cell's mode governs both sources of randomness: each
+   copy is one draw of the SNN in that mode (``mean-<k>``: every copy of every one of
+   the k outputs is a fresh spike draw). The SNN's ``direct`` and ``crn-<k>`` modes,
+   deterministic forms of its input, meet SAFER's frozen draws; so ``snn`` ``direct``
+   + SAFER is a deterministic model, SAFER's frozen form, and the standard evaluation
+   judges the SNN with SAFER in its Poisson form only.
 5. Output: vote shares plus half a pseudo-vote spread by the copies' mean
    probability, ``(votes + 0.5 * mean_prob) / (M + 0.5)``. Rows sum to 1; a class with
    more votes always scores higher (half a vote cannot overturn a lead of one); equal
@@ -53,12 +72,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ..checks import require_bool, require_fraction, require_positive_int, require_str
 from ..classifier import TextClassifier
 from ..errors import UserError
+from ..noise import FROZEN, MEAN
 from .base import DefendedClassifier
 from .context import DefenseContext
 from .neighbours import Neighbours, describe_embedding
@@ -100,6 +121,9 @@ class Safer:
     skip_stopwords: bool = True
     pseudo_votes: float = 0.5
     name: str = "safer"
+    # Random as deployed (deviation 4): read before anything is built, so that its cells
+    # take a noise mode (robustsnn/defenses/__init__.py).
+    randomized: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         require_positive_int("safer copies", self.copies)
@@ -115,12 +139,18 @@ class Safer:
 
 
 class SaferClassifier(DefendedClassifier):
-    """A classifier that answers with SAFER's vote over perturbed copies."""
+    """A classifier that answers with SAFER's vote over perturbed copies, drawn as
+    ``context.draws`` says (fresh, frozen or mean-<k>; deviation 4)."""
+
+    randomized = True
 
     def __init__(self, base: TextClassifier, settings: Safer, context: DefenseContext) -> None:
         embedding = context.counterfitted(settings.max_neighbours)
         described = {k: v for k, v in asdict(settings).items() if k != "name"}
-        described.update(seed=context.seed, embedding=describe_embedding(embedding))
+        self.draws = context.draws
+        # "draws" joined the description with issue 33; a log without it drew frozen
+        # (records/identity.py: ADDED_LATER).
+        described.update(seed=context.seed, draws=str(self.draws), embedding=describe_embedding(embedding))
         super().__init__(base, settings.name, described, REFERENCE)
         self.options = settings
         self.seed = context.seed
@@ -136,18 +166,32 @@ class SaferClassifier(DefendedClassifier):
         neighbours = self.neighbours(word)
         return (word, *neighbours) if neighbours else ()
 
+    @property
+    def rounds(self) -> int:
+        """Outputs averaged per call: k under ``mean-<k>``, else 1."""
+        return self.draws.k if self.draws.mode == MEAN else 1
+
     def perturbations(self, text: str) -> list[str]:
-        """The M perturbed copies of ``text`` (a pure function of seed and text)."""
+        """The perturbed copies of ``text``: M of them, or k x M (round by round) under
+        ``mean-<k>``. Frozen: a pure function of seed and text; otherwise fresh draws
+        from numpy's global RNG."""
         slots = []
         for position, (start, end) in enumerate(word_spans(text, self.language)):
             choices = self.perturbation_set(text[start:end])
             if choices:
-                slots.append(((start, end), choices, word_key(self.seed, position, choices[0])))
+                slots.append(((start, end), choices, position))
+        m = self.options.copies
         if not slots:
-            return [text] * self.options.copies
-        keys = np.array([key for _, _, key in slots], dtype=np.uint64)
-        sizes = np.array([len(choices) for _, choices, _ in slots], dtype=np.uint64)
-        picks = draw_indices(keys, sizes, self.options.copies)
+            return [text] * (m * self.rounds)
+        if self.draws.mode == FROZEN:
+            keys = np.array([word_key(self.seed, position, choices[0]) for _, choices, position in slots],
+                            dtype=np.uint64)
+            sizes = np.array([len(choices) for _, choices, _ in slots], dtype=np.uint64)
+            picks = draw_indices(keys, sizes, m)
+        else:
+            sizes = np.array([len(choices) for _, choices, _ in slots], dtype=np.int64)
+            # One call per round, so that mean-<k> draws exactly what k fresh calls would.
+            picks = np.concatenate([np.random.randint(0, sizes, size=(m, len(slots))) for _ in range(self.rounds)])
         copies = []
         for row in picks:
             swaps = {}
@@ -158,8 +202,9 @@ class SaferClassifier(DefendedClassifier):
         return copies
 
     def votes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(votes, mean_probabilities)``, each ``[len(texts), num_classes]``."""
-        m, n_classes = self.options.copies, self.num_classes
+        """``(votes, mean_probabilities)``, each ``[len(texts), num_classes]``, over all the
+        copies of each text (k x M under ``mean-<k>``)."""
+        m, n_classes = self.options.copies * self.rounds, self.num_classes
         batch = [copy for text in texts for copy in self.perturbations(text)]
         probs = np.asarray(self.base.predict_proba(batch), dtype=np.float64)
         if probs.shape != (len(batch), n_classes):
@@ -172,5 +217,6 @@ class SaferClassifier(DefendedClassifier):
     def predict_checked(self, texts: list[str]) -> np.ndarray:
         votes, mean = self.votes(texts)
         pseudo = self.options.pseudo_votes
-        return (votes + pseudo * mean) / (self.options.copies + pseudo)
-
+        # Under mean-<k> the mean of the k outputs (votes_r + p * mean_r) / (M + p) is this,
+        # the k rounds having M copies each; with one round, votes / 1 is votes exactly.
+        return (votes / self.rounds + pseudo * mean) / (self.options.copies + pseudo)

@@ -14,7 +14,8 @@ counted as robust (:func:`robustsnn.analysis.worst_case.worst_case`).
 
 Flags (AutoAttack's symptoms of an evaluation that flatters a model):
 
-* ``randomized`` - the model answers by a majority over random draws; judged as deployed.
+* ``randomized`` - the model answers by a majority over random draws (a Poisson SNN, or a
+  randomized defense such as SAFER); judged as deployed.
 * ``flat-output`` - searches ended with no word changed on more than the evaluation's
   share of the examples they attacked, although they had candidates: no single swap moved
   the output (quantised or flat scores stop score-based searches).
@@ -106,7 +107,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
         "defense": target.defense,
         "deployed_form": target.form,
         # What the network is; how one run drew its spikes is the attack's business.
-        "architecture": {k: v for k, v in first.model.items() if k not in ("checkpoint", "encoding", "encoding_seed")},
+        "architecture": architecture(first.model),
         "checkpoint": first.checkpoint,
         "checkpoint_sha256": first.checkpoint_sha256,
         "threat_model": first.attack.get("threat_description") or dict(first.threat),
@@ -124,6 +125,15 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
         "flags": flags,
         "provenance": {k: first.get(k) for k in ("robustsnn", "git", "date", "versions", "machine")},
     }
+
+
+def architecture(model: dict[str, Any]) -> dict[str, Any]:
+    """What the deployed model is, from a run record's model description: without where its
+    checkpoint lay and how that one run drew (its spikes' encoding, its defense's draws)."""
+    out = {k: v for k, v in model.items() if k not in ("checkpoint", "encoding", "encoding_seed")}
+    if isinstance(out.get("defense"), dict):
+        out["defense"] = {k: v for k, v in out["defense"].items() if k != "draws"}
+    return out
 
 
 def _flags(evaluation: StandardEvaluation, target: Target, records: Sequence[Any], steps: Sequence[Step],

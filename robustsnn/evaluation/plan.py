@@ -3,7 +3,13 @@
 A *target* is the model as deployed: a registered model on a dataset, with its defense,
 its checkpoint and, for a spiking model, its deployed form - ``poisson`` (the R-draw
 majority over fresh Poisson draws) or ``direct`` (no input sampling: a deterministic
-network). Every run of the plan is an ordinary campaign cell or transfer run
+network). A deterministic network under a randomized defense (``textcnn+safer``) is
+deployed ``randomized``: its defense draws at random on every query, so it is judged like
+the Poisson SNN - attacked fresh (as deployed), frozen (its deterministic form) and
+mean-<k> (expectation over draws), and judged by its majority over fresh draws - never
+by one frozen draw, which is what RobustBench refuses to rank a randomized defense by.
+
+Every run of the plan is an ordinary campaign cell or transfer run
 (:mod:`robustsnn.campaign`), logged and resumable as any other; the plan only decides
 which, and what role each plays in the ensemble (:data:`KINDS`).
 
@@ -20,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import UserError
-from ..noise import DIRECT, is_none
+from ..noise import DIRECT, RANDOMIZED, is_none
 from .standard import StandardEvaluation
 
 # What role a run plays in the ensemble (the card's flags compare them).
@@ -30,6 +36,8 @@ KINDS = (SCORE, EOT, DECISION, WHITE_BOX, TRANSFER, SECOND_SOURCE)
 # The forms a stochastic target is deployed in (what ``--noise`` may say).
 POISSON = "poisson"
 FORMS = (POISSON, DIRECT)
+# Judged by an R-draw majority: the Poisson SNN, and any model under a randomized defense.
+SAMPLED = (POISSON, RANDOMIZED)
 
 
 @dataclass(frozen=True)
@@ -39,18 +47,20 @@ class Target:
     dataset: str
     model: str
     defense: str = "none"
-    form: str = "-"  # "-" for a deterministic model, else poisson | direct
+    # "-" for a deterministic model, poisson | direct for a stochastic one, randomized for a
+    # deterministic one under a randomized defense (its only randomness is the defense's)
+    form: str = "-"
     checkpoint: Path | None = None  # None: the registered model's own checkpoint
 
     @property
     def stochastic(self) -> bool:
-        """Judged by its R-draw majority (a Poisson SNN)."""
-        return self.form == POISSON
+        """Judged by its R-draw majority (a Poisson SNN, or a randomized defense)."""
+        return self.form in SAMPLED
 
     @property
     def label(self) -> str:
         """``snn``, ``snn-direct``, ``textcnn+safer``: the name on the leaderboard."""
-        name = self.model + ("" if self.form in ("-", POISSON) else f"-{self.form}")
+        name = self.model + ("" if self.form in ("-", *SAMPLED) else f"-{self.form}")
         return name + ("" if self.defense == "none" else f"+{self.defense}")
 
 
@@ -77,24 +87,32 @@ def target_of(model: str, dataset: str, defense: str = "none", noise: str | None
               checkpoint: str | Path | None = None) -> Target:
     """The target for ``robustsnn benchmark MODEL --dataset D [--defense X] [--noise F]``:
     a stochastic model is deployed ``poisson`` unless ``noise`` says ``direct``; a
-    deterministic one takes no noise. Names are checked against the registries."""
+    deterministic one takes no noise, and is deployed ``randomized`` under a randomized
+    defense. Names are checked against the registries."""
     from ..data.registry import get_dataset_spec
-    from ..defenses import DEFENSES, NO_DEFENSE
+    from ..defenses import DEFENSES, NO_DEFENSE, is_randomized
     from ..zoo import MODELS
 
     entry = MODELS.get(model)
     dataset = get_dataset_spec(dataset).name
     if defense != NO_DEFENSE:
         DEFENSES.entry(defense)
+    randomized = is_randomized(defense)
     if not entry.stochastic:
         if noise is not None and not is_none(noise):
-            raise UserError(f"model '{model}' is deterministic; it is evaluated as it is (no --noise)")
-        form = "-"
+            why = f"its defense '{defense}' draws as deployed" if randomized else "it is evaluated as it is"
+            raise UserError(f"model '{model}' is deterministic; {why} (no --noise)")
+        form = RANDOMIZED if randomized else "-"
     else:
         form = POISSON if noise is None else str(noise).strip().lower()
         if form not in FORMS:
             raise UserError(f"a stochastic model is evaluated as deployed: --noise poisson (its majority over "
                             f"fresh draws, the default) or direct (no input sampling), not '{noise}'")
+        if form == DIRECT and randomized:
+            # A cell has one mode for both: direct input meets the defense's frozen draws, a
+            # deterministic form of a model that draws at random as deployed.
+            raise UserError(f"defense '{defense}' is randomized, so '{model}' under it is deployed with its draws: "
+                            "evaluate it with --noise poisson; direct would judge it by one frozen draw")
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
@@ -154,10 +172,14 @@ def plan(evaluation: StandardEvaluation, target: Target, num_examples: int | Non
         forms = {"deployed": "none", "eot": None, "deterministic": None}
     elif target.form == DIRECT:
         forms = {"deployed": DIRECT, "eot": None, "deterministic": None}
-    else:
+    else:  # poisson or randomized: the defense's draws follow the same modes as the spikes
         forms = {"deployed": "fresh", "eot": f"mean-{evaluation.eot_draws}", "deterministic": "frozen"}
-        for recipe in evaluation.score_recipes:  # the model's own deterministic network, as a surrogate
-            source = cell(recipe, DIRECT, on_defense="none")
+    # The model's own deterministic network, as a surrogate: the SNN's direct form; under a
+    # randomized defense the undefended network (a built-in one is a surrogate already).
+    own_network = DIRECT if target.form == POISSON else "none" if target.model not in surrogates else None
+    if target.form in SAMPLED and own_network is not None:
+        for recipe in evaluation.score_recipes:
+            source = cell(recipe, own_network, on_defense="none")
             steps.append(Step(main, source, SCORE, False, checkpoint=own))
             sources.append(source)
     for recipe in evaluation.score_recipes:

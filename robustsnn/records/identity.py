@@ -28,12 +28,16 @@ _ATTACK_KEYS = ("recipe", "protocol", "goal_function", "search_method", "transfo
 
 
 def run_identity(campaign: Any, cell: Any, model: Mapping[str, Any], attack: Mapping[str, Any],
-                 verdict_draws: int) -> dict[str, Any]:
+                 verdict_draws: int, verdict_defense_draws: str | None = None) -> dict[str, Any]:
     """The identity of ``cell`` of ``campaign`` run against the classifier described by
     ``model`` (its ``describe()``) with the attack described by ``attack``.
 
     ``verdict_draws`` is what the run uses (0 for deterministic models and ``direct``),
     so the campaign's verdict setting is no part of a TextCNN log's identity.
+    ``verdict_defense_draws``: how a randomized defense draws in the verdict (``fresh``),
+    None where no randomized defense votes. Before issue 33 the verdict voted with the
+    defense's frozen draws, and an identity without the field is such a log: it differs,
+    so a log of the old verdict is never extended with rows of the new one.
     """
     spec = campaign.to_dict()
     examples = {k: v for k, v in spec["examples"].items() if k != "num_examples"}
@@ -48,6 +52,7 @@ def run_identity(campaign: Any, cell: Any, model: Mapping[str, Any], attack: Map
         "seed": spec["campaign"]["seed"],
         "query_cache": spec["campaign"]["query_cache"],
         "verdict_draws": verdict_draws,
+        **({"verdict_defense_draws": verdict_defense_draws} if verdict_defense_draws is not None else {}),
         "attack": {k: attack[k] for k in _ATTACK_KEYS if k in attack},
     }
 
@@ -62,7 +67,8 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 # Settings added after logs were written, with the value every older run had: a log
 # that lacks one was written with that value, so it matches a run that has it.
-ADDED_LATER = {"threat.model_reach": False}
+# A randomized defense's "draws" (issue 33): every log from before drew frozen (keyed) draws.
+ADDED_LATER = {"threat.model_reach": False, "model.defense.draws": "frozen"}
 
 
 def first_difference(stored: Mapping[str, Any], ours: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
