@@ -167,9 +167,8 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
     """Build the missing checkpoints of ``pairs`` (dataset, model); with a ``campaign``,
     then compare them with its logs under ``results``. Returns the steps (run, or that
     would run with ``dry_run``) and the log checks."""
-    import torch
-
     from ..paths import runs_dir
+    from ..train.threads import THREADS_ENV, training_threads
 
     runs = runs_dir()
     steps, foreign = plan(pairs, runs)
@@ -181,8 +180,8 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
         for step in steps:
             log(step.command)
     else:
-        log(f"building {len(steps)} checkpoints with {torch.get_num_threads()} torch threads "
-            "(with one, OMP_NUM_THREADS=1, the same recipe and seed rebuild the same bytes)")
+        log(f"building {len(steps)} checkpoints with {training_threads()} torch threads ({THREADS_ENV}; "
+            "the same count, recipe and seed rebuild the same weights and content digest)")
         run_steps(steps, log)
     checks = check_logs(campaign, results, runs, set(pairs)) if campaign is not None and results is not None else []
     for check in checks:
