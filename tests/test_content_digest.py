@@ -40,17 +40,17 @@ def two_chains(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_the_same_chain_under_two_roots_has_one_content_digest(two_chains: tuple[Path, Path]) -> None:
     from robustsnn.io_utils import file_sha256
-    from robustsnn.models.checkpoint import checkpoint_sha256, load_checkpoint
+    from robustsnn.models.checkpoint import load_checkpoint, model_digest
 
     a, b = two_chains
     for name in MODELS:
-        assert checkpoint_sha256(a / name) == checkpoint_sha256(b / name), name
+        assert model_digest(a / name) == model_digest(b / name), name
     # The files differ: their meta names the folders they were built from.
     for name in ("textcnn/best.pt", "snn/converted-none.pt"):
         assert load_checkpoint(a / name)["meta"] != load_checkpoint(b / name)["meta"], name
         assert file_sha256(a / name) != file_sha256(b / name), name
     # And the three models are three digests.
-    assert len({checkpoint_sha256(a / name) for name in MODELS}) == 3
+    assert len({model_digest(a / name) for name in MODELS}) == 3
 
 
 def test_training_pins_and_records_its_thread_count(two_chains: tuple[Path, Path],
@@ -117,13 +117,13 @@ def test_the_digest_covers_the_weights_and_not_meta(two_chains: tuple[Path, Path
 def test_the_file_digest_is_remembered_per_file_version(tmp_path: Path, tiny_net) -> None:  # noqa: ANN001
     import shutil
 
-    from robustsnn.models.checkpoint import checkpoint_sha256, load_checkpoint, save_checkpoint
+    from robustsnn.models.checkpoint import load_checkpoint, model_digest, save_checkpoint
 
     path = tmp_path / "model.pt"
     shutil.copy(tiny_net.converted, path)
-    first = checkpoint_sha256(path)
+    first = model_digest(path)
     ckpt = load_checkpoint(path)
     ckpt["model"]["fc.weight"].mul_(2)
     save_checkpoint(path, {k: v for k, v in ckpt.items() if k != "format"})
     os.utime(path, ns=(1, 1))  # another version even where mtime resolution is coarse
-    assert checkpoint_sha256(path) != first
+    assert model_digest(path) != first

@@ -160,7 +160,7 @@ def model_sha256(ckpt: Mapping[str, Any]) -> str:
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
-def checkpoint_sha256(path: str | Path) -> str:
+def model_digest(path: str | Path) -> str:
     """:func:`model_sha256` of the checkpoint at ``path`` (loaded safely; a bad file is a
     one-line :class:`UserError`). Remembered per file, size and modification time for
     the process: a campaign describes the same checkpoint once per cell."""
