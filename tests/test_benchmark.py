@@ -121,7 +121,7 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, tmp_pat
     card = benchmark(model, "sst2", noise=noise, evaluation=TINY.name, results=tmp_path, resources=resources,
                      log=lines.append)
     written = json.loads((tmp_path / "benchmark" / "cards" / "tiny-v1" /
-                          f"sst2__{model}__{card['checkpoint_sha256'][:12]}.json").read_text())
+                          f"sst2__{model}__{card['model_sha256'][:12]}.json").read_text())
     assert written == json.loads(json.dumps(card))
     assert card["evaluation"] == "tiny-v1" and card["examples"]["num_examples"] == 4
     n, clean, robust, alone = recount(card, tmp_path)
@@ -148,7 +148,7 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, tmp_pat
 
 
 def _card(name, dataset, robust, flags=(), evaluation="standard-v1", n=500):
-    return {"evaluation": evaluation, "name": name, "dataset": dataset, "checkpoint_sha256": "a" * 64,
+    return {"evaluation": evaluation, "name": name, "dataset": dataset, "model_sha256": "a" * 64,
             "examples": {"n": n}, "clean_accuracy": {"value": 0.8, "ci95": [0.76, 0.83]},
             "worst_case_robust_accuracy": {"value": robust, "ci95": [robust - 0.04, robust + 0.04]},
             "attacks": [{}] * 9, "best_single_attack": "pwws/mean-20", "forward_passes_per_prediction": 1,
@@ -204,7 +204,7 @@ def _write_toy_run(root, step, fooled, flat=(), skipped=(9,), sha=SHA, n=10):
     record = {
         "cell": step.cell.to_dict(), "campaign": step.campaign.to_dict(), "campaign_file": None,
         "protocol": step.campaign.threat.protocol, "attack": {"recipe": step.cell.recipe},
-        "model": {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": sha, "model": "textcnn"},
+        "model": {"checkpoint": "sst2/textcnn/best.pt", "model_sha256": sha, "model": "textcnn"},
         "log": csv_path.name, "examples_selected": n, "verdict_draws": 0, "complete": True,
         "metrics": {"n": n, "seconds_per_example": 0.5}, "date": "2026-12-07T10:00:00+00:00", "git": "abc",
         "robustsnn": "0.1.0", "python": "3.11", "versions": {}, "machine": {}, "command": "robustsnn benchmark",

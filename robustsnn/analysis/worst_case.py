@@ -73,7 +73,10 @@ class Run:
     noise: str = ""
     folder: Path | None = None  # where its record and log live
     record: RunRecord | None = field(default=None, repr=False)
-    checkpoint: str = ""  # sha256 of the checkpoint file ("" in records written before it was stored)
+    # The network's content digest (RunRecord.model_key: a legacy file digest for a record
+    # not yet migrated, "" in records written before digests were stored), so the same
+    # weights rebuilt elsewhere pool, and other weights never do.
+    checkpoint: str = ""
 
     @property
     def target(self) -> tuple[str, str, str, str, str]:
@@ -111,7 +114,7 @@ def run_from_record(record: RunRecord) -> Run:
     log = record.log_path
     run = Run(name, cell.dataset, cell.model, cell.defense, deployed_form(cell.noise),
               record.stochastic, recipe=cell.recipe, noise=cell.noise, folder=log.parent,
-              record=record, checkpoint=record.checkpoint_sha256)
+              record=record, checkpoint=record.model_key)
     for row in read_log(log):
         run.examples[int(row["index"])] = verdict_of_row(row, record.stochastic, str(log),
                                                          replay=record.is_transfer)
@@ -131,7 +134,7 @@ class WorstCase:
     model: str
     defense: str
     form: str
-    checkpoint: str  # sha256 of the checkpoint ("" when the records predate it)
+    checkpoint: str  # the network's content digest (see Run.checkpoint; "" when the records predate it)
     runs: int  # attacks in the ensemble
     n: int  # examples every run attacked
     clean_accuracy: float  # right on the clean text in every run

@@ -100,14 +100,17 @@ def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identit
         old = RunRecord.load(record_path)
     except RecordError as exc:
         raise UserError(f"{exc}; move it away to start over") from None
+    from ..records.identity import refuse_legacy_digest
+
+    refuse_legacy_digest(record_path, old.model)
     stored, model = legacy_identity(dict(old.campaign)), old.model
     ours = legacy_identity(campaign.to_dict())
     if not identity["verdict_draws"]:  # deterministic models never use the verdict
         stored.pop("verdict")
         ours.pop("verdict")
-    if "checkpoint_sha256" in model:
-        stored["checkpoint_sha256"] = model["checkpoint_sha256"]
-        ours["checkpoint_sha256"] = identity["model"]["checkpoint_sha256"]
+    if "model_sha256" in model:
+        stored["model_sha256"] = model["model_sha256"]
+        ours["model_sha256"] = identity["model"]["model_sha256"]
     check_identity(csv_path, stored, ours)
 
 

@@ -175,7 +175,7 @@ def _checkpoint_facts(accuracy: list[dict[str, str]], energy: list[dict[str, str
     for row in accuracy:
         if row.get("checkpoint") != path or _number(row.get("time_steps")) is None:
             continue
-        if sha and row.get("checkpoint_sha256") and row["checkpoint_sha256"] != sha:
+        if sha and row.get("model_sha256") and row["model_sha256"] != sha:
             continue
         steps, source = int(_number(row["time_steps"]) or 0), "accuracy.csv"
         break
@@ -241,7 +241,7 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
             "name": model + ("" if defense == "none" else f" + {defense}") + ("" if kind == "ann" else f", {noise}"),
             "kind": kind, "dataset": dataset, "model": model, "defense": defense, "noise": noise,
             "stochastic": first.run.stochastic, "deployed_form": first.run.form,
-            "checkpoint": paths[0], "checkpoint_sha256": sha,
+            "checkpoint": paths[0], "model_sha256": sha,
             "clean_accuracy": w.clean_accuracy, "worst_case_robust_accuracy": w.robust_accuracy,
             "worst_case_n": w.n, "worst_case_attacks": w.runs,
             "strongest_single_attack": w.best_single_attack,

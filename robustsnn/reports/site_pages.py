@@ -354,7 +354,7 @@ def _pooled_table(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
 
     body = []
     for path, c in sorted(cards):
-        runs, sha = c["attacks"], c["checkpoint_sha256"]
+        runs, sha = c["attacks"], c["model_sha256"]
         cells = [
             _td(f'<a href="{_href(path)}">{_e(c["model"])}</a>', title=c["name"]),
             _td(_e(c["defense"])), _td(_e(c["noise"]), cls="nowrap"),
