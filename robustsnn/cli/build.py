@@ -1,12 +1,13 @@
 """``robustsnn build``: make the checkpoints a campaign attacks, and check them against its logs.
 
 ``$ROBUSTSNN_RUNS`` is a cache: a new machine (or a deleted ``runs/``) has none of it,
-while the attack logs in ``results/`` stay. Each log records the sha256 of the checkpoint
-it attacked and refuses to resume against another file. With one thread, training is deterministic
-for a seed and recipe, and the same weights save to the same bytes
-(:mod:`robustsnn.models.checkpoint`), so rebuilding with the recipe's commands gives the
-file back, and this module says whether it did: a half-finished log can only be resumed
-against the checkpoint it started with.
+while the attack logs in ``results/`` stay. Each log records the content digest of the
+network it attacked (``model_sha256``: format, kind, recipe, vocabulary and weights, see
+:func:`robustsnn.models.checkpoint.model_sha256`) and refuses to resume against another.
+Training pins its thread count (:mod:`robustsnn.train.threads`), so it is deterministic
+for a seed and recipe, and rebuilding with the recipe's commands, in any folder, gives
+the network back; this module says whether it did: a half-finished log can only be
+resumed against the network it started with.
 
 What is built is spelled in :mod:`robustsnn.artifacts` (one chain of commands per
 registered model); this module only runs the missing links of those chains, in order,

@@ -44,9 +44,10 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     def write(tmp: Path) -> None:
         # Through a file object, not the path: given a path, torch.save names the
         # archive inside the zip after the file, here a random temporary name, so the
-        # same weights saved twice would differ in bytes and in the sha256 that attack
-        # logs record. Saved this way, retraining with one thread and the same seed and
-        # recipe reproduces the file byte for byte, and a campaign can resume against it.
+        # same weights saved twice would differ in bytes. Saved this way, retraining
+        # with the same seed and recipe at the same paths reproduces the file byte for
+        # byte. (Attack logs name the content digest, model_sha256, which does not
+        # depend on the bytes or the paths at all.)
         with open(tmp, "wb") as fh:
             torch.save({"format": FORMAT, **payload}, fh)
 

@@ -211,8 +211,8 @@ def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None =
     scales = finalize(snn, norm, factors)
 
     # What converted it, without the date, git revision or machine: the same conversion
-    # must save the same bytes, or a rebuilt checkpoint (robustsnn build) would not match the
-    # sha256 that attack logs recorded (training keeps such provenance in result.json).
+    # at the same paths saves the same bytes (attack logs name the content digest, which
+    # leaves meta out anyway; training keeps such provenance in result.json).
     prov = provenance()
     meta = {"source_checkpoint": str(Path(checkpoint).resolve()), "source_kind": source.kind,
             "source_meta": source.meta, "norm": norm, "factors": factors, "weight_scales": scales,
