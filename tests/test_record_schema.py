@@ -17,7 +17,7 @@ import pytest
 
 from robustsnn.cli import main
 from robustsnn.records.find import find_records, migrate_records
-from robustsnn.records.record import SCHEMA_VERSION, RecordError, RunRecord
+from robustsnn.records.record import SCHEMA_VERSION, RecordError, RunRecord, short_key
 
 COMMITTED = Path(__file__).resolve().parents[1] / "results" / "attacks"
 
@@ -69,9 +69,12 @@ def test_a_record_from_before_content_digests_reads_with_its_file_digest_apart()
     data["model"] = {("checkpoint_sha256" if k == "model_sha256" else k): v for k, v in data["model"].items()}
     record = RunRecord.from_dict(data, "toy")
     assert record.model_sha256 == "" and record.legacy_file_sha256 == "ab" * 32
-    assert record.model_key == "ab" * 32  # told apart from other networks, never pooled with a content digest
+    # Told apart from other networks, and never taken for (or pooled with) a content digest.
+    assert record.model_key == "file-" + "ab" * 32
     current = RunRecord.from_dict(_valid(), "toy")
     assert current.model_key == current.model_sha256 == "ab" * 32 and current.legacy_file_sha256 == ""
+    assert short_key(record.model_key, 8) == "file-abababab" and short_key(current.model_key, 8) == "abababab"
+    assert short_key("") == "unhashed" and short_key("", empty="-") == "-"
 
 
 def _broken(change) -> dict:

@@ -32,6 +32,7 @@ from ..noise import draws_per_query
 from ..records.log import read_log
 from ..records.metrics import FAILED_TYPES, SUCCESSFUL
 from ..records.metrics import percent as _pct
+from ..records.record import short_key
 from ..stats import wilson_interval
 from .compare import p_cell
 from .worst_case import Run, compare_deployed, load_runs, matched_success_rates, worst_case
@@ -179,7 +180,7 @@ def _markdown(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str
         if key == "difference":  # paired: with its interval, in points
             return (f"{100 * value:+.1f} [{100 * row['difference_ci_low']:+.1f}, "
                     f"{100 * row['difference_ci_high']:+.1f}]")
-        return (value[:12] or "-") if key == "model_sha256" else value  # enough to tell them apart
+        return short_key(value, empty="-") if key == "model_sha256" else value  # enough to tell them apart
 
     body = [[cell(r, key) for key, _ in columns] for r in rows]
     return tabulate(body, headers=[title for _, title in columns], tablefmt="github") + "\n"

@@ -44,7 +44,7 @@ from ..noise import deployed_form
 from ..records.find import find_records
 from ..records.log import draws_used, final_verdict, read_log
 from ..records.metrics import SKIPPED, SUCCESSFUL
-from ..records.record import TRANSFER_PREFIX, RunRecord
+from ..records.record import TRANSFER_PREFIX, RunRecord, short_key
 from ..stats import PairedComparison, paired_comparison
 
 
@@ -234,7 +234,7 @@ def compare_deployed(cases: Sequence[WorstCase], confidence: float = 0.95,
     labels = {}
     for w in cases:
         same = [v for v in cases if (v.dataset, v.label) == (w.dataset, w.label)]
-        labels[id(w)] = w.label + (f" [{w.checkpoint[:8] or 'unhashed'}]" if len(same) > 1 else "")
+        labels[id(w)] = w.label + (f" [{short_key(w.checkpoint, 8)}]" if len(same) > 1 else "")
     out = []
     for i, a in enumerate(cases):
         for b in cases[i + 1:]:

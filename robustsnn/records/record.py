@@ -34,6 +34,10 @@ SCHEMA_VERSION = 1
 # How records and logs written before content digests named the checkpoint: the sha256
 # of its file, meta and pickling included (robustsnn/records/digests.py migrates them).
 LEGACY_DIGEST = "checkpoint_sha256"
+# What RunRecord.model_key puts before a legacy file digest: tables and pages that name
+# the network show "file-<hex>" for a record that was never migrated, so a file digest is
+# never read as a content digest (and the prefix is safe in file names and URLs).
+LEGACY_KEY_PREFIX = "file-"
 # A transfer run's recipe name starts with this (robustsnn/campaign/transfer.py).
 TRANSFER_PREFIX = "transfer-"
 
@@ -129,10 +133,12 @@ class RunRecord:
     @property
     def model_key(self) -> str:
         """Which network the run attacked, as well as the record can say: its content
-        digest, else its legacy file digest (a different hash, so it never equals a
-        content digest: an unmigrated run is never pooled with a migrated one, even of
-        the same network), else ""."""
-        return self.model_sha256 or self.legacy_file_sha256
+        digest; else its legacy file digest after :data:`LEGACY_KEY_PREFIX` (another hash,
+        so it never equals a content digest: an unmigrated run is never pooled with a
+        migrated one, even of the same network); else ""."""
+        if self.model_sha256:
+            return self.model_sha256
+        return LEGACY_KEY_PREFIX + self.legacy_file_sha256 if self.legacy_file_sha256 else ""
 
     @property
     def is_transfer(self) -> bool:
@@ -238,6 +244,16 @@ class RunRecord:
             raise ValueError("nowhere to write this record: give a path")
         atomic_write_json(target, self.to_dict())
         return replace(self, path=target)
+
+
+def short_key(key: str, digits: int = 12, empty: str = "unhashed") -> str:
+    """A :attr:`RunRecord.model_key` cut to ``digits`` hex digits for a label, keeping the
+    legacy prefix (``file-`` and the digits); ``empty`` for a record without a digest."""
+    if not key:
+        return empty
+    if key.startswith(LEGACY_KEY_PREFIX):
+        return LEGACY_KEY_PREFIX + key[len(LEGACY_KEY_PREFIX):][:digits]
+    return key[:digits]
 
 
 def is_run_record(data: Any) -> bool:

@@ -57,6 +57,7 @@ from ..errors import UserError
 from ..io_utils import atomic_write, atomic_write_text
 from ..noise import NONE as NOISE_NONE
 from ..noise import simulations_per_query
+from ..records.record import short_key
 from .site_browser import browser_problem, find_browser, screenshot
 from .site_pages import (
     CSS_NAME,
@@ -227,7 +228,7 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
         members = sorted(groups[key], key=lambda e: (e.row["campaign"], e.row["recipe"], e.row["protocol"], e.page))
         name = "__".join(_component(p) for p in (dataset, model, defense, noise))
         if len(shas[key[:4]]) > 1:  # the same cell against several checkpoints: one card each
-            name += f"__{sha[:12] or 'unhashed'}"
+            name += f"__{short_key(sha)}"
         first = members[0]
         paths = sorted({e.record.checkpoint for e in members})
         w = worst[first.run.target]

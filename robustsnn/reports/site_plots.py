@@ -15,6 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from ..io_utils import atomic_write
 from ..noise import NONE as NOISE_NONE
+from ..records.record import short_key
 from .site_pages import _component, _dataset_title, _Entry
 
 KNOBS = {"max_modification_rate": "max. modification rate", "query_budget": "query budget"}
@@ -89,7 +90,7 @@ def _k_plots(runs: Sequence[Any], out: Path) -> list[dict[str, Any]]:
             for r in members:
                 label = r["model"] + ("" if r["defense"] == "none" else f" + {r['defense']}")
                 if several:  # the same model name on two checkpoints
-                    label += f" ({r['model_sha256'][:8] or 'unhashed'})"
+                    label += f" ({short_key(r['model_sha256'], 8)})"
                 lines.setdefault(label, []).append(r)
             ticks = sorted({r["k"] for r in members})
             for label, points in sorted(lines.items()):
