@@ -109,6 +109,10 @@ def test_verified_digests_move_and_unverifiable_ones_stay(legacy: dict) -> None:
         record = RunRecord.load(res / f"{name}.json")
         assert record.model_sha256 == content and record.legacy_file_sha256 == ""
     assert RunRecord.load(res / "transfer.json").attack["source_model_sha256"] == content
+    # Nothing else in a record changed.
+    expected = _legacy_record("plain", sha)
+    expected["model"] = {"checkpoint": expected["model"]["checkpoint"], "model_sha256": content}
+    assert json.loads((res / "plain.json").read_text(encoding="utf-8")) == expected
     # Nothing that names an unverifiable digest changed, not even its verifiable half.
     after = _snapshot(legacy["results"])
     for name in ("half.csv", "unknown.csv", "unknown.json"):
@@ -151,6 +155,17 @@ def test_a_checkpoint_with_other_bytes_verifies_nothing(legacy: dict) -> None:
     done = migrate_digests([legacy["results"]], legacy["runs"], log=lambda _: None)
     assert done.migrated == [] and set(done.unverified) == {legacy["sha"], UNKNOWN}
     assert _snapshot(legacy["results"]) == before
+
+
+def test_a_card_whose_new_name_is_taken_is_left_alone(legacy: dict) -> None:
+    from robustsnn.records.digests import migrate_digests
+
+    [old] = legacy["cards"].iterdir()
+    taken = legacy["cards"] / f"sst2__Tailored__{legacy['content'][:12]}.json"
+    taken.write_text("{}", encoding="utf-8")  # written since, by a run under the new code
+    before = old.read_bytes()
+    done = migrate_digests([legacy["cards"]], legacy["runs"], log=lambda _: None)
+    assert done.conflicts == [old.resolve()] and old.read_bytes() == before and taken.read_text() == "{}"
 
 
 def test_a_log_a_run_holds_is_left_alone(legacy: dict) -> None:

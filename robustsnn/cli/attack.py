@@ -257,7 +257,8 @@ def cmd_migrate_records(args: argparse.Namespace) -> int:
 
 def cmd_migrate_digests(args: argparse.Namespace) -> int:
     """Exit 0 when every legacy digest found was verified (or none was found), 1 when some
-    files were left as they are (an unverifiable digest, or a log a run holds)."""
+    files were left as they are (an unverifiable digest, a log a run holds, a card whose
+    new name is taken)."""
     import sys
 
     from ..records.digests import migrate_digests
@@ -265,10 +266,10 @@ def cmd_migrate_digests(args: argparse.Namespace) -> int:
     done = migrate_digests(args.results, args.runs, args.dry_run)
     print(f"{'would migrate' if args.dry_run else 'migrated'} {len(done.migrated)} files with "
           f"{len(done.used)} verified digests; {done.current} already current")
-    left = sum(len(files) for files in done.unverified.values()) + len(done.in_use)
+    left = sum(len(files) for files in done.unverified.values()) + len(done.in_use) + len(done.conflicts)
     if left:
         print(f"robustsnn: {left} files left as they are ({len(done.unverified)} digests with no checkpoint "
-              "file at hand, see above)", file=sys.stderr)
+              "file at hand; see above)", file=sys.stderr)
         return 1
     return 0
 

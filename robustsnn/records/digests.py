@@ -73,6 +73,7 @@ class Migration:
     current: int = 0  # files that already name content digests (or no digest at all)
     unverified: dict[str, list[Path]] = field(default_factory=dict)  # legacy digest -> files left alone
     in_use: list[Path] = field(default_factory=list)  # logs a run holds: left alone
+    conflicts: list[Path] = field(default_factory=list)  # cards whose new name is taken: left alone
     renamed: dict[Path, Path] = field(default_factory=dict)  # cards: old name -> new name
     used: set[str] = field(default_factory=set)  # legacy digests that were mapped
 
@@ -84,6 +85,8 @@ class Migration:
             lines.append(f"{legacy}: no checkpoint file under $ROBUSTSNN_RUNS hashes to it; "
                          f"{len(files)} files left as they are (first: {files[0]})")
         lines += [f"{path}: a run holds it (it is being written); left as it is" for path in self.in_use]
+        lines += [f"{path}: a card named after the content digest is already there; left as it is"
+                  for path in self.conflicts]
         lines += [f"renamed {old.name} -> {new.name}" for old, new in self.renamed.items()]
         return lines
 
@@ -304,9 +307,13 @@ def migrate_digests(results: Path | Sequence[Path], runs: Path | None = None, dr
         elif what == "record":
             from .record import RunRecord
 
-            RunRecord.from_dict(doc, path, path=path).write()  # through the schema, as the runner writes
+            RunRecord.from_dict(doc, path)  # what readers refuse is never written
+            atomic_write_json(path, doc)  # as the runner writes records; nothing else changes
         else:
             target = _card_name(path, legacy[(None, LEGACY_DIGEST)], doc[NEW])
+            if target != path and target.exists():  # a card written since under the new digest
+                out.conflicts.append(path)
+                continue
             atomic_write_json(target, doc)
             if target != path:
                 path.unlink()
