@@ -107,6 +107,22 @@ def test_a_log_naming_the_file_digest_asks_for_the_migration(tiny_net, textattac
     assert log_path.read_bytes() == legacy
 
 
+def test_a_log_from_before_identities_with_a_file_digest_record_asks_for_the_migration(tiny_net, textattack,
+                                                                                      tmp_path):
+    from robustsnn.io_utils import file_sha256
+
+    run(campaign(n=2), tmp_path, tiny_net.tailored)
+    log_path, record_path = cell_paths(tmp_path / "res", campaign(), TAILORED)
+    data = log_path.read_bytes()
+    log_path.write_bytes(data[data.index(b"\r\n") + 2:])  # no identity line: the record is the witness
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    del record["model"]["model_sha256"]
+    record["model"]["checkpoint_sha256"] = file_sha256(tiny_net.tailored)
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(UserError, match=f"{record_path.name} names its checkpoint by the sha256 of the file"):
+        run(campaign(n=3), tmp_path, tiny_net.tailored)
+
+
 def test_the_identity_outlives_a_deleted_record(tiny_net, textattack, tmp_path):
     run(campaign(n=2), tmp_path, tiny_net.tailored)
     log_path, record_path = cell_paths(tmp_path / "res", campaign(), TAILORED)
