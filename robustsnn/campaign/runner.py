@@ -90,7 +90,7 @@ def legacy_identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
 
 def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identity: dict[str, Any]) -> None:
     """A log from before identities: its run record is the only witness of what it holds."""
-    from ..records.identity import check_identity
+    from ..records.identity import check_identity, refuse_legacy_digest
 
     if not record_path.exists():
         raise UserError(f"{csv_path} has no identity line (an older robustsnn wrote it) and its run record "
@@ -100,8 +100,6 @@ def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identit
         old = RunRecord.load(record_path)
     except RecordError as exc:
         raise UserError(f"{exc}; move it away to start over") from None
-    from ..records.identity import refuse_legacy_digest
-
     refuse_legacy_digest(record_path, old.model)
     stored, model = legacy_identity(dict(old.campaign)), old.model
     ours = legacy_identity(campaign.to_dict())
