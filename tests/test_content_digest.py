@@ -55,14 +55,17 @@ def test_the_same_chain_under_two_roots_has_one_content_digest(two_chains: tuple
 
 def test_training_pins_and_records_its_thread_count(two_chains: tuple[Path, Path],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
     from robustsnn.errors import UserError
     from robustsnn.models.checkpoint import load_checkpoint
     from robustsnn.train.threads import THREADS_ENV, training_threads
 
     a, _ = two_chains
-    assert load_checkpoint(a / "textcnn/best.pt")["meta"]["torch_threads"] == 1
-    assert load_checkpoint(a / "textcnn/last.pt")["meta"]["torch_threads"] == 1
-    assert load_checkpoint(a / "snn/converted-none.pt")["meta"]["torch_threads"] == 1
+    for name in ("textcnn/best.pt", "textcnn/last.pt", "snn/converted-none.pt"):
+        meta = load_checkpoint(a / name)["meta"]
+        assert meta["torch_threads"] == 1, name
+        assert meta["torch_numerics"]["torch"] == torch.__version__ and meta["torch_numerics"]["cpu_capability"]
     monkeypatch.setenv(THREADS_ENV, "3")
     assert training_threads() == 3
     monkeypatch.setenv(THREADS_ENV, "none")

@@ -200,7 +200,7 @@ def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None =
         raise UserError(f"unknown normalisation '{norm}' (choices: {', '.join(NORMS)})")
     if not 0.0 < percentile <= 100.0:
         raise UserError("percentile must be in (0, 100]")
-    from .threads import META_KEY, pinned_threads
+    from .threads import META_KEY, NUMERICS_KEY, numerics, pinned_threads
 
     source = validate(checkpoint)
     weight = source.model.embedding.weight
@@ -216,7 +216,7 @@ def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None =
     prov = provenance()
     meta = {"source_checkpoint": str(Path(checkpoint).resolve()), "source_kind": source.kind,
             "source_meta": source.meta, "norm": norm, "factors": factors, "weight_scales": scales,
-            "copied": copied, **how, META_KEY: threads,
+            "copied": copied, **how, META_KEY: threads, NUMERICS_KEY: numerics(),
             "converted": {k: prov[k] for k in ("robustsnn", "python", "versions")}}
     payload = {"kind": "snn", "model": snn.state_dict(), "config": source.recipe.to_dict(),
                "vocab": source.encoder.vocab, "meta": meta}

@@ -18,8 +18,9 @@ What the loop owns, the same for all of them:
   a killed run leaves the previous version intact;
 * **progress** - one line per epoch through ``log`` and a progress bar per epoch;
 * **threads** - torch runs with a pinned thread count (:mod:`.threads`), recorded in
-  every checkpoint's ``meta["torch_threads"]``, so the same recipe and seed train the
-  same weights on any machine; a ``last.pt`` trained with another count is not resumed.
+  every checkpoint's ``meta["torch_threads"]`` (with the torch version and CPU kernels in
+  ``meta["torch_numerics"]``), so the same recipe and seed train the same weights on any
+  machine alike in those; a ``last.pt`` trained with another count is not resumed.
 
 What differs (how to build the model and its optimisers, one training epoch, the dev
 score - deterministic accuracy for ANNs, the mean over Poisson draws for SNNs -, what a
@@ -43,7 +44,7 @@ from ..artifacts import BEST, LAST, LOG, RESULT
 from ..errors import UserError
 from ..io_utils import atomic_write_json
 from ..models.checkpoint import load_checkpoint, save_checkpoint
-from .threads import META_KEY, THREADS_ENV, pinned_threads
+from .threads import META_KEY, NUMERICS_KEY, THREADS_ENV, numerics, pinned_threads
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -155,18 +156,18 @@ def fit(trainer: Trainer, run_dir: str | Path, resume: bool = False,
         log: Callable[[str], None] = print) -> Any:
     """Train ``trainer.model`` in ``run_dir``; returns ``trainer.report(...).result``."""
     with pinned_threads() as threads:
-        return _fit(trainer, Path(run_dir), resume, log, threads)
+        return _fit(trainer, Path(run_dir), resume, log, {META_KEY: threads, NUMERICS_KEY: numerics()})
 
 
-def _fit(trainer: Trainer, run_dir: Path, resume: bool, log: Callable[[str], None], threads: int) -> Any:
+def _fit(trainer: Trainer, run_dir: Path, resume: bool, log: Callable[[str], None], machine: dict[str, Any]) -> Any:
     last_path, best_path = run_dir / LAST, run_dir / BEST
     name, progress = trainer.name, trainer.progress or trainer.name
 
     def save_best(epoch: int, dev: DevScore) -> None:
-        save_checkpoint(best_path, trainer.payload({"epoch": epoch, META_KEY: threads, **dev.meta}))
+        save_checkpoint(best_path, trainer.payload({"epoch": epoch, **machine, **dev.meta}))
 
     if resume and last_path.exists():
-        s = _restore(trainer, last_path, threads)
+        s = _restore(trainer, last_path, machine[META_KEY])
         log(f"resuming {name} from epoch {s.next_epoch - 1} (best dev {s.best_dev:.4f} at epoch {s.best_epoch})")
     else:
         s = _State()
@@ -197,7 +198,7 @@ def _fit(trainer: Trainer, run_dir: Path, resume: bool, log: Callable[[str], Non
         log(f"{name} epoch {epoch:3d}  loss {loss:.4f}  dev {dev.text}  {seconds:.1f}s"
             + ("  *best" if improved else ""))
         save_checkpoint(last_path, {
-            **trainer.payload({"epoch": epoch, META_KEY: threads}), "epoch": epoch,
+            **trainer.payload({"epoch": epoch, **machine}), "epoch": epoch,
             "optimizers": [o.state_dict() for o in trainer.optimizers], "torch_rng": torch.get_rng_state(),
             "history": s.history, "best_dev": s.best_dev, "best_epoch": s.best_epoch,
         })

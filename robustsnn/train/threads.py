@@ -7,6 +7,11 @@ seed then train different weights, and a rebuilt checkpoint gets another content
 inherit whatever the machine offers: they run with :data:`DEFAULT_THREADS` (one) unless
 ``$ROBUSTSNN_TRAIN_THREADS`` says otherwise, and every checkpoint records the count in
 ``meta["torch_threads"]``, so a mismatch can be named rather than guessed at.
+
+The thread count is what can be pinned. What cannot - the torch build and the CPU kernels
+it picks (AVX2, AVX-512: other instructions, other roundings) - is recorded beside it in
+``meta["torch_numerics"]``, so that a rebuild that comes back with another content digest
+can say why.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from ..errors import UserError
 THREADS_ENV = "ROBUSTSNN_TRAIN_THREADS"
 DEFAULT_THREADS = 1
 META_KEY = "torch_threads"
+NUMERICS_KEY = "torch_numerics"
 
 
 def training_threads() -> int:
@@ -34,6 +40,19 @@ def training_threads() -> int:
     if count < 1:
         raise UserError(f"{THREADS_ENV} must be a positive whole number of threads, not {text!r}")
     return count
+
+
+def numerics() -> dict[str, str]:
+    """What else decides the float results of training on this machine: the torch version
+    and the CPU capability its kernels dispatch to."""
+    import torch
+
+    try:
+        capability = str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):  # an older torch does not say
+        capability = "unknown"
+    # str(): torch.__version__ is a str subclass that weights_only loading refuses to unpickle
+    return {"torch": str(torch.__version__), "cpu_capability": capability}
 
 
 @contextmanager
