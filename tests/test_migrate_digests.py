@@ -1,4 +1,4 @@
-"""``robustsnn migrate-digests`` (records/digests.py): a legacy file digest moves to the
+"""``robustsnn migrate-digests`` (campaign/digests.py): a legacy file digest moves to the
 content digest only when a checkpoint file at hand hashes to it; an unverifiable one is
 reported and its files are left byte for byte; plain and compressed logs, records and
 cards move; a second run changes nothing."""
@@ -79,7 +79,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def test_verified_digests_move_and_unverifiable_ones_stay(legacy: dict) -> None:
-    from robustsnn.records.digests import migrate_digests
+    from robustsnn.campaign.digests import migrate_digests
     from robustsnn.records.log import read_identity
     from robustsnn.records.record import RunRecord
 
@@ -127,7 +127,7 @@ def test_verified_digests_move_and_unverifiable_ones_stay(legacy: dict) -> None:
 
 
 def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(legacy: dict) -> None:
-    from robustsnn.records.digests import migrate_digests
+    from robustsnn.campaign.digests import migrate_digests
 
     before = _snapshot(legacy["results"])
     dry = migrate_digests([legacy["results"]], legacy["runs"], dry_run=True, log=lambda _: None)
@@ -145,7 +145,7 @@ def test_a_checkpoint_with_other_bytes_verifies_nothing(legacy: dict) -> None:
     legacy digest: the mapping is refused rather than assumed."""
     import torch
 
-    from robustsnn.records.digests import migrate_digests
+    from robustsnn.campaign.digests import migrate_digests
 
     path = legacy["runs"] / "sst2" / "tailored" / "best.pt"
     payload = torch.load(path, weights_only=True)
@@ -158,7 +158,7 @@ def test_a_checkpoint_with_other_bytes_verifies_nothing(legacy: dict) -> None:
 
 
 def test_a_card_whose_new_name_is_taken_is_left_alone(legacy: dict) -> None:
-    from robustsnn.records.digests import migrate_digests
+    from robustsnn.campaign.digests import migrate_digests
 
     [old] = legacy["cards"].iterdir()
     taken = legacy["cards"] / f"sst2__Tailored__{legacy['content'][:12]}.json"
@@ -169,7 +169,7 @@ def test_a_card_whose_new_name_is_taken_is_left_alone(legacy: dict) -> None:
 
 
 def test_a_log_a_run_holds_is_left_alone(legacy: dict) -> None:
-    from robustsnn.records.digests import migrate_digests
+    from robustsnn.campaign.digests import migrate_digests
     from robustsnn.records.log import exclusive
 
     log_path = legacy["res"] / "plain.csv"
@@ -184,9 +184,9 @@ def test_a_log_a_run_holds_is_left_alone(legacy: dict) -> None:
 def test_the_migrated_log_resumes_against_the_checkpoint(legacy: dict) -> None:
     """After the migration the identity check compares content digests: the migrated
     identity equals what the classifier describes for the checkpoint at hand."""
+    from robustsnn.campaign.digests import migrate_digests
     from robustsnn.classifier import NetworkClassifier
     from robustsnn.models.loading import load_model
-    from robustsnn.records.digests import migrate_digests
     from robustsnn.records.log import read_identity
 
     migrate_digests([legacy["res"]], legacy["runs"], log=lambda _: None)

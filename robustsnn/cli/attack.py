@@ -261,7 +261,7 @@ def cmd_migrate_digests(args: argparse.Namespace) -> int:
     new name is taken)."""
     import sys
 
-    from ..records.digests import migrate_digests
+    from ..campaign.digests import migrate_digests
 
     done = migrate_digests(args.results, args.runs, args.dry_run)
     print(f"{'would migrate' if args.dry_run else 'migrated'} {len(done.migrated)} files with "

@@ -32,7 +32,7 @@ from ..errors import UserError
 
 SCHEMA_VERSION = 1
 # How records and logs written before content digests named the checkpoint: the sha256
-# of its file, meta and pickling included (robustsnn/records/digests.py migrates them).
+# of its file, meta and pickling included (robustsnn/campaign/digests.py migrates them).
 LEGACY_DIGEST = "checkpoint_sha256"
 # What RunRecord.model_key puts before a legacy file digest: tables and pages that name
 # the network show "file-<hex>" for a record that was never migrated, so a file digest is

@@ -11,13 +11,14 @@ both are known), so nothing is ever named by a guess.
 
 What moves, and nothing else in those files:
 
-* run records (``*.json`` read through :mod:`.record`): ``model.checkpoint_sha256`` ->
-  ``model.model_sha256``; a transfer's ``attack.source_checkpoint_sha256`` ->
-  ``attack.source_model_sha256``;
+* run records (``*.json`` read through :mod:`robustsnn.records.record`):
+  ``model.checkpoint_sha256`` -> ``model.model_sha256``; a transfer's
+  ``attack.source_checkpoint_sha256`` -> ``attack.source_model_sha256``;
 * attack logs, plain (``*.csv``) or compressed (``*.csv.gz``): the same two fields of
-  the identity line (:mod:`.identity`); the rows' bytes are kept as they are. A plain log
-  is rewritten under its writer lock (:func:`.log.exclusive`): a log a run is appending to
-  is skipped and named, never rewritten under it;
+  the identity line (:mod:`robustsnn.records.identity`); the rows' bytes are kept as they
+  are. A plain log is rewritten under its writer lock
+  (:func:`robustsnn.records.log.exclusive`): a log a run is appending to is skipped and
+  named, never rewritten under it;
 * model cards (``benchmark/cards/...``): ``checkpoint_sha256`` -> ``model_sha256``, and a
   file named ``...__<12 hex>.json`` after the old digest takes the new one's.
 
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import UserError
-from .record import LEGACY_DIGEST
+from ..records.record import LEGACY_DIGEST
 
 NEW = "model_sha256"
 # Where a digest sits in each kind of file: (section, legacy key, new key). A section of
@@ -135,7 +136,7 @@ def verify_digests(wanted: Iterable[str], runs: Path, log: Callable[[str], None]
 def _candidates(folders: Sequence[Path]) -> list[tuple[Path, str]]:
     """``(path, kind)`` of every file that may name a digest: "record", "card", "log" or
     "log.gz" (kinds of JSON are told apart when read)."""
-    from .log import GZ
+    from ..records.log import GZ
 
     out = []
     for folder in folders:
@@ -155,8 +156,8 @@ def _candidates(folders: Sequence[Path]) -> list[tuple[Path, str]]:
 def _read(path: Path, kind: str) -> tuple[str, Any] | None:
     """``(what it is, its parsed content)``: ("record" | "card", dict) for JSON, ("log",
     (identity, rest bytes)) for a log with an identity line; None for anything else."""
-    from .log import IDENTITY_PREFIX, _split_identity
-    from .record import is_run_record
+    from ..records.log import IDENTITY_PREFIX, _split_identity
+    from ..records.record import is_run_record
 
     if kind == "json":
         try:
@@ -234,7 +235,7 @@ def _migrated(parsed: tuple[str, Any], mapping: Mapping[str, str]) -> Any:
 
 def _write_log(path: Path, kind: str, identity: dict[str, Any], rest: bytes) -> None:
     from ..io_utils import atomic_write
-    from .log import _identity_line
+    from ..records.log import _identity_line
 
     data = _identity_line(identity) + rest
     if kind == "log":
@@ -262,7 +263,7 @@ def migrate_digests(results: Path | Sequence[Path], runs: Path | None = None, dr
     verifies; see the module docstring. ``dry_run`` writes nothing."""
     from ..io_utils import atomic_write_json
     from ..paths import runs_dir
-    from .log import exclusive
+    from ..records.log import exclusive
 
     folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(f) for f in results]
     files = [(path, kind, parsed) for path, kind in _candidates(folders)
@@ -305,7 +306,7 @@ def migrate_digests(results: Path | Sequence[Path], runs: Path | None = None, dr
             else:
                 _write_log(path, kind, doc, parsed[1][1])
         elif what == "record":
-            from .record import RunRecord
+            from ..records.record import RunRecord
 
             RunRecord.from_dict(doc, path)  # what readers refuse is never written
             atomic_write_json(path, doc)  # as the runner writes records; nothing else changes
