@@ -217,7 +217,8 @@ def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]
             records = list(csv.DictReader(fh))
     except (UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise UserError(f"{path}: not a table this report wrote ({exc}); rebuild it without --update") from None
-    # Tables written before the digest column keep it empty.
+    # Tables written before the digest column keep it empty, and so do rows written before
+    # content digests (their checkpoint_sha256 column was the file's sha256, another hash).
     missing = set(COLUMNS) - {"model_sha256"} - set(records[0]) if records else set()
     if missing:
         raise UserError(f"{path}: lacks column(s) {', '.join(sorted(missing))}; rebuild it without --update")
