@@ -93,16 +93,6 @@ class Migration:
 
 
 # ------------------------------------------------------------------ the mapping
-def legacy_digests_under(folders: Sequence[Path]) -> set[str]:
-    """Every legacy file digest the logs, records and cards under ``folders`` name."""
-    found: set[str] = set()
-    for path, kind in _candidates(folders):
-        data = _read(path, kind)
-        if data is not None:
-            found |= set(_legacy_of(data, kind).values())
-    return found
-
-
 def verify_digests(wanted: Iterable[str], runs: Path, log: Callable[[str], None] = print) -> DigestMap:
     """For each checkpoint file (``*.pt``) under ``runs``, its file sha256; those equal to
     a digest in ``wanted`` are loaded and give their content digest. A file that will not
