@@ -14,7 +14,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from .errors import UserError
-from .io_utils import file_sha256
+from .models.checkpoint import model_digest
 from .paths import portable_path
 
 
@@ -189,7 +189,9 @@ class NetworkClassifier:
         return {
             "model": self.loaded.kind,
             "checkpoint": portable_path(self.loaded.path),
-            "checkpoint_sha256": file_sha256(self.loaded.path),
+            # What the network is, not which file holds it: the same weights rebuilt
+            # elsewhere keep it (models/checkpoint.py), so logs resume against them.
+            "model_sha256": model_digest(self.loaded.path),
             "tokenizer_sha256": self.loaded.encoder.digest(),
             "dataset": self.loaded.recipe.data.dataset,
             "encoding": str(self.encoding) if self.encoding is not None else None,

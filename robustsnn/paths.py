@@ -64,7 +64,7 @@ def portable_path(path: str | os.PathLike[str]) -> str:
     """``path`` as records store it, never one machine's absolute path: relative to
     ``$ROBUSTSNN_RUNS`` when it lies there, else relative to the working directory (the
     repository, for a checkout) when it lies there, else ``<outside>/<file name>``. The
-    record's ``checkpoint_sha256`` says which file it was wherever it lies."""
+    record's ``model_sha256`` (the network's content digest) says which model it was, wherever it lies."""
     resolved = Path(path).resolve()
     for root in (runs_dir(), Path.cwd().resolve()):
         try:

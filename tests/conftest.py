@@ -189,7 +189,7 @@ def run_record_dict(dataset: str = "sst2", model: str = "textcnn", recipe: str =
         "campaign": {"campaign": {"name": campaign, "seed": 0, "query_cache": True},
                      "threat": {"max_modification_rate": 0.1}, "examples": {"split": "test"}},
         "campaign_file": None, "protocol": "shared-swap", "attack": {"recipe": recipe},
-        "model": {"checkpoint": f"{dataset}/{model}/best.pt", **({"checkpoint_sha256": sha} if sha else {})},
+        "model": {"checkpoint": f"{dataset}/{model}/best.pt", **({"model_sha256": sha} if sha else {})},
         "log": log or f"{dataset}__{model}__none__{recipe}__{noise}__shared-swap.csv", "examples_selected": 4,
         "verdict_draws": 0, "complete": complete, "date": "2026-12-07T10:00:00+00:00", "git": "abc1234",
         "robustsnn": "0.1.0", "python": "3.11.7", "versions": {}, "machine": {}, "command": "robustsnn attack",

@@ -144,7 +144,7 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_saf
                      resources=resources, log=lines.append)
     name = model if defense == "none" else f"{model}+{defense}"
     written = json.loads((tmp_path / "benchmark" / "cards" / "tiny-v1" /
-                          f"sst2__{name}__{card['checkpoint_sha256'][:12]}.json").read_text())
+                          f"sst2__{name}__{card['model_sha256'][:12]}.json").read_text())
     assert written == json.loads(json.dumps(card))
     assert card["evaluation"] == "tiny-v1" and card["examples"]["num_examples"] == 4
     n, clean, robust, alone = recount(card, tmp_path)
@@ -179,7 +179,7 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_saf
 
 
 def _card(name, dataset, robust, flags=(), evaluation="standard-v1", n=500):
-    return {"evaluation": evaluation, "name": name, "dataset": dataset, "checkpoint_sha256": "a" * 64,
+    return {"evaluation": evaluation, "name": name, "dataset": dataset, "model_sha256": "a" * 64,
             "examples": {"n": n}, "clean_accuracy": {"value": 0.8, "ci95": [0.76, 0.83]},
             "worst_case_robust_accuracy": {"value": robust, "ci95": [robust - 0.04, robust + 0.04]},
             "attacks": [{}] * 9, "best_single_attack": "pwws/mean-20", "forward_passes_per_prediction": 1,
@@ -242,7 +242,7 @@ def _write_toy_run(root, step, fooled, flat=(), skipped=(9,), sha=SHA, n=10, ver
     record = {
         "cell": step.cell.to_dict(), "campaign": step.campaign.to_dict(), "campaign_file": None,
         "protocol": step.campaign.threat.protocol, "attack": {"recipe": step.cell.recipe},
-        "model": model or {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": sha, "model": "textcnn"},
+        "model": model or {"checkpoint": "sst2/textcnn/best.pt", "model_sha256": sha, "model": "textcnn"},
         "log": csv_path.name, "examples_selected": n, "verdict_draws": verdict, "complete": True,
         "metrics": {"n": n, "seconds_per_example": 0.5}, "date": "2026-12-07T10:00:00+00:00", "git": "abc",
         "robustsnn": "0.1.0", "python": "3.11", "versions": {}, "machine": {}, "command": "robustsnn benchmark",
@@ -382,7 +382,7 @@ def test_the_card_of_a_randomized_defense_is_flagged_and_ranked_with_the_randomi
     evaluation = dataclasses.replace(TINY, num_examples=10)
     target = target_of("textcnn", "sst2", defense="safer")
     steps = plan(evaluation, target, white_box=False)
-    model = {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": SHA, "model": "textcnn", "encoding": None,
+    model = {"checkpoint": "sst2/textcnn/best.pt", "model_sha256": SHA, "model": "textcnn", "encoding": None,
              "defense": {"name": "safer", "copies": 16, "seed": 0, "draws": "fresh"}}
     for step in steps:
         if step.on_target:
@@ -406,7 +406,7 @@ def test_worst_case_names_a_network_under_a_randomized_defense_randomized(tiny_d
 
     target = target_of("textcnn", "sst2", defense="safer")
     step = next(s for s in plan(TINY, target, white_box=False) if s.on_target and s.cell.noise == "fresh")
-    network = {"checkpoint": "sst2/textcnn/best.pt", "checkpoint_sha256": SHA, "model": "textcnn", "encoding": None,
+    network = {"checkpoint": "sst2/textcnn/best.pt", "model_sha256": SHA, "model": "textcnn", "encoding": None,
                "defense": {"name": "safer"}}
     _write_toy_run(tmp_path, step, {0}, n=4, verdict=7, model=network)
     # A record from before issue 33: the same defense, noise none, no verdict (one frozen draw).

@@ -72,7 +72,7 @@ def test_energy_cli_writes_the_table(tiny_pair, tmp_path, capsys):
                  "--mac-pj", "5", "--ac-pj", "1"]) == 0
     row = pd.read_csv(out).iloc[0]
     assert not row["ann_checkpoint"].startswith("/") and not row["snn_checkpoint"].startswith("/")
-    assert len(row["snn_checkpoint_sha256"]) == 64
+    assert len(row["snn_model_sha256"]) == 64
     # tiny recipe: dim 16, length 12, widths 2 and 3, 16 maps, 2 classes x 3 neurons.
     conv = 16 * 11 * 16 * 2 + 16 * 10 * 16 * 3
     assert row["ann_flops"] == conv + 32 * 3 * 2

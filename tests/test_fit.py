@@ -101,7 +101,10 @@ def test_selects_on_dev_stops_early_and_records(tmp_path):
     assert out.best_epoch == 2 and out.best_dev == 0.7 and out.stopped_early
     assert [h["epoch"] for h in out.history] == [1, 2, 3, 4] and out.epochs_run == 4
     best = load_checkpoint(tmp_path / "best.pt")
-    assert best["meta"] == {"source": "toy", "epoch": 2, "dev_accuracy": 0.7}
+    from robustsnn.train.threads import numerics
+
+    assert best["meta"] == {"source": "toy", "epoch": 2, "dev_accuracy": 0.7, "torch_threads": 1,
+                            "torch_numerics": numerics()}
     last = load_checkpoint(tmp_path / "last.pt")
     assert last["epoch"] == 4 and last["best_epoch"] == 2 and last["best_dev"] == 0.7
     assert {"optimizers", "torch_rng", "history"} <= last.keys()

@@ -44,13 +44,14 @@ def run(c, tmp_path, checkpoint, cell=TAILORED, messages=None):
 
 
 def test_the_identity_is_the_first_line_and_names_the_checkpoint(tiny_net, textattack, tmp_path):
-    from robustsnn.io_utils import file_sha256
+    from robustsnn.models.checkpoint import model_digest
 
     record = run(campaign(), tmp_path, tiny_net.tailored)
     log_path, _ = cell_paths(tmp_path / "res", campaign(), TAILORED)
     assert log_path.read_bytes().startswith(IDENTITY_PREFIX.encode())
     identity = read_identity(log_path)
-    assert identity["model"]["checkpoint_sha256"] == file_sha256(tiny_net.tailored)
+    assert identity["model"]["model_sha256"] == model_digest(tiny_net.tailored)
+    assert "checkpoint_sha256" not in identity["model"]  # the file's bytes are not what it is
     assert identity["cell"] == TAILORED.to_dict() and identity["threat"]["candidates"] == 3
     assert identity["model"]["tokenizer_sha256"] == record.model["tokenizer_sha256"]
     assert "checkpoint" not in identity["model"]  # where a file lies is not what it is
@@ -65,11 +66,61 @@ def test_another_checkpoint_never_extends_a_log(tiny_net, textattack, tmp_path):
     logged = log_path.read_bytes()
     other = tmp_path / "last.pt"
     payload = torch.load(tiny_net.tailored, weights_only=True)
-    payload["meta"] = {**payload.get("meta", {}), "note": "another checkpoint"}
+    payload["model"]["fc.weight"][0, 0] += 1e-3  # other weights
     torch.save(payload, other)
-    with pytest.raises(UserError, match="written with model.checkpoint_sha256 = .*another experiment"):
+    with pytest.raises(UserError, match="written with model.model_sha256 = .*another experiment"):
         run(campaign(n=3), tmp_path, other)
     assert log_path.read_bytes() == logged
+
+
+def test_the_same_weights_rebuilt_elsewhere_extend_the_log(tiny_net, textattack, tmp_path):
+    """A checkpoint whose file differs only in meta (built in another folder: other
+    source paths) and in pickling is the same network: its log resumes."""
+    import torch
+
+    run(campaign(n=2), tmp_path, tiny_net.tailored)
+    log_path, _ = cell_paths(tmp_path / "res", campaign(), TAILORED)
+    elsewhere = tmp_path / "elsewhere" / "best.pt"
+    elsewhere.parent.mkdir()
+    payload = torch.load(tiny_net.tailored, weights_only=True)
+    payload["meta"] = {**payload["meta"], "dev_split": "/another/machine/sst2/dev.tsv"}
+    torch.save(payload, elsewhere)  # by path: torch names the archive after the file
+    assert elsewhere.read_bytes() != tiny_net.tailored.read_bytes()
+    run(campaign(n=3), tmp_path, elsewhere)
+    assert [r["index"] for r in read_log(log_path)] == ["0", "1", "2"]
+
+
+def test_a_log_naming_the_file_digest_asks_for_the_migration(tiny_net, textattack, tmp_path):
+    from robustsnn.records.log import IDENTITY_PREFIX as PREFIX
+
+    run(campaign(n=2), tmp_path, tiny_net.tailored)
+    log_path, _ = cell_paths(tmp_path / "res", campaign(), TAILORED)
+    data = log_path.read_bytes()
+    line, rest = data.split(b"\r\n", 1)
+    identity = json.loads(line[len(PREFIX):])
+    identity["model"] = {("checkpoint_sha256" if k == "model_sha256" else k): v
+                         for k, v in identity["model"].items()}
+    legacy = (PREFIX + json.dumps(identity)).encode() + b"\r\n" + rest
+    log_path.write_bytes(legacy)
+    with pytest.raises(UserError, match="sha256 of the file .*robustsnn migrate-digests"):
+        run(campaign(n=3), tmp_path, tiny_net.tailored)
+    assert log_path.read_bytes() == legacy
+
+
+def test_a_log_from_before_identities_with_a_file_digest_record_asks_for_the_migration(tiny_net, textattack,
+                                                                                      tmp_path):
+    from robustsnn.io_utils import file_sha256
+
+    run(campaign(n=2), tmp_path, tiny_net.tailored)
+    log_path, record_path = cell_paths(tmp_path / "res", campaign(), TAILORED)
+    data = log_path.read_bytes()
+    log_path.write_bytes(data[data.index(b"\r\n") + 2:])  # no identity line: the record is the witness
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    del record["model"]["model_sha256"]
+    record["model"]["checkpoint_sha256"] = file_sha256(tiny_net.tailored)
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(UserError, match=f"{record_path.name} names its checkpoint by the sha256 of the file"):
+        run(campaign(n=3), tmp_path, tiny_net.tailored)
 
 
 def test_the_identity_outlives_a_deleted_record(tiny_net, textattack, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 
 from robustsnn.cli import main
 from robustsnn.records.find import find_records, migrate_records
-from robustsnn.records.record import SCHEMA_VERSION, RecordError, RunRecord
+from robustsnn.records.record import SCHEMA_VERSION, RecordError, RunRecord, short_key
 
 COMMITTED = Path(__file__).resolve().parents[1] / "results" / "attacks"
 
@@ -30,7 +30,7 @@ def _valid() -> dict:
                      "threat": {"max_modification_rate": 0.1}, "examples": {"split": "test"}},
         "campaign_file": "attacks/toy.toml", "protocol": "shared-swap",
         "attack": {"recipe": "pwws", "search_method": "GreedyWordSwapWIR(wir_method=weighted-saliency)"},
-        "model": {"checkpoint": "sst2/snn/best.pt", "checkpoint_sha256": "ab" * 32, "plugin_field": [1, 2]},
+        "model": {"checkpoint": "sst2/snn/best.pt", "model_sha256": "ab" * 32, "plugin_field": [1, 2]},
         "log": "sst2__snn__none__pwws__mean-20__shared-swap.csv", "examples_selected": 4, "verdict_draws": 100,
         "complete": True, "metrics": {"n": 4, "clean_accuracy": 0.75, "queries": float("nan")},
         "verdict": {"draws": 100, "clean_accuracy": 0.75},
@@ -55,13 +55,26 @@ def test_a_record_survives_a_round_trip_and_reads_as_typed_fields(tmp_path):
     again = RunRecord.from_dict(json.loads(json.dumps(record.to_dict())), "toy")
     assert json.dumps(again.to_dict(), sort_keys=True) == json.dumps(data, sort_keys=True)
     assert record.campaign_name == "toy" and record.seed == 0 and record.query_cache
-    assert record.checkpoint_sha256 == "ab" * 32 and record.stochastic and not record.is_transfer
+    assert record.model_sha256 == "ab" * 32 and record.stochastic and not record.is_transfer
     assert record.model["plugin_field"] == [1, 2]  # a plugin's description fields are kept
     written = record.write(tmp_path / "r.json")
     assert written.log_path == tmp_path / data["log"]
     loaded = RunRecord.load(tmp_path / "r.json")
     assert loaded.path == tmp_path / "r.json" and loaded.to_dict().keys() == record.to_dict().keys()
     assert json.dumps(loaded.to_dict(), sort_keys=True) == json.dumps(data, sort_keys=True)
+
+
+def test_a_record_from_before_content_digests_reads_with_its_file_digest_apart():
+    data = _valid()
+    data["model"] = {("checkpoint_sha256" if k == "model_sha256" else k): v for k, v in data["model"].items()}
+    record = RunRecord.from_dict(data, "toy")
+    assert record.model_sha256 == "" and record.legacy_file_sha256 == "ab" * 32
+    # Told apart from other networks, and never taken for (or pooled with) a content digest.
+    assert record.model_key == "file-" + "ab" * 32
+    current = RunRecord.from_dict(_valid(), "toy")
+    assert current.model_key == current.model_sha256 == "ab" * 32 and current.legacy_file_sha256 == ""
+    assert short_key(record.model_key, 8) == "file-abababab" and short_key(current.model_key, 8) == "abababab"
+    assert short_key("") == "unhashed" and short_key("", empty="-") == "-"
 
 
 def _broken(change) -> dict:
@@ -77,7 +90,8 @@ def _broken(change) -> dict:
     (lambda d: d.update(verdict_draws=True), "'verdict_draws' must be int, got bool"),
     (lambda d: d.update(verdict_draws=-1), "'verdict_draws' must not be negative"),
     (lambda d: d["campaign"]["campaign"].pop("seed"), "lacks field 'campaign.campaign.seed'"),
-    (lambda d: d["model"].update(checkpoint_sha256="xyz"), "'model.checkpoint_sha256' is not a sha256"),
+    (lambda d: d["model"].update(model_sha256="xyz"), "'model.model_sha256' is not a sha256"),
+    (lambda d: d["model"].update(checkpoint_sha256="AB" * 32), "'model.checkpoint_sha256' is not a sha256"),
     (lambda d: d.update(log="/work/elsewhere/x.csv"), "'log' must be a file name beside the record"),
     (lambda d: d["metrics"].update(n="4"), "'metrics.n' must be a number"),
     (lambda d: d.pop("metrics"), "says complete but has no metrics"),

@@ -70,11 +70,11 @@ def test_table1_cells_match_direct_evaluation_and_missing_ones_stay_empty(runs, 
     ft = by_row.loc["Conv SNN FT"]
     assert ft["status"] == "missing" and math.isnan(ft["mean"])
     assert "robustsnn finetune $ROBUSTSNN_RUNS/sst2/snn/converted-none.pt" in ft["note"]
-    assert {"git", "date", "versions", "machine", "checkpoint", "checkpoint_sha256"} <= set(frame.columns)
+    assert {"git", "date", "versions", "machine", "checkpoint", "model_sha256"} <= set(frame.columns)
     # Paths relative to $ROBUSTSNN_RUNS, never this machine's; the digest says which file.
     assert not any(str(p).startswith("/") for p in frame["checkpoint"])
     assert by_row.loc["Tailored TextCNN"]["checkpoint"].startswith("sst2/")
-    assert len(by_row.loc["Tailored TextCNN"]["checkpoint_sha256"]) == 64
+    assert len(by_row.loc["Tailored TextCNN"]["model_sha256"]) == 64
 
     md = (out / "accuracy.md").read_text()
     assert "| Embeddings (source, dim) | file:vec.txt, 8d" in md

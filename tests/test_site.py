@@ -44,7 +44,7 @@ def _write_run(root: Path, campaign: str, dataset: str, model: str, recipe: str,
                      "examples": {"num_examples": len(rows), "selection": "first", "split": "test"}},
         "attack": {"recipe": recipe, "search_method": "GreedyWordSwapWIR(wir_method=weighted-saliency)",
                    "constraints": ["RepeatModification()", "StopwordModification()"]},
-        "model": {"checkpoint": checkpoint or f"{dataset}/{model}/best.pt", "checkpoint_sha256": sha,
+        "model": {"checkpoint": checkpoint or f"{dataset}/{model}/best.pt", "model_sha256": sha,
                   "dataset": dataset, "model": model, "encoding": None if noise == "none" else noise},
         "protocol": "shared-swap", "log": f"{stem}.csv", "verdict_draws": draws, "complete": True,
         "metrics": {"n": len(rows)},
@@ -93,7 +93,7 @@ def results(tmp_path: Path) -> Path:
     _write_run(attacks, "m2", "mr", "textcnn", "pwws", "none",
                {0: _det("successful"), 1: _det("successful"), 2: _det("failed")}, sha=MR_SHA, rate=0.2)
     (root / "accuracy.csv").write_text(
-        "table,row,dataset,mean,std,deterministic,time_steps,checkpoint,checkpoint_sha256,status,note\n"
+        "table,row,dataset,mean,std,deterministic,time_steps,checkpoint,model_sha256,status,note\n"
         "table1,Original TextCNN,sst2,0.8,0,True,,sst2/textcnn/best.pt,,ok,\n"
         f"table1,Conv SNN FT,sst2,0.81,0.004,False,50,{SNN_CKPT},{SNN_SHA},ok,\n"
         "table1,Conv SNN FT,mr,,,,,,,missing,missing mr/snn-finetuned-none/best.pt\n", encoding="utf-8")
@@ -139,7 +139,7 @@ def _card(name: str, dataset: str, robust: float, sha: str, flags=(), evaluation
         "card_version": 1, "evaluation": evaluation, "name": name, "dataset": dataset, "model": name.split("+")[0],
         "defense": name.split("+")[1] if "+" in name else "none", "deployed_form": form,
         "architecture": {"model": name, "time_steps": 50 if randomized else None},
-        "checkpoint": f"{dataset}/{name}/best.pt", "checkpoint_sha256": sha,
+        "checkpoint": f"{dataset}/{name}/best.pt", "model_sha256": sha,
         "threat_model": {"protocol": "shared-swap", "max_modification_rate": 0.1, "candidates": 15},
         "examples": {"split": "test", "selection": "random", "seed": 0, "num_examples": n, "n": n,
                      "left_out_unattacked": 0},
@@ -182,7 +182,7 @@ def standard(results: Path) -> Path:
         _card("snn+safer", "sst2", 0.55, SAFER_SHA, flags=[RANDOMIZED, PARTIAL], n=100, form="poisson"),
         _card("textcnn", "mr", 0.19, MR_CARD_SHA),
     ]:
-        (cards / f"{card['dataset']}__{card['name']}__{card['checkpoint_sha256'][:12]}.json").write_text(
+        (cards / f"{card['dataset']}__{card['name']}__{card['model_sha256'][:12]}.json").write_text(
             json.dumps(card, indent=2), encoding="utf-8")
     (cards / "sst2__old__0000.json").write_text(
         json.dumps(_card("old", "sst2", 0.90, "0" * 64, evaluation="standard-v0")), encoding="utf-8")
@@ -333,11 +333,11 @@ def test_highlight_aligns_words_and_keeps_chinese_characters_together():
 def test_model_cards_hold_what_the_index_shows(results, tmp_path):
     _build(results, tmp_path / "site")
     card = json.loads((tmp_path / "site" / "models" / "sst2__snn__none__mean-20.json").read_text(encoding="utf-8"))
-    assert {k: card[k] for k in ("kind", "dataset", "model", "defense", "noise", "checkpoint", "checkpoint_sha256",
+    assert {k: card[k] for k in ("kind", "dataset", "model", "defense", "noise", "checkpoint", "model_sha256",
                                  "clean_accuracy", "worst_case_robust_accuracy", "draws_per_query", "time_steps",
                                  "forward_passes_per_query", "energy_pj_per_inference")} == {
         "kind": "snn", "dataset": "sst2", "model": "snn", "defense": "none", "noise": "mean-20",
-        "checkpoint": SNN_CKPT, "checkpoint_sha256": SNN_SHA, "clean_accuracy": 0.75,
+        "checkpoint": SNN_CKPT, "model_sha256": SNN_SHA, "clean_accuracy": 0.75,
         "worst_case_robust_accuracy": 0.25, "draws_per_query": 20, "time_steps": 50,
         "forward_passes_per_query": 1000, "energy_pj_per_inference": 2e7}
     [attack] = card["attacks"]

@@ -32,6 +32,7 @@ from ..noise import draws_per_query
 from ..records.log import read_log
 from ..records.metrics import FAILED_TYPES, SUCCESSFUL
 from ..records.metrics import percent as _pct
+from ..records.record import short_key
 from ..stats import wilson_interval
 from .compare import p_cell
 from .worst_case import Run, compare_deployed, load_runs, matched_success_rates, worst_case
@@ -129,7 +130,7 @@ def worst_case_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
         "n": w.n, "clean_accuracy": w.clean_accuracy, "worst_case_robust_accuracy": w.robust_accuracy,
         "strongest_single_attack": w.best_single_attack,
         "strongest_single_robust_accuracy": w.best_single_robust_accuracy,
-        "worst_text_single_draw_error": w.worst_text_error, "checkpoint_sha256": w.checkpoint,
+        "worst_text_single_draw_error": w.worst_text_error, "model_sha256": w.checkpoint,
         **_ci_of_rate("clean_accuracy", w.clean_accuracy, w.n),
         **_ci("worst_case_robust_accuracy", len(w.robust_examples), w.n),
         **_ci_of_rate("strongest_single_robust_accuracy", w.best_single_robust_accuracy, w.n),
@@ -148,7 +149,7 @@ def paired_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
             "difference": p.difference, "difference_ci_low": p.ci_low, "difference_ci_high": p.ci_high,
             "only_a": p.b, "only_b": p.c, "mcnemar_p": p.p_value, "significant": p.significant,
             "verdict": _who(p, c.a_label, c.b_label),
-            "a_checkpoint_sha256": c.a.checkpoint, "b_checkpoint_sha256": c.b.checkpoint,
+            "a_model_sha256": c.a.checkpoint, "b_model_sha256": c.b.checkpoint,
         })
     return rows
 
@@ -179,7 +180,7 @@ def _markdown(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str
         if key == "difference":  # paired: with its interval, in points
             return (f"{100 * value:+.1f} [{100 * row['difference_ci_low']:+.1f}, "
                     f"{100 * row['difference_ci_high']:+.1f}]")
-        return (value[:12] or "-") if key == "checkpoint_sha256" else value  # enough to tell them apart
+        return short_key(value, empty="-") if key == "model_sha256" else value  # enough to tell them apart
 
     body = [[cell(r, key) for key, _ in columns] for r in rows]
     return tabulate(body, headers=[title for _, title in columns], tablefmt="github") + "\n"
@@ -217,7 +218,7 @@ def write_adaptive(results: Path | Sequence[Path], out_csv: Path) -> dict[str, l
             ("worst_case_robust_accuracy", "worst-case robust"), ("worst_case_robust_accuracy_ci", "95% CI"),
             ("strongest_single_robust_accuracy", "best single attack"),
             ("strongest_single_attack", "which"), ("worst_text_single_draw_error", "worst text err"),
-            ("checkpoint_sha256", "checkpoint")]),
+            ("model_sha256", "checkpoint")]),
         "## Deployed models compared, worst case, paired\n",
         "Every pair of deployed models on one dataset, over the examples both were evaluated on "
         "(N): each example is robust in the worst case or not for each model (as above). Δ = A minus "

@@ -48,7 +48,7 @@ from ..noise import RANDOMIZED, deployed_form
 from ..records.find import find_records
 from ..records.log import draws_used, final_verdict, read_log
 from ..records.metrics import SKIPPED, SUCCESSFUL
-from ..records.record import TRANSFER_PREFIX, RunRecord
+from ..records.record import TRANSFER_PREFIX, RunRecord, short_key
 from ..stats import PairedComparison, paired_comparison
 
 
@@ -77,7 +77,10 @@ class Run:
     noise: str = ""
     folder: Path | None = None  # where its record and log live
     record: RunRecord | None = field(default=None, repr=False)
-    checkpoint: str = ""  # sha256 of the checkpoint file ("" in records written before it was stored)
+    # The network's content digest (RunRecord.model_key: a legacy file digest for a record
+    # not yet migrated, "" in records written before digests were stored), so the same
+    # weights rebuilt elsewhere pool, and other weights never do.
+    checkpoint: str = ""
 
     @property
     def target(self) -> tuple[str, str, str, str, str]:
@@ -118,7 +121,7 @@ def run_from_record(record: RunRecord) -> Run:
         form = RANDOMIZED  # a network without spike encoding: the draws are its defense's
     run = Run(name, cell.dataset, cell.model, cell.defense, form,
               record.stochastic, recipe=cell.recipe, noise=cell.noise, folder=log.parent,
-              record=record, checkpoint=record.checkpoint_sha256)
+              record=record, checkpoint=record.model_key)
     for row in read_log(log):
         run.examples[int(row["index"])] = verdict_of_row(row, record.stochastic, str(log),
                                                          replay=record.is_transfer)
@@ -138,7 +141,7 @@ class WorstCase:
     model: str
     defense: str
     form: str
-    checkpoint: str  # sha256 of the checkpoint ("" when the records predate it)
+    checkpoint: str  # the network's content digest (see Run.checkpoint; "" when the records predate it)
     runs: int  # attacks in the ensemble
     n: int  # examples every run attacked
     clean_accuracy: float  # right on the clean text in every run
@@ -238,7 +241,7 @@ def compare_deployed(cases: Sequence[WorstCase], confidence: float = 0.95,
     labels = {}
     for w in cases:
         same = [v for v in cases if (v.dataset, v.label) == (w.dataset, w.label)]
-        labels[id(w)] = w.label + (f" [{w.checkpoint[:8] or 'unhashed'}]" if len(same) > 1 else "")
+        labels[id(w)] = w.label + (f" [{short_key(w.checkpoint, 8)}]" if len(same) > 1 else "")
     out = []
     for i, a in enumerate(cases):
         for b in cases[i + 1:]:

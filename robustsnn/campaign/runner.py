@@ -114,7 +114,7 @@ def legacy_identity(campaign_dict: dict[str, Any]) -> dict[str, Any]:
 
 def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identity: dict[str, Any]) -> None:
     """A log from before identities: its run record is the only witness of what it holds."""
-    from ..records.identity import check_identity
+    from ..records.identity import check_identity, refuse_legacy_digest
 
     if not record_path.exists():
         raise UserError(f"{csv_path} has no identity line (an older robustsnn wrote it) and its run record "
@@ -124,6 +124,7 @@ def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identit
         old = RunRecord.load(record_path)
     except RecordError as exc:
         raise UserError(f"{exc}; move it away to start over") from None
+    refuse_legacy_digest(record_path, old.model)
     stored, model = legacy_identity(dict(old.campaign)), old.model
     if identity.get("verdict_defense_draws") and old.verdict_draws and "draws" not in (model.get("defense") or {}):
         raise UserError(f"{csv_path} was voted on with defense '{old.cell.defense}' drawing frozen (keyed) draws, as "
@@ -133,9 +134,9 @@ def _check_legacy(csv_path: Path, record_path: Path, campaign: Campaign, identit
     if not identity["verdict_draws"]:  # deterministic models never use the verdict
         stored.pop("verdict")
         ours.pop("verdict")
-    if "checkpoint_sha256" in model:
-        stored["checkpoint_sha256"] = model["checkpoint_sha256"]
-        ours["checkpoint_sha256"] = identity["model"]["checkpoint_sha256"]
+    if "model_sha256" in model:
+        stored["model_sha256"] = model["model_sha256"]
+        ours["model_sha256"] = identity["model"]["model_sha256"]
     check_identity(csv_path, stored, ours)
 
 

@@ -83,11 +83,11 @@ def _transfer_row(row: dict[str, str], target: Any, verdict: Any, draws: int,
 
 
 def _source_checkpoint(source_csv: Path, source_record: Path, campaign: Campaign) -> str | None:
-    """The sha256 of the checkpoint the source run attacked, after checking that the
+    """The content digest of the checkpoint the source run attacked, after checking that the
     source ran this campaign's experiment (threat model, examples, seed, query cache; not
     the verdict: texts, not votes, transfer)."""
 
-    from ..records.identity import check_identity
+    from ..records.identity import check_identity, refuse_legacy_digest
     from .runner import legacy_identity
 
     identity = read_identity(source_csv)
@@ -95,8 +95,9 @@ def _source_checkpoint(source_csv: Path, source_record: Path, campaign: Campaign
     ours = {"threat": ours["threat"], "examples": ours["examples"], "seed": ours["seed"],
             "query_cache": ours["query_cache"]}
     if identity is not None:
+        refuse_legacy_digest(source_csv, identity.get("model") or {})
         check_identity(source_csv, {k: identity[k] for k in ours}, ours)
-        return identity["model"].get("checkpoint_sha256")
+        return identity["model"].get("model_sha256")
     if not source_record.is_file():
         raise UserError(f"{source_csv} has no identity line (an older robustsnn wrote it) and no run record "
                         f"beside it, so nothing says which experiment it ran; rerun the source cell")
@@ -104,9 +105,10 @@ def _source_checkpoint(source_csv: Path, source_record: Path, campaign: Campaign
         record = RunRecord.load(source_record)
     except RecordError as exc:
         raise UserError(f"{exc}; rerun the source cell") from None
+    refuse_legacy_digest(source_record, record.model)
     stored = legacy_identity(dict(record.campaign))
     check_identity(source_csv, {k: stored[k] for k in ours}, ours)
-    return record.checkpoint_sha256 or None
+    return record.model_sha256 or None
 
 
 def _selected_rows(source_csv: Path, campaign: Campaign, dataset: str,
@@ -161,7 +163,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     with exclusive(csv_path):  # one writer per log, for the whole run
         rows, selected = _selected_rows(source_csv, campaign, target.dataset, log)
         attack = {"recipe": target.recipe, "transfer_from": source.to_dict(),
-                  "source_checkpoint_sha256": source_checkpoint,
+                  "source_model_sha256": source_checkpoint,
                   "source_log": source_csv.name, "search": "none (replays the source's final texts)"}
         model = classifier.describe()
         transfer_log = open_log(csv_path, record_path, campaign,

@@ -83,6 +83,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="list what would be migrated")
     p.set_defaults(func=cmd_migrate_records)
 
+    p = sub.add_parser("migrate-digests", help="make logs, run records and cards that name a checkpoint by "
+                                              "its file's sha256 name it by its content digest (model_sha256), "
+                                              "for the checkpoints at hand (once; verified, never guessed)")
+    p.add_argument("results", type=Path, nargs="+", metavar="DIR",
+                   help="folders of logs, records and cards, searched recursively, e.g. results/attacks")
+    p.add_argument("--runs", type=Path, default=None,
+                   help="where the checkpoints are (default: $ROBUSTSNN_RUNS): a legacy digest is mapped only "
+                        "when a checkpoint file there hashes to it")
+    p.add_argument("--dry-run", action="store_true", help="list what would be migrated; write nothing")
+    p.set_defaults(func=cmd_migrate_digests)
+
 
 def _cell(p: argparse.ArgumentParser, campaign_help: str) -> None:
     """The arguments naming one attack cell (``attack`` and ``sweep-attack``)."""
@@ -243,6 +254,25 @@ def cmd_migrate_records(args: argparse.Namespace) -> int:
 
     migrated, current = migrate_records(args.results, args.dry_run)
     print(f"{'would migrate' if args.dry_run else 'migrated'} {migrated} run records; {current} already current")
+    return 0
+
+
+def cmd_migrate_digests(args: argparse.Namespace) -> int:
+    """Exit 0 when every legacy digest found was verified (or none was found), 1 when some
+    files were left as they are (an unverifiable digest, a log a run holds, a card whose
+    new name is taken)."""
+    import sys
+
+    from ..campaign.digests import migrate_digests
+
+    done = migrate_digests(args.results, args.runs, args.dry_run)
+    print(f"{'would migrate' if args.dry_run else 'migrated'} {len(done.migrated)} files with "
+          f"{len(done.used)} verified digests; {done.current} already current")
+    left = sum(len(files) for files in done.unverified.values()) + len(done.in_use) + len(done.conflicts)
+    if left:
+        print(f"robustsnn: {left} files left as they are ({len(done.unverified)} digests with no checkpoint "
+              "file at hand; see above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,12 +1,13 @@
 """``robustsnn build``: make the checkpoints a campaign attacks, and check them against its logs.
 
 ``$ROBUSTSNN_RUNS`` is a cache: a new machine (or a deleted ``runs/``) has none of it,
-while the attack logs in ``results/`` stay. Each log records the sha256 of the checkpoint
-it attacked and refuses to resume against another file. With one thread, training is deterministic
-for a seed and recipe, and the same weights save to the same bytes
-(:mod:`robustsnn.models.checkpoint`), so rebuilding with the recipe's commands gives the
-file back, and this module says whether it did: a half-finished log can only be resumed
-against the checkpoint it started with.
+while the attack logs in ``results/`` stay. Each log records the content digest of the
+network it attacked (``model_sha256``: format, kind, recipe, vocabulary and weights, see
+:func:`robustsnn.models.checkpoint.model_sha256`) and refuses to resume against another.
+Training pins its thread count (:mod:`robustsnn.train.threads`), so it is deterministic
+for a seed and recipe, and rebuilding with the recipe's commands, in any folder, gives
+the network back; this module says whether it did: a half-finished log can only be
+resumed against the network it started with.
 
 What is built is spelled in :mod:`robustsnn.artifacts` (one chain of commands per
 registered model); this module only runs the missing links of those chains, in order,
@@ -57,10 +58,11 @@ class LogCheck:
     dataset: str
     model: str
     checkpoint: str  # relative to $ROBUSTSNN_RUNS
-    sha256: str
+    sha256: str  # its content digest (models/checkpoint.py model_sha256)
     matching: list[str] = field(default_factory=list)
     other_finished: list[str] = field(default_factory=list)  # finished with another checkpoint
     other_partial: list[str] = field(default_factory=list)  # cannot resume against this one
+    to_migrate: list[str] = field(default_factory=list)  # matching, by the file's sha256 of old
 
 
 def chain(artifact: Artifact) -> list[Artifact]:
@@ -120,10 +122,12 @@ def check_logs(campaign: Any, results: Path, runs: Path,
     from ..campaign.runner import cell_paths
     from ..campaign.spec import cells
     from ..io_utils import file_sha256
+    from ..models.checkpoint import model_digest
     from ..records.record import RunRecord
     from ..zoo import MODELS, CheckpointModel
 
     checks: dict[tuple[str, str], LogCheck] = {}
+    files: dict[tuple[str, str], str] = {}
     for cell in cells(campaign):
         if (cell.dataset, cell.model) not in pairs:
             continue
@@ -135,14 +139,21 @@ def check_logs(campaign: Any, results: Path, runs: Path,
             continue
         key = (cell.dataset, cell.model)
         if key not in checks:
-            checks[key] = LogCheck(cell.dataset, cell.model, f"{cell.dataset}/{entry.relpath}", file_sha256(path))
+            checks[key] = LogCheck(cell.dataset, cell.model, f"{cell.dataset}/{entry.relpath}", model_digest(path))
+            files[key] = ""  # the file's own sha256, computed only if a legacy record asks
         check = checks[key]
         _, record_path = cell_paths(results, campaign, cell)
         if not record_path.is_file():
             continue
         record = RunRecord.load(record_path)
-        if record.checkpoint_sha256 == check.sha256:
+        if record.legacy_file_sha256 and not record.model_sha256 and not files[key]:
+            files[key] = file_sha256(path)
+        # A record not yet migrated (robustsnn migrate-digests) names the file's sha256.
+        if record.model_sha256 == check.sha256 or (not record.model_sha256
+                                                   and record.legacy_file_sha256 == files[key] != ""):
             check.matching.append(record_path.name)
+            if not record.model_sha256:
+                check.to_migrate.append(record_path.name)
         elif record.complete:
             check.other_finished.append(record_path.name)
         else:
@@ -152,7 +163,10 @@ def check_logs(campaign: Any, results: Path, runs: Path,
 
 def describe(check: LogCheck) -> str:
     """One line per (dataset, model): the checkpoint's digest and what its logs say."""
-    line = f"{check.checkpoint} sha256 {check.sha256[:12]}: {len(check.matching)} logs written with it"
+    line = f"{check.checkpoint} model_sha256 {check.sha256[:12]}: {len(check.matching)} logs written with it"
+    if check.to_migrate:
+        line += (f" ({len(check.to_migrate)} name it by the file's sha256, as before content digests: "
+                 "robustsnn migrate-digests updates them)")
     if check.other_finished:
         line += (f"; {len(check.other_finished)} finished logs with another checkpoint "
                  "(their numbers stand; new cells will not share their checkpoint)")
@@ -167,9 +181,8 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
     """Build the missing checkpoints of ``pairs`` (dataset, model); with a ``campaign``,
     then compare them with its logs under ``results``. Returns the steps (run, or that
     would run with ``dry_run``) and the log checks."""
-    import torch
-
     from ..paths import runs_dir
+    from ..train.threads import THREADS_ENV, training_threads
 
     runs = runs_dir()
     steps, foreign = plan(pairs, runs)
@@ -181,8 +194,8 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
         for step in steps:
             log(step.command)
     else:
-        log(f"building {len(steps)} checkpoints with {torch.get_num_threads()} torch threads "
-            "(with one, OMP_NUM_THREADS=1, the same recipe and seed rebuild the same bytes)")
+        log(f"building {len(steps)} checkpoints with {training_threads()} torch threads ({THREADS_ENV}; "
+            "the same count, recipe and seed rebuild the same weights and content digest)")
         run_steps(steps, log)
     checks = check_logs(campaign, results, runs, set(pairs)) if campaign is not None and results is not None else []
     for check in checks:

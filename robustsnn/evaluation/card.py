@@ -70,6 +70,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
     from ..analysis.worst_case import run_from_record, worst_case
     from ..campaign.runner import cell_paths
     from ..paths import results_dir
+    from ..records.identity import refuse_legacy_digest
     from ..records.record import RunRecord
 
     root = Path(root) if root is not None else results_dir()
@@ -78,6 +79,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
     for step in on_target:
         _, record_path = cell_paths(root / "benchmark", step.campaign, step.cell)
         record = RunRecord.load(record_path)
+        refuse_legacy_digest(record_path, record.model)  # a card names the network by its content digest
         if not record.complete:
             raise UserError(f"{record_path} is not complete; run the benchmark again to finish it")
         records.append(record)
@@ -109,7 +111,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
         # What the network is; how one run drew its spikes is the attack's business.
         "architecture": architecture(first.model),
         "checkpoint": first.checkpoint,
-        "checkpoint_sha256": first.checkpoint_sha256,
+        "model_sha256": first.model_sha256,
         "threat_model": first.attack.get("threat_description") or dict(first.threat),
         "examples": {"split": evaluation.split, "selection": evaluation.selection, "seed": evaluation.seed,
                      "num_examples": num_examples, "n": n, "left_out_unattacked": case.left_out},
@@ -182,7 +184,7 @@ def relative_to(path: Path, root: Path) -> str:
 
 def card_path(root: Path, evaluation: StandardEvaluation, card: dict[str, Any]) -> Path:
     """Where a card lies: ``<results>/benchmark/cards/<evaluation>/<dataset>__<name>__<sha12>.json``."""
-    sha = card["checkpoint_sha256"][:12] or "unhashed"
+    sha = card["model_sha256"][:12] or "unhashed"
     return Path(root) / "benchmark" / "cards" / evaluation.name / f"{card['dataset']}__{card['name']}__{sha}.json"
 
 
@@ -193,7 +195,7 @@ def summary(card: dict[str, Any]) -> str:
         return f"{100 * rate['value']:.1f} (95% CI {100 * low:.1f}-{100 * high:.1f})"
 
     lines = [f"{card['evaluation']}: {card['name']} on {card['dataset']} "
-             f"(checkpoint {card['checkpoint_sha256'][:12]}), N = {card['examples']['n']}"
+             f"(checkpoint {card['model_sha256'][:12]}), N = {card['examples']['n']}"
              + (f", {card['examples']['left_out_unattacked']} left out (never attacked)"
                 if card["examples"]["left_out_unattacked"] else ""),
              f"  clean accuracy            {pct(card['clean_accuracy'])}",

@@ -31,6 +31,10 @@ def load_cards(folder: Path) -> list[dict[str, Any]]:
             raise UserError(f"{path} is not a readable model card") from None
         if not isinstance(card, dict) or "worst_case_robust_accuracy" not in card or "evaluation" not in card:
             raise UserError(f"{path} is not a model card (no evaluation or worst-case robust accuracy)")
+        # A card written before content digests names its checkpoint by the file's sha256
+        # (robustsnn migrate-digests renames it): it has no content digest to show, and
+        # its file digest must not pass for one.
+        card.setdefault("model_sha256", "")
         card["_path"] = path
         cards.append(card)
     return cards
@@ -85,7 +89,7 @@ def rows(cards: Sequence[dict[str, Any]], evaluation: str, root: Path) -> list[d
         wc, clean = card["worst_case_robust_accuracy"], card["clean_accuracy"]
         out.append({
             "dataset": card["dataset"], "table": "randomized" if _randomized(card) else "deterministic",
-            "model": card["name"], "checkpoint_sha256": card["checkpoint_sha256"],
+            "model": card["name"], "model_sha256": card["model_sha256"],
             "n": card["examples"]["n"], "clean_accuracy": clean["value"], "clean_ci_low": clean["ci95"][0],
             "clean_ci_high": clean["ci95"][1], "worst_case_robust_accuracy": wc["value"],
             "worst_case_ci_low": wc["ci95"][0], "worst_case_ci_high": wc["ci95"][1],
@@ -133,7 +137,7 @@ def render(rows_: Sequence[dict[str, Any]], cards: Sequence[dict[str, Any]], eva
             if not members:
                 continue
             lines += [f"## {dataset}: {table} models", ""]
-            body = [[r["rank"], r["model"], r["checkpoint_sha256"][:12],
+            body = [[r["rank"], r["model"], r["model_sha256"][:12],
                      pct(r["worst_case_robust_accuracy"], r["worst_case_ci_low"], r["worst_case_ci_high"]),
                      pct(r["clean_accuracy"], r["clean_ci_low"], r["clean_ci_high"]), r["n"], r["attacks"],
                      _vs_next(r), r["best_single_attack"], r["forward_passes_per_prediction"], r["flags"] or "-",
@@ -159,7 +163,7 @@ def write_leaderboard(cards_folder: Path, out: Path, evaluation: str = "standard
     out = Path(out)
     cards = load_cards(cards_folder)
     ranked = rows(cards, evaluation, out.parent)
-    columns = ["dataset", "table", "rank", "model", "checkpoint_sha256", "n", "clean_accuracy", "clean_ci_low",
+    columns = ["dataset", "table", "rank", "model", "model_sha256", "n", "clean_accuracy", "clean_ci_low",
                "clean_ci_high", "worst_case_robust_accuracy", "worst_case_ci_low", "worst_case_ci_high", "attacks",
                "vs_next_difference", "vs_next_ci_low", "vs_next_ci_high", "vs_next_p", "vs_next_significant",
                "best_single_attack", "forward_passes_per_prediction", "flags", "card"]

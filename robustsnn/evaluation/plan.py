@@ -123,11 +123,13 @@ def campaign_for(evaluation: StandardEvaluation, target: Target, protocol: str, 
                  models: tuple[str, ...]) -> Any:
     """The campaign that holds the evaluation's runs on ``target.dataset`` under ``protocol``."""
     from ..campaign.spec import campaign_from_dict
-    from ..io_utils import file_sha256
+    from ..models.checkpoint import model_digest
 
     name = f"{evaluation.name}-{target.dataset}" + ("-wordnet" if protocol == "native" else "")
     if target.checkpoint is not None:
-        name += f"-{file_sha256(target.checkpoint)[:12]}"
+        # Named by what the network is, not by its file's bytes: the same weights rebuilt
+        # elsewhere find their runs again (models/checkpoint.py).
+        name += f"-{model_digest(target.checkpoint)[:12]}"
     recipes = (*evaluation.score_recipes, evaluation.decision_recipe, *evaluation.white_box_recipes)
     return campaign_from_dict({
         "campaign": {"name": name, "datasets": [target.dataset], "models": list(models),

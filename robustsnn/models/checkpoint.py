@@ -7,18 +7,30 @@ A checkpoint is a ``torch.save`` of a plain dict::
 
 Loading always uses ``weights_only=True``; a corrupt, foreign or mismatched file is
 a one-line :class:`UserError`.
+
+Which model a result came from is named by its **content digest** (:func:`model_sha256`):
+the sha256 of what decides the network's behaviour - ``format``, ``kind``, ``config``,
+``vocab`` and the weights - and of nothing else. ``meta`` (where the sources lay, dev
+scores, versions), any training state of a ``last.pt`` and the file's pickling are left
+out, so the same recipe rebuilt in another folder or on another machine gets the same
+digest whenever it gets the same weights, while the file's own sha256 would differ.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import UserError
 from ..io_utils import atomic_write
 
 FORMAT = "robustsnn/1"
 REQUIRED = ("format", "kind", "model", "config", "vocab")
+# The parts of a checkpoint the content digest covers (see model_sha256).
+DIGESTED = ("format", "kind", "config", "vocab")
+# Versions the digest's byte layout: a change to what is hashed or how must change this,
+# so that no old digest is ever reused for another definition.
+DIGEST_VERSION = "robustsnn-model-digest/1"
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -32,9 +44,10 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     def write(tmp: Path) -> None:
         # Through a file object, not the path: given a path, torch.save names the
         # archive inside the zip after the file, here a random temporary name, so the
-        # same weights saved twice would differ in bytes and in the sha256 that attack
-        # logs record. Saved this way, retraining with one thread and the same seed and
-        # recipe reproduces the file byte for byte, and a campaign can resume against it.
+        # same weights saved twice would differ in bytes. Saved this way, retraining
+        # with the same seed and recipe at the same paths reproduces the file byte for
+        # byte. (Attack logs name the content digest, model_sha256, which does not
+        # depend on the bytes or the paths at all.)
         with open(tmp, "wb") as fh:
             torch.save({"format": FORMAT, **payload}, fh)
 
@@ -98,3 +111,69 @@ def load_state_strict(module: torch.nn.Module, state: dict[str, Any], path: str 
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())
         raise UserError(f"checkpoint {path} does not match its model: {detail[:300]}") from None
+
+
+def model_sha256(ckpt: Mapping[str, Any]) -> str:
+    """The content digest of a loaded checkpoint dict (:func:`load_checkpoint`): the
+    sha256 of the byte stream
+
+    * ``DIGEST_VERSION`` and a newline;
+    * one line of canonical JSON (sorted keys, no spaces, ASCII) holding ``format``,
+      ``kind``, ``config`` and ``vocab``, then a newline;
+    * for each entry of the ``model`` state dict, in sorted name order: one JSON line
+      ``{"name", "dtype", "shape", "nbytes"}`` and then the tensor's raw bytes (C order,
+      little-endian, as torch keeps them on every machine robustsnn runs on). The byte
+      count in the line keeps the stream unambiguous. A non-tensor entry (a module's
+      extra state) is one JSON line ``{"name", "value"}``.
+
+    ``meta`` and every other key (a ``last.pt``'s optimiser states, RNG, history) are not
+    part of it: they do not change what the network computes, and ``meta`` holds absolute
+    paths. Two checkpoints with equal digests classify every text alike."""
+    import hashlib
+    import json
+
+    import torch
+
+    def line(value: Any) -> bytes:
+        return (json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode("ascii")
+
+    digest = hashlib.sha256((DIGEST_VERSION + "\n").encode("ascii"))
+    try:
+        digest.update(line({k: ckpt[k] for k in DIGESTED}))
+    except (TypeError, ValueError) as exc:  # a config holding something JSON cannot say
+        raise UserError(f"checkpoint config or vocabulary is not plain data ({exc})") from None
+    state = ckpt["model"]
+    for name in sorted(state):
+        value = state[name]
+        if not isinstance(value, torch.Tensor):
+            digest.update(line({"name": name, "value": value}))
+            continue
+        # Contiguous CPU copy, then its bytes: a view's storage may hold more than the
+        # tensor, and a strided layout is a pickling detail, not a weight.
+        tensor = value.detach().to("cpu").contiguous()
+        raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        digest.update(line({"name": name, "dtype": str(tensor.dtype).removeprefix("torch."),
+                            "shape": list(tensor.shape), "nbytes": len(raw)}))
+        digest.update(raw)
+    return digest.hexdigest()
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def model_digest(path: str | Path) -> str:
+    """:func:`model_sha256` of the checkpoint at ``path`` (loaded safely; a bad file is a
+    one-line :class:`UserError`). Remembered per file, size and modification time for
+    the process: a campaign describes the same checkpoint once per cell."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns) if stat is not None else None
+    if key is not None and key in _DIGESTS:
+        return _DIGESTS[key]
+    digest = model_sha256(load_checkpoint(path))
+    if key is not None:
+        _DIGESTS[key] = digest
+    return digest

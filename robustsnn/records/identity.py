@@ -17,14 +17,15 @@ from typing import Any, Iterator, Mapping
 from ..errors import UserError
 
 # Model description keys that say where a file lies or how a draw was seeded, not what
-# the model is: the checkpoint's content is in checkpoint_sha256, the seed in "seed".
+# the model is: the network is named by its content digest, model_sha256 (format, kind,
+# config, vocabulary and weights; models/checkpoint.py), the seed by "seed".
 _NOT_IDENTITY = ("checkpoint", "encoding_seed")
 # The parts of an attack description that decide its outcome (a TextAttack upgrade that
 # renames a class, or another reference string, does not).
 _ATTACK_KEYS = ("recipe", "protocol", "goal_function", "search_method", "transformations",
                 "constraints", "embedding", "sentence_encoder", "masked_lm", "query_budget",
                 # a transfer run: which run's texts it replays
-                "transfer_from", "source_checkpoint_sha256")
+                "transfer_from", "source_model_sha256")
 
 
 def run_identity(campaign: Any, cell: Any, model: Mapping[str, Any], attack: Mapping[str, Any],
@@ -97,8 +98,20 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def refuse_legacy_digest(path: Path, model: Mapping[str, Any]) -> None:
+    """Refuse a log or record whose model description (``model``) names the checkpoint only
+    by the sha256 of its file, as robustsnn did before content digests: comparing that with
+    a content digest would call every such log another experiment, for the wrong reason."""
+    from .record import LEGACY_DIGEST
+
+    if LEGACY_DIGEST in model and "model_sha256" not in model:
+        raise UserError(f"{path} names its checkpoint by the sha256 of the file (written before content "
+                        "digests); run `robustsnn migrate-digests` on its results folder first")
+
+
 def check_identity(log_path: Path, stored: Mapping[str, Any], ours: Mapping[str, Any]) -> None:
     """Refuse to extend ``log_path`` (whose identity is ``stored``) with another experiment."""
+    refuse_legacy_digest(log_path, stored.get("model") or {})
     diff = first_difference(stored, ours)
     if diff is None:
         return

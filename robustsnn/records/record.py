@@ -1,12 +1,14 @@
 """The run record: one JSON file per attack (or transfer) run, the benchmark's central artifact.
 
 A run writes ``<cell>__<protocol>.json`` beside its per-example log (:mod:`.log`): what
-ran (cell, campaign, attack description), against what (the model's description and
-checkpoint digest), where its rows are (``log``, a file name beside the record), how it
-went (``complete``, ``metrics``, ``verdict``) and its provenance (date, versions, machine,
-command). :class:`RunRecord` is its one typed form: the runner writes through it and every
-reader (tables, worst case, site, transfer, build) reads through it, so a field is spelled
-once and a malformed file is refused with one line naming the file and the field.
+ran (cell, campaign, attack description), against what (the model's description and its
+content digest ``model.model_sha256``, see :func:`robustsnn.models.checkpoint.model_sha256`;
+records from before it carry ``model.checkpoint_sha256``, the file's sha256), where its
+rows are (``log``, a file name beside the record), how it went (``complete``, ``metrics``,
+``verdict``) and its provenance (date, versions, machine, command). :class:`RunRecord` is
+its one typed form: the runner writes through it and every reader (tables, worst case,
+site, transfer, build) reads through it, so a field is spelled once and a malformed file
+is refused with one line naming the file and the field.
 
 Versions (``schema_version``):
 
@@ -29,6 +31,13 @@ from ..checks import is_int, is_number
 from ..errors import UserError
 
 SCHEMA_VERSION = 1
+# How records and logs written before content digests named the checkpoint: the sha256
+# of its file, meta and pickling included (robustsnn/campaign/digests.py migrates them).
+LEGACY_DIGEST = "checkpoint_sha256"
+# What RunRecord.model_key puts before a legacy file digest: tables and pages that name
+# the network show "file-<hex>" for a record that was never migrated, so a file digest is
+# never read as a content digest (and the prefix is safe in file names and URLs).
+LEGACY_KEY_PREFIX = "file-"
 # A transfer run's recipe name starts with this (robustsnn/campaign/transfer.py).
 TRANSFER_PREFIX = "transfer-"
 
@@ -109,9 +118,27 @@ class RunRecord:
         return str(self.model.get("checkpoint") or "")
 
     @property
-    def checkpoint_sha256(self) -> str:
-        """The digest of the attacked checkpoint ("" for records from before digests)."""
-        return str(self.model.get("checkpoint_sha256") or "")
+    def model_sha256(self) -> str:
+        """The content digest of the attacked checkpoint (:func:`~robustsnn.models.checkpoint.model_sha256`;
+        "" for records from before digests, or with only a legacy file digest)."""
+        return str(self.model.get("model_sha256") or "")
+
+    @property
+    def legacy_file_sha256(self) -> str:
+        """The sha256 of the checkpoint *file*, as records written before content digests
+        named it (``model.checkpoint_sha256``; ``robustsnn migrate-digests`` replaces it
+        where the file is at hand); "" otherwise."""
+        return str(self.model.get(LEGACY_DIGEST) or "")
+
+    @property
+    def model_key(self) -> str:
+        """Which network the run attacked, as well as the record can say: its content
+        digest; else its legacy file digest after :data:`LEGACY_KEY_PREFIX` (another hash,
+        so it never equals a content digest: an unmigrated run is never pooled with a
+        migrated one, even of the same network); else ""."""
+        if self.model_sha256:
+            return self.model_sha256
+        return LEGACY_KEY_PREFIX + self.legacy_file_sha256 if self.legacy_file_sha256 else ""
 
     @property
     def is_transfer(self) -> bool:
@@ -172,9 +199,10 @@ class RunRecord:
         _typed(attack, "recipe", str, where, "attack.")
         model = _section(data, "model", where)
         _typed(model, "checkpoint", str, where, "model.")
-        sha = model.get("checkpoint_sha256")
-        if sha is not None and not _is_sha256(sha):
-            raise RecordError(f"{where}: run record field 'model.checkpoint_sha256' is not a sha256 hex digest")
+        for key in ("model_sha256", LEGACY_DIGEST):
+            sha = model.get(key)
+            if sha is not None and not _is_sha256(sha):
+                raise RecordError(f"{where}: run record field 'model.{key}' is not a sha256 hex digest")
         log = _typed(data, "log", str, where)
         if not log or Path(log).name != log:
             raise RecordError(f"{where}: run record field 'log' must be a file name beside the record, got {log!r}")
@@ -216,6 +244,16 @@ class RunRecord:
             raise ValueError("nowhere to write this record: give a path")
         atomic_write_json(target, self.to_dict())
         return replace(self, path=target)
+
+
+def short_key(key: str, digits: int = 12, empty: str = "unhashed") -> str:
+    """A :attr:`RunRecord.model_key` cut to ``digits`` hex digits for a label, keeping the
+    legacy prefix (``file-`` and the digits); ``empty`` for a record without a digest."""
+    if not key:
+        return empty
+    if key.startswith(LEGACY_KEY_PREFIX):
+        return LEGACY_KEY_PREFIX + key[len(LEGACY_KEY_PREFIX):][:digits]
+    return key[:digits]
 
 
 def is_run_record(data: Any) -> bool:

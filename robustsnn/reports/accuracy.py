@@ -49,7 +49,7 @@ from typing import Any, Callable, Sequence
 
 from ..artifacts import DIRECT, FINETUNED, RESULT, Artifact, converted, finetuned
 from ..errors import UserError
-from ..io_utils import file_sha256
+from ..models.checkpoint import model_digest
 from ..paths import portable_path
 
 # The paper's column order.
@@ -217,8 +217,9 @@ def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]
             records = list(csv.DictReader(fh))
     except (UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise UserError(f"{path}: not a table this report wrote ({exc}); rebuild it without --update") from None
-    # Tables written before the digest column keep it empty.
-    missing = set(COLUMNS) - {"checkpoint_sha256"} - set(records[0]) if records else set()
+    # Tables written before the digest column keep it empty, and so do rows written before
+    # content digests (their checkpoint_sha256 column was the file's sha256, another hash).
+    missing = set(COLUMNS) - {"model_sha256"} - set(records[0]) if records else set()
     if missing:
         raise UserError(f"{path}: lacks column(s) {', '.join(sorted(missing))}; rebuild it without --update")
     records = [{c: r.get(c) or "" for c in COLUMNS} for r in records]
@@ -230,7 +231,7 @@ def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]
 
 COLUMNS = [
     "table", "row", "dataset", "mean", "std", "deterministic", "n_draws", "n_runs", "per_draw",
-    "n_examples", "split", "time_steps", "embedding_source", "embedding_dim", "checkpoint", "checkpoint_sha256",
+    "n_examples", "split", "time_steps", "embedding_source", "embedding_dim", "checkpoint", "model_sha256",
     "status",
     "note", "git", "date", "robustsnn", "versions", "machine", "command",
 ]
@@ -253,7 +254,7 @@ def cell_record(cell: Cell, table: str, prov: dict[str, Any]) -> dict[str, Any]:
         "per_draw": json.dumps(list(cell.per_draw)) if ok else "", "n_examples": cell.n_examples,
         "split": "test", "time_steps": cell.time_steps, "embedding_source": cell.embedding_source,
         "embedding_dim": cell.embedding_dim, "checkpoint": portable_path(cell.checkpoint),
-        "checkpoint_sha256": file_sha256(cell.checkpoint) if Path(cell.checkpoint).is_file() else "",
+        "model_sha256": model_digest(cell.checkpoint) if Path(cell.checkpoint).is_file() else "",
         "status": cell_status(cell),
         "note": cell.note or "", "git": prov["git"], "date": prov["date"], "robustsnn": prov["robustsnn"],
         "versions": json.dumps(prov["versions"]), "machine": json.dumps(prov["machine"]),

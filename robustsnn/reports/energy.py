@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
-from ..io_utils import file_sha256
+from ..models.checkpoint import model_digest
 from ..paths import portable_path
 
 E_MAC_PJ = 4.6
@@ -128,7 +128,7 @@ COLUMNS = [
     "rate_input", "rate_conv", "rate_pool", "rate_output", "snn_sops", "snn_energy_pj",
     "energy_reduction", "e_mac_pj", "e_ac_pj", "length", "split", "n_examples",
     "ann_flops_per_layer", "snn_flops_per_layer", "snn_sops_per_layer", "snn_rates",
-    "ann_checkpoint", "snn_checkpoint", "ann_checkpoint_sha256", "snn_checkpoint_sha256",
+    "ann_checkpoint", "snn_checkpoint", "ann_model_sha256", "snn_model_sha256",
     "embedding_source", "embedding_dim",
     "git", "date", "versions", "machine",
 ]
@@ -204,7 +204,7 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
         "ann_flops_per_layer": json.dumps(ann_flops), "snn_flops_per_layer": json.dumps(snn_flops),
         "snn_sops_per_layer": json.dumps(sops), "snn_rates": json.dumps(measured.rates),
         "ann_checkpoint": portable_path(ann.path), "snn_checkpoint": portable_path(snn.path),
-        "ann_checkpoint_sha256": file_sha256(ann.path), "snn_checkpoint_sha256": file_sha256(snn.path),
+        "ann_model_sha256": model_digest(ann.path), "snn_model_sha256": model_digest(snn.path),
         "embedding_source": snn.recipe.embedding.source,
         "embedding_dim": int(snn.model.embedding.embedding_dim),
         "git": prov["git"], "date": prov["date"], "versions": json.dumps(prov["versions"]),

@@ -57,6 +57,7 @@ from ..errors import UserError
 from ..io_utils import atomic_write, atomic_write_text
 from ..noise import NONE as NOISE_NONE
 from ..noise import simulations_per_query
+from ..records.record import short_key
 from .site_browser import browser_problem, find_browser, screenshot
 from .site_pages import (
     CSS_NAME,
@@ -175,7 +176,7 @@ def _checkpoint_facts(accuracy: list[dict[str, str]], energy: list[dict[str, str
     for row in accuracy:
         if row.get("checkpoint") != path or _number(row.get("time_steps")) is None:
             continue
-        if sha and row.get("checkpoint_sha256") and row["checkpoint_sha256"] != sha:
+        if sha and row.get("model_sha256") and row["model_sha256"] != sha:
             continue
         steps, source = int(_number(row["time_steps"]) or 0), "accuracy.csv"
         break
@@ -227,7 +228,7 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
         members = sorted(groups[key], key=lambda e: (e.row["campaign"], e.row["recipe"], e.row["protocol"], e.page))
         name = "__".join(_component(p) for p in (dataset, model, defense, noise))
         if len(shas[key[:4]]) > 1:  # the same cell against several checkpoints: one card each
-            name += f"__{sha[:12] or 'unhashed'}"
+            name += f"__{short_key(sha)}"
         first = members[0]
         paths = sorted({e.record.checkpoint for e in members})
         w = worst[first.run.target]
@@ -241,7 +242,7 @@ def _cards(entries: list[_Entry], accuracy: list[dict[str, str]], energy: list[d
             "name": model + ("" if defense == "none" else f" + {defense}") + ("" if kind == "ann" else f", {noise}"),
             "kind": kind, "dataset": dataset, "model": model, "defense": defense, "noise": noise,
             "stochastic": first.run.stochastic, "deployed_form": first.run.form,
-            "checkpoint": paths[0], "checkpoint_sha256": sha,
+            "checkpoint": paths[0], "model_sha256": sha,
             "clean_accuracy": w.clean_accuracy, "worst_case_robust_accuracy": w.robust_accuracy,
             "worst_case_n": w.n, "worst_case_attacks": w.runs,
             "strongest_single_attack": w.best_single_attack,

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
+from ..records.record import short_key
+
 CSS_NAME, JS_NAME = "site.css", "site.js"
 
 
@@ -354,11 +356,11 @@ def _pooled_table(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
 
     body = []
     for path, c in sorted(cards):
-        runs, sha = c["attacks"], c["checkpoint_sha256"]
+        runs, sha = c["attacks"], c["model_sha256"]
         cells = [
             _td(f'<a href="{_href(path)}">{_e(c["model"])}</a>', title=c["name"]),
             _td(_e(c["defense"])), _td(_e(c["noise"]), cls="nowrap"),
-            _td(f'<span class="sha">{_e(sha[:12] or "-")}</span>', sha,
+            _td(f'<span class="sha">{_e(short_key(sha, empty="-"))}</span>', sha,
                 title=f"{sha or 'not recorded'} ({c['checkpoint']})"),
             _td(_e(c["worst_case_n"]), c["worst_case_n"], cls="num"),
             _td(_pct(c["clean_accuracy"]), c["clean_accuracy"], cls="num"),

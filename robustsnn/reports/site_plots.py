@@ -15,6 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from ..io_utils import atomic_write
 from ..noise import NONE as NOISE_NONE
+from ..records.record import short_key
 from .site_pages import _component, _dataset_title, _Entry
 
 KNOBS = {"max_modification_rate": "max. modification rate", "query_budget": "query budget"}
@@ -68,10 +69,10 @@ def _k_plots(runs: Sequence[Any], out: Path) -> list[dict[str, Any]]:
     # k_curve's rows leave out the checkpoint it grouped by; a run's name and cell find it again.
     sha = {(r.dataset, r.model, r.defense, r.name): r.checkpoint for r in runs}
     for r in rows:
-        r["checkpoint_sha256"] = sha.get((r["dataset"], r["model"], r["defense"], r["run"]), "")
+        r["model_sha256"] = sha.get((r["dataset"], r["model"], r["defense"], r["run"]), "")
 
     def series(r: Mapping[str, Any]) -> tuple[str, ...]:
-        return (r["dataset"], r["model"], r["defense"], r["recipe"], r["protocol"], r["checkpoint_sha256"])
+        return (r["dataset"], r["model"], r["defense"], r["recipe"], r["protocol"], r["model_sha256"])
 
     ks: dict[tuple[str, ...], set[int]] = {}
     for r in rows:
@@ -85,11 +86,11 @@ def _k_plots(runs: Sequence[Any], out: Path) -> list[dict[str, Any]]:
         rel = f"plots/k__{_component(dataset)}__{_component(recipe)}__{_component(protocol)}.png"
         with _figure() as (fig, ax):
             lines: dict[str, list[dict[str, Any]]] = {}
-            several = len({r["checkpoint_sha256"] for r in members}) > 1
+            several = len({r["model_sha256"] for r in members}) > 1
             for r in members:
                 label = r["model"] + ("" if r["defense"] == "none" else f" + {r['defense']}")
                 if several:  # the same model name on two checkpoints
-                    label += f" ({r['checkpoint_sha256'][:8] or 'unhashed'})"
+                    label += f" ({short_key(r['model_sha256'], 8)})"
                 lines.setdefault(label, []).append(r)
             ticks = sorted({r["k"] for r in members})
             for label, points in sorted(lines.items()):

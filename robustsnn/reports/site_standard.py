@@ -34,7 +34,7 @@ from .site_pages import (
 TABLES = ("deterministic", "randomized")
 # Card fields shown in the card page's own sections; any other field lands in "Other fields".
 _SHOWN = {"card_version", "evaluation", "name", "dataset", "model", "defense", "deployed_form", "architecture",
-          "checkpoint", "checkpoint_sha256", "threat_model", "examples", "clean_accuracy",
+          "checkpoint", "model_sha256", "threat_model", "examples", "clean_accuracy",
           "worst_case_robust_accuracy", "best_single_attack", "attacks", "verdict_draws",
           "forward_passes_per_prediction", "wall_seconds", "flags", "provenance"}
 
@@ -60,7 +60,7 @@ class StandardCard:
 
 
 def _sha12(card: Mapping[str, Any]) -> str:
-    return (card.get("checkpoint_sha256") or "")[:12] or "unhashed"
+    return (card.get("model_sha256") or "")[:12] or "unhashed"
 
 
 def cards_folder(root: Path, evaluation: str) -> Path:
@@ -151,7 +151,7 @@ def _leaderboard_table(dataset: str, table: str, members: Sequence[StandardCard]
         row, c = card.row or {}, card.data
         worst, worst_sort, worst_tip = _rate(c.get("worst_case_robust_accuracy"))
         clean, clean_sort, clean_tip = _rate(c.get("clean_accuracy"))
-        sha = c.get("checkpoint_sha256") or ""
+        sha = c.get("model_sha256") or ""
         cells = [
             _td(_e(row["rank"]), row["rank"], cls="num"),
             _td(f'<a href="{_href(card.page)}">{_e(c["name"])}</a>',
@@ -264,7 +264,7 @@ def card_page(card: StandardCard, evaluation: str, records: int) -> str:
                                                               f"{_e(standing)}</a>"),
         ("dataset", _e(c.get("dataset"))), ("model", _e(c.get("model"))), ("defense", _e(c.get("defense"))),
         ("deployed form", _e(c.get("deployed_form"))), ("checkpoint", f"<code>{_e(c.get('checkpoint'))}</code>"),
-        ("checkpoint sha256", f'<span class="sha">{_e(c.get("checkpoint_sha256"))}</span>'),
+        ("checkpoint sha256", f'<span class="sha">{_e(c.get("model_sha256"))}</span>'),
         ("worst-case robust accuracy (%)", f"<b>{_e(worst)}</b> ({_e(worst_tip)})"),
         ("clean accuracy (%)", f"{_e(clean)} ({_e(clean_tip)})"),
         ("N", f"{_e(examples.get('n'))} of {_e(examples.get('num_examples', '-'))} examples"

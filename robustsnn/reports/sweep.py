@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
-from ..io_utils import file_sha256
+from ..models.checkpoint import model_digest
 from ..paths import portable_path
 
 PARAMS = ("time_steps", "threshold", "beta", "neurons_per_class")
@@ -98,7 +98,7 @@ def _point(param: str, value: float, model: Any, ids: Any, labels: Any, draws: i
             "spikes_per_example": sum(v for k, v in m.spikes_per_example.items() if k != "input"),
             **{f"rate_{k}": v for k, v in m.rates.items()},
             "seconds": time.perf_counter() - began, "checkpoint": portable_path(checkpoint),
-            "checkpoint_sha256": file_sha256(checkpoint)}
+            "model_sha256": model_digest(checkpoint)}
 
 
 def sweep_constants(checkpoint: Path, param: str, values: Sequence[float], draws: int, split: str = "test",

@@ -182,5 +182,8 @@ def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool =
           log: Callable[[str], None] = print) -> TrainResult:
     """Train ``kind`` (textcnn | tailored) as the recipe says; resumable from ``last.pt``
     (default run folder: :func:`robustsnn.artifacts.ann_run_dir` under the dataset's runs)."""
-    trainer = ann_trainer(recipe, kind)
-    return fit(trainer, Path(run_dir or Artifact(kind).run_path(recipe.data.dataset)), resume, log)
+    from .threads import pinned_threads
+
+    with pinned_threads():  # from the first forward pass on (see .threads)
+        trainer = ann_trainer(recipe, kind)
+        return fit(trainer, Path(run_dir or Artifact(kind).run_path(recipe.data.dataset)), resume, log)

@@ -200,20 +200,24 @@ def convert(checkpoint: str | Path, norm: str = "none", out: str | Path | None =
         raise UserError(f"unknown normalisation '{norm}' (choices: {', '.join(NORMS)})")
     if not 0.0 < percentile <= 100.0:
         raise UserError("percentile must be in (0, 100]")
+    from .threads import META_KEY, NUMERICS_KEY, numerics, pinned_threads
+
     source = validate(checkpoint)
     weight = source.model.embedding.weight
     snn = build_model("snn", source.recipe, weight.shape[0], weight.shape[1], source.model.num_classes)
     copied = copy_weights(source.model, snn)
-    factors, how = calibrate(source, norm, percentile)
+    with pinned_threads() as threads:  # calibration's percentiles sum over threads (see .threads)
+        factors, how = calibrate(source, norm, percentile)
     scales = finalize(snn, norm, factors)
 
     # What converted it, without the date, git revision or machine: the same conversion
-    # must save the same bytes, or a rebuilt checkpoint (robustsnn build) would not match the
-    # sha256 that attack logs recorded (training keeps such provenance in result.json).
+    # at the same paths saves the same bytes (attack logs name the content digest, which
+    # leaves meta out anyway; training keeps such provenance in result.json).
     prov = provenance()
     meta = {"source_checkpoint": str(Path(checkpoint).resolve()), "source_kind": source.kind,
             "source_meta": source.meta, "norm": norm, "factors": factors, "weight_scales": scales,
-            "copied": copied, **how, "converted": {k: prov[k] for k in ("robustsnn", "python", "versions")}}
+            "copied": copied, **how, META_KEY: threads, NUMERICS_KEY: numerics(),
+            "converted": {k: prov[k] for k in ("robustsnn", "python", "versions")}}
     payload = {"kind": "snn", "model": snn.state_dict(), "config": source.recipe.to_dict(),
                "vocab": source.encoder.vocab, "meta": meta}
     path = None

@@ -16,7 +16,11 @@ What the loop owns, the same for all of them:
   end, ``result.json`` (the trainer's report plus provenance);
 * **atomic writes** - every file is written beside its target and renamed into place, so
   a killed run leaves the previous version intact;
-* **progress** - one line per epoch through ``log`` and a progress bar per epoch.
+* **progress** - one line per epoch through ``log`` and a progress bar per epoch;
+* **threads** - torch runs with a pinned thread count (:mod:`.threads`), recorded in
+  every checkpoint's ``meta["torch_threads"]`` (with the torch version and CPU kernels in
+  ``meta["torch_numerics"]``), so the same recipe and seed train the same weights on any
+  machine alike in those; a ``last.pt`` trained with another count is not resumed.
 
 What differs (how to build the model and its optimisers, one training epoch, the dev
 score - deterministic accuracy for ANNs, the mean over Poisson draws for SNNs -, what a
@@ -40,6 +44,7 @@ from ..artifacts import BEST, LAST, LOG, RESULT
 from ..errors import UserError
 from ..io_utils import atomic_write_json
 from ..models.checkpoint import load_checkpoint, save_checkpoint
+from .threads import META_KEY, NUMERICS_KEY, THREADS_ENV, numerics, pinned_threads
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -130,11 +135,16 @@ class _State:
     next_epoch: int = 1
 
 
-def _restore(trainer: Trainer, last_path: Path) -> _State:
+def _restore(trainer: Trainer, last_path: Path, threads: int) -> _State:
     state = load_checkpoint(last_path)
     reason = trainer.resume_mismatch(state)
     if reason:
         raise UserError(f"{last_path} was trained {reason}; drop --resume or use another --out")
+    # A last.pt from before the count was recorded: resumed as before.
+    theirs = state.get("meta", {}).get(META_KEY, threads)
+    if theirs != threads:
+        raise UserError(f"{last_path} was trained with {theirs} torch threads, this run has {threads}; "
+                        f"set {THREADS_ENV}={theirs} to resume it bit for bit, or drop --resume")
     trainer.model.load_state_dict(state["model"])
     for opt, opt_state in zip(trainer.optimizers, state["optimizers"]):
         opt.load_state_dict(opt_state)
@@ -145,15 +155,19 @@ def _restore(trainer: Trainer, last_path: Path) -> _State:
 def fit(trainer: Trainer, run_dir: str | Path, resume: bool = False,
         log: Callable[[str], None] = print) -> Any:
     """Train ``trainer.model`` in ``run_dir``; returns ``trainer.report(...).result``."""
-    run_dir = Path(run_dir)
+    with pinned_threads() as threads:
+        return _fit(trainer, Path(run_dir), resume, log, {META_KEY: threads, NUMERICS_KEY: numerics()})
+
+
+def _fit(trainer: Trainer, run_dir: Path, resume: bool, log: Callable[[str], None], machine: dict[str, Any]) -> Any:
     last_path, best_path = run_dir / LAST, run_dir / BEST
     name, progress = trainer.name, trainer.progress or trainer.name
 
     def save_best(epoch: int, dev: DevScore) -> None:
-        save_checkpoint(best_path, trainer.payload({"epoch": epoch, **dev.meta}))
+        save_checkpoint(best_path, trainer.payload({"epoch": epoch, **machine, **dev.meta}))
 
     if resume and last_path.exists():
-        s = _restore(trainer, last_path)
+        s = _restore(trainer, last_path, machine[META_KEY])
         log(f"resuming {name} from epoch {s.next_epoch - 1} (best dev {s.best_dev:.4f} at epoch {s.best_epoch})")
     else:
         s = _State()
@@ -184,7 +198,7 @@ def fit(trainer: Trainer, run_dir: str | Path, resume: bool = False,
         log(f"{name} epoch {epoch:3d}  loss {loss:.4f}  dev {dev.text}  {seconds:.1f}s"
             + ("  *best" if improved else ""))
         save_checkpoint(last_path, {
-            **trainer.payload({"epoch": epoch}), "epoch": epoch,
+            **trainer.payload({"epoch": epoch, **machine}), "epoch": epoch,
             "optimizers": [o.state_dict() for o in trainer.optimizers], "torch_rng": torch.get_rng_state(),
             "history": s.history, "best_dev": s.best_dev, "best_epoch": s.best_epoch,
         })

@@ -239,19 +239,25 @@ def _init_method(meta: dict[str, Any]) -> str | None:
 def finetune(checkpoint: str | Path, run_dir: Path | None = None, resume: bool = False,
              overrides: Sequence[str] = (), log: Callable[[str], None] = print) -> SNNTrainResult:
     """Fine-tune a converted spiking checkpoint with surrogate gradients."""
-    return fit(finetune_job(checkpoint, overrides), run_dir, resume, log)
+    from .threads import pinned_threads
+
+    with pinned_threads():  # from the first forward pass on (see .threads)
+        return fit(finetune_job(checkpoint, overrides), run_dir, resume, log)
 
 
 def train_direct(recipe: Recipe, run_dir: Path | None = None, resume: bool = False,
                  log: Callable[[str], None] = print, init: str = "data",
                  init_rates: tuple[float, float] = DIRECT_INIT_RATES) -> SNNTrainResult:
     """The directly-trained spiking baseline (no conversion)."""
-    job = direct_job(recipe, init, init_rates)
-    if init == "data":
-        i = job.meta["init"]
-        log(f"data-driven init: weight scales {_fmt(i['scales'])}; rates before {_fmt(i['rates_before'])}, "
-            f"after {_fmt(i['rates_after'])}")
-    return fit(job, run_dir, resume, log)
+    from .threads import pinned_threads
+
+    with pinned_threads():  # the data-driven init's forward passes too (see .threads)
+        job = direct_job(recipe, init, init_rates)
+        if init == "data":
+            i = job.meta["init"]
+            log(f"data-driven init: weight scales {_fmt(i['scales'])}; rates before {_fmt(i['rates_before'])}, "
+                f"after {_fmt(i['rates_after'])}")
+        return fit(job, run_dir, resume, log)
 
 
 def _fmt(values: dict[str, float]) -> str:
