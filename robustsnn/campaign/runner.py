@@ -41,9 +41,10 @@ def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = N
     stochastic model needs an encoding and a deterministic one takes none: either
     mismatch is an error, never a silent default.
     """
-    from ..zoo import MODELS
+    from ..zoo import model_entry
 
-    entry = MODELS.get(cell.model)
+    # A training-time defense (a2t) is the model's checkpoint trained under it.
+    entry = model_entry(cell.model, cell.defense, checkpoint)
     encoding = encoding or cell.encoding
     if entry.stochastic and encoding is None:
         raise UserError(f"model '{cell.model}' is stochastic; its cell needs a noise mode "

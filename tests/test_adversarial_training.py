@@ -1,0 +1,192 @@
+"""A2T adversarial training (robustsnn/train/adversarial.py) and the ``a2t`` defense: the
+loop on tiny data, a toy task where it measurably helps, and how ``--defense a2t``
+resolves to its own checkpoint."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attack_toys import require_textattack, textattack_fixture
+from conftest import tiny_recipe_dict, write_split
+from robustsnn.errors import UserError
+
+require_textattack()
+
+textattack = pytest.fixture(scope="module")(textattack_fixture)
+QUIET = {"log": lambda _: None}
+
+# The toy task: a sentence's sentiment is its cue word. Each cue has a synonym (its only
+# neighbour in the toy swap) that the training split holds as often in positive as in
+# negative sentences, always beside a cue of the sentence's own label: a clean net
+# learns the synonyms as neutral, so swapping a cue for its synonym leaves it guessing.
+CUES = {"good": "nice", "great": "terrific", "superb": "wonderful", "lovely": "pleasant",
+        "bad": "lousy", "awful": "dreadful", "poor": "weak", "dull": "boring"}
+POSITIVE, NEGATIVE = ["good", "great", "superb", "lovely"], ["bad", "awful", "poor", "dull"]
+FILLER = ["the", "movie", "film", "was", "a", "plot", "and", "it", "is", "very", "of", "story"]
+
+
+def _sentence(rng: random.Random, cues: list[str]) -> str:
+    words = [rng.choice(FILLER) for _ in range(rng.randint(6, 9))]
+    for cue in cues:
+        words.insert(rng.randrange(len(words) + 1), cue)
+    return " ".join(words) + " ."
+
+
+def make_synonym_task(root: Path, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    splits: dict[str, list[tuple[int, str]]] = {}
+    for split, n in (("train", 320), ("dev", 60), ("test", 60)):
+        rows = [(i % 2, _sentence(rng, [rng.choice(POSITIVE if i % 2 else NEGATIVE)])) for i in range(n)]
+        splits[split] = rows
+    for synonym_of, label in [(c, 1) for c in POSITIVE] + [(c, 0) for c in NEGATIVE]:
+        for other in (1, 0):  # the synonym beside a cue of either label, twice each
+            for _ in range(2):
+                cue = rng.choice(POSITIVE if other else NEGATIVE)
+                splits["train"].append((other, _sentence(rng, [cue, CUES[synonym_of]])))
+    for split, rows in splits.items():
+        write_split(root / "sst2" / f"{split}.tsv", rows)
+    return root
+
+
+def synonym_embedding():
+    """Counter-fitted-style vectors: each cue's nearest neighbour is its synonym (cosine
+    0.95), every other pair orthogonal."""
+    from robustsnn.resources.components import DescribedWordEmbedding
+    from robustsnn.resources.counterfitting import nearest_neighbours
+
+    words = [*CUES, *CUES.values(), *FILLER]
+    vectors = np.eye(len(words), dtype=np.float32)
+    for i, _ in enumerate(CUES):
+        vectors[len(CUES) + i, i] = 3.0
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    nn = nearest_neighbours(vectors, k=len(words) - 1)
+    return DescribedWordEmbedding(vectors, {w: i for i, w in enumerate(words)}, dict(enumerate(words)),
+                                  nn, "toy synonym vectors", {"source": "toy"})
+
+
+@pytest.fixture
+def synonym_task(tmp_path, monkeypatch):
+    root = make_synonym_task(tmp_path / "data")
+    monkeypatch.setenv("ROBUSTSNN_DATA", str(root))
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path / "runs"))
+    return root
+
+
+# One swapped word per sentence, no sentence encoder (the toy has none): the rest is A2T's.
+TOY_THREAT = {"candidates": 1, "max_modification_rate": 0.1, "similarity": 0.0}
+
+
+def _settings(**kw):
+    from robustsnn.train.adversarial import A2TSettings
+
+    return A2TSettings(**{"warmup_epochs": 1, "fraction": 0.5, "threat": TOY_THREAT, **kw})
+
+
+def _resources():
+    from robustsnn.resources import AttackResources
+
+    return AttackResources(embedding=synonym_embedding())
+
+
+def success_rate(checkpoint: Path, recipe: str = "gradient-wir") -> tuple[float, int]:
+    """Share of the correctly classified test sentences that ``recipe`` turns (toy swap)."""
+    from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
+
+    from robustsnn.attack.recipes import build_attack
+    from robustsnn.attack.threat import ThreatModel
+    from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.classifier import NetworkClassifier
+    from robustsnn.models.loading import load_model
+
+    loaded = load_model(checkpoint)
+    attack = build_attack(recipe, TextClassifierWrapper(NetworkClassifier(loaded)), ThreatModel(**TOY_THREAT),
+                          _resources())
+    test = loaded.dataset.test
+    results = [attack.attack(text, label) for text, label in zip(test.texts, test.labels)]
+    attacked = [r for r in results if not isinstance(r, SkippedAttackResult)]
+    return sum(isinstance(r, SuccessfulAttackResult) for r in attacked) / len(attacked), len(attacked)
+
+
+def test_a2t_training_writes_a_loadable_checkpoint_with_the_defense(textattack, synonym_task, tmp_path):
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.defenses.trained import trained_defense
+    from robustsnn.models.checkpoint import load_checkpoint
+    from robustsnn.models.loading import load_model
+    from robustsnn.train.adversarial import train_a2t
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 3}))
+    run = tmp_path / "run"
+    result = train_a2t(recipe, "tailored", run, settings=_settings(), resources=_resources(), **QUIET)
+    assert result.test_accuracy > 0.9
+    ckpt = load_checkpoint(run / "best.pt")
+    defense = ckpt["meta"]["defense"]
+    assert defense["name"] == "a2t" and defense["fraction"] == 0.5 and defense["threat"] == TOY_THREAT
+    assert ckpt["config"] == recipe.to_dict()  # the recipe is untouched: the defense lives in meta
+    assert trained_defense(load_model(run / "best.pt").meta) == (defense, 0)
+    # Epoch 1 is the clean warm-up; epochs 2 and 3 each attacked half the training split.
+    assert sorted(p.name for p in (run / "adversarial").iterdir()) == ["epoch-2.tsv", "epoch-3.tsv"]
+    rows = (run / "adversarial" / "epoch-2.tsv").read_text().splitlines()[1:]
+    assert rows and all(any(s in row.split() for s in CUES.values()) for row in rows)
+    import json
+
+    assert json.loads((run / "result.json").read_text())["defense"] == defense
+
+
+def test_a2t_resume_refuses_other_settings(textattack, synonym_task, tmp_path):
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.adversarial import train_a2t
+    from robustsnn.train.ann import train
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
+    train_a2t(recipe, "textcnn", tmp_path / "run", settings=_settings(), resources=_resources(), **QUIET)
+    with pytest.raises(UserError, match="another defense"):
+        train_a2t(recipe, "textcnn", tmp_path / "run", resume=True, settings=_settings(fraction=0.25),
+                  resources=_resources(), **QUIET)
+    with pytest.raises(UserError, match="another defense"):
+        train(recipe, "textcnn", tmp_path / "run", resume=True, **QUIET)
+
+
+def test_a2t_settings_are_checked():
+    from robustsnn.train.adversarial import A2TSettings
+
+    with pytest.raises(UserError, match="fraction"):
+        A2TSettings(fraction=0.0)
+    with pytest.raises(UserError, match="warmup"):
+        A2TSettings(warmup_epochs=-1)
+    with pytest.raises(UserError, match="candidates"):
+        A2TSettings(threat={"candidates": 0})
+    with pytest.raises(UserError, match="a2t threat"):
+        A2TSettings(threat={"candidate": 3})
+
+
+def test_a2t_needs_an_epoch_after_the_warm_up(synonym_task, tmp_path):
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.adversarial import train_a2t
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 1}))
+    with pytest.raises(UserError, match=r"max_epochs \(1\) must exceed"):
+        train_a2t(recipe, "textcnn", tmp_path / "run", **QUIET)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a2t_makes_the_known_swap_fail(textattack, synonym_task, tmp_path):
+    """The clean net, which never saw a synonym carry sentiment, is fooled by swapping a
+    cue for its synonym; the A2T net, trained on exactly such swaps, much less often.
+    Same recipe, seed and epochs; only the augmentation differs."""
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.adversarial import train_a2t
+    from robustsnn.train.ann import train
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 5, "patience": 5}))
+    clean = train(recipe, "textcnn", tmp_path / "clean", **QUIET)
+    robust = train_a2t(recipe, "textcnn", tmp_path / "a2t", settings=_settings(), resources=_resources(), **QUIET)
+    assert clean.test_accuracy > 0.9 and robust.test_accuracy > 0.9
+    clean_rate, n_clean = success_rate(tmp_path / "clean" / "best.pt")
+    robust_rate, n_robust = success_rate(tmp_path / "a2t" / "best.pt")
+    assert n_clean > 40 and n_robust > 40
+    assert clean_rate >= 0.3, f"the toy should fool the clean net: {clean_rate:.2f}"
+    assert robust_rate <= clean_rate - 0.25, f"clean {clean_rate:.2f}, a2t {robust_rate:.2f}"
