@@ -232,9 +232,9 @@ FINETUNED = Artifact("finetune")  # from converted-none
 DIRECT = Artifact("direct")
 
 
-def converted(norm: str = "none", rwe: bool = False) -> Artifact:
-    return Artifact("convert", norm, rwe)
+def converted(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:
+    return Artifact("convert", norm, rwe, defense)
 
 
-def finetuned(norm: str = "none", rwe: bool = False) -> Artifact:
-    return Artifact("finetune", norm, rwe)
+def finetuned(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:
+    return Artifact("finetune", norm, rwe, defense)

@@ -190,3 +190,129 @@ def test_a2t_makes_the_known_swap_fail(textattack, synonym_task, tmp_path):
     assert n_clean > 40 and n_robust > 40
     assert clean_rate >= 0.3, f"the toy should fool the clean net: {clean_rate:.2f}"
     assert robust_rate <= clean_rate - 0.25, f"clean {clean_rate:.2f}, a2t {robust_rate:.2f}"
+
+
+# ---------------------------------------------------------------- --defense a2t resolves
+
+
+def test_a2t_artifacts_spell_their_own_chain():
+    from robustsnn.artifacts import Artifact, finetuned
+
+    textcnn = Artifact("textcnn", defense="a2t")
+    assert textcnn.relpath == "textcnn-a2t/best.pt"
+    assert textcnn.chain("sst2") == "robustsnn train --config sst2 --model textcnn --defense a2t"
+    snn = finetuned(defense="a2t")
+    assert snn.relpath == "snn-finetuned-none-a2t/best.pt"
+    assert snn.chain("sst2") == (
+        "robustsnn train --config sst2 --model tailored --defense a2t"
+        " && robustsnn convert $ROBUSTSNN_RUNS/sst2/tailored-a2t/best.pt"
+        " --out $ROBUSTSNN_RUNS/sst2/snn/converted-none-a2t.pt"
+        " && robustsnn finetune $ROBUSTSNN_RUNS/sst2/snn/converted-none-a2t.pt"
+        " --out $ROBUSTSNN_RUNS/sst2/snn-finetuned-none-a2t")
+    assert Artifact("textcnn").relpath == "textcnn/best.pt"  # the undefended chain is unchanged
+    with pytest.raises(ValueError, match="directly-trained SNN"):
+        Artifact("direct", defense="a2t")
+
+
+def test_model_entry_picks_the_a2t_checkpoint_and_leaves_wrappers_alone():
+    from robustsnn.zoo import MODELS, model_entry, trains
+
+    assert trains("a2t") and not trains("safer") and not trains("none")
+    assert model_entry("textcnn", "a2t").relpath == "textcnn-a2t/best.pt"
+    assert model_entry("snn", "a2t").relpath == "snn-finetuned-none-a2t/best.pt"
+    assert model_entry("snn", "a2t").stochastic
+    assert model_entry("textcnn", "safer") is MODELS.get("textcnn")
+    with pytest.raises(UserError, match="directly-trained SNN has no 'a2t'"):
+        model_entry("snn-direct", "a2t")
+
+
+def _cell(defense="a2t", model="textcnn"):
+    from robustsnn.campaign.spec import Cell
+
+    return Cell("sst2", model, defense, "gradient-wir", "none")
+
+
+def _campaign(n=6):
+    from robustsnn.campaign.spec import campaign_from_dict
+
+    return campaign_from_dict({
+        "campaign": {"name": "toy-a2t", "models": ["textcnn"], "recipes": ["gradient-wir"], "noise": ["frozen"],
+                     "defenses": ["a2t"], "seed": 0},
+        "examples": {"num_examples": n}, "threat": TOY_THREAT,
+    })
+
+
+def test_a_missing_a2t_checkpoint_is_one_line_with_its_build_command(synonym_task, tmp_path):
+    from robustsnn.campaign.runner import build_classifier
+    from robustsnn.evaluation.plan import target_of
+
+    for refuse in (lambda: build_classifier(_cell(), _campaign()), lambda: target_of("textcnn", "sst2", "a2t")):
+        with pytest.raises(UserError) as info:
+            refuse()
+        message = str(info.value)
+        assert "\n" not in message and "textcnn-a2t/best.pt" in message
+        assert message.endswith("build it with: robustsnn train --config sst2 --model textcnn --defense a2t")
+
+
+def test_cli_benchmark_with_a_missing_a2t_checkpoint_says_how_to_build_it(synonym_task, tmp_path, capsys):
+    from robustsnn.cli import main
+
+    assert main(["benchmark", "textcnn", "--dataset", "sst2", "--defense", "a2t"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "robustsnn train --config sst2 --model textcnn --defense a2t" in err
+
+
+@pytest.fixture
+def a2t_textcnn(textattack, synonym_task):
+    """A toy A2T TextCNN and a plain one, where the zoo looks for them."""
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.adversarial import train_a2t
+    from robustsnn.train.ann import train
+    from robustsnn.zoo import MODELS
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 3}))
+    train(recipe, "textcnn", MODELS.get("textcnn").artifact.run_path("sst2"), **QUIET)
+    train_a2t(recipe, "textcnn", None, settings=_settings(), resources=_resources(), **QUIET)
+    return MODELS.get("textcnn").with_defense("a2t").default_checkpoint("sst2")
+
+
+def test_defense_a2t_loads_the_a2t_checkpoint_white_box_and_described(a2t_textcnn):
+    from robustsnn.campaign.runner import build_classifier
+    from robustsnn.classifier import NetworkClassifier
+    from robustsnn.models.loading import load_model
+    from robustsnn.testing import TEXTS
+
+    assert a2t_textcnn.parent.name == "textcnn-a2t"
+    defended = build_classifier(_cell(), _campaign())
+    described = defended.describe()
+    assert described["checkpoint"].endswith("textcnn-a2t/best.pt")
+    assert described["defense"]["name"] == "a2t" and described["defense"]["trained"] == "this network"
+    assert described["defense"]["fraction"] == 0.5
+    direct = NetworkClassifier(load_model(a2t_textcnn))
+    assert np.array_equal(defended.predict_proba(TEXTS), direct.predict_proba(TEXTS))
+    # Not a wrapper that hides the gradient: white-box attacks reach the network's own.
+    ids, grad = defended.input_gradient("the movie was good .")
+    assert np.array_equal(grad, direct.input_gradient("the movie was good .")[1])
+    plain = build_classifier(_cell("none"), _campaign())
+    assert plain.describe()["checkpoint"].endswith("textcnn/best.pt") and "defense" not in plain.describe()
+
+
+def test_defense_a2t_refuses_a_checkpoint_not_trained_with_it(a2t_textcnn):
+    from robustsnn.campaign.runner import build_classifier
+    from robustsnn.zoo import MODELS
+
+    plain = MODELS.get("textcnn").default_checkpoint("sst2")
+    with pytest.raises(UserError, match="was not trained with defense 'a2t'"):
+        build_classifier(_cell(), _campaign(), checkpoint=plain)
+    assert build_classifier(_cell(), _campaign(), checkpoint=a2t_textcnn).describe()["defense"]["name"] == "a2t"
+
+
+def test_an_attack_on_textcnn_a2t_records_the_defense(a2t_textcnn, tmp_path):
+    from robustsnn.campaign.runner import run_cell
+    from robustsnn.records.record import RunRecord
+
+    record = run_cell(_campaign(n=4), _cell(), tmp_path / "res", resources=_resources(), **QUIET)
+    assert record.complete and record.metrics["n"] == 4
+    saved = RunRecord.load(tmp_path / "res" / "toy-a2t" / "sst2__textcnn__a2t__gradient-wir__none__shared-swap.json")
+    assert saved.cell.defense == "a2t" and saved.model["defense"]["name"] == "a2t"
+    assert saved.model["checkpoint"].endswith("textcnn-a2t/best.pt")
