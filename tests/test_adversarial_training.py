@@ -42,7 +42,7 @@ def make_synonym_task(root: Path, seed: int = 0) -> Path:
     for split, n in (("train", 320), ("dev", 60), ("test", 60)):
         rows = [(i % 2, _sentence(rng, [rng.choice(POSITIVE if i % 2 else NEGATIVE)])) for i in range(n)]
         splits[split] = rows
-    for synonym_of, label in [(c, 1) for c in POSITIVE] + [(c, 0) for c in NEGATIVE]:
+    for synonym_of in CUES:
         for other in (1, 0):  # the synonym beside a cue of either label, twice each
             for _ in range(2):
                 cue = rng.choice(POSITIVE if other else NEGATIVE)
