@@ -316,3 +316,28 @@ def test_an_attack_on_textcnn_a2t_records_the_defense(a2t_textcnn, tmp_path):
     saved = RunRecord.load(tmp_path / "res" / "toy-a2t" / "sst2__textcnn__a2t__gradient-wir__none__shared-swap.json")
     assert saved.cell.defense == "a2t" and saved.model["defense"]["name"] == "a2t"
     assert saved.model["checkpoint"].endswith("textcnn-a2t/best.pt")
+
+
+def test_snn_a2t_is_its_a2t_parent_converted_and_fine_tuned_by_robustsnn_build(textattack, synonym_task):
+    """The SNN's adversarial examples come from its parent: ``robustsnn build --defense a2t``
+    converts and fine-tunes the A2T-trained tailored net, and the SNN's record says so."""
+    from robustsnn.campaign.runner import build_classifier
+    from robustsnn.campaign.spec import Cell
+    from robustsnn.cli.build import build
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.train.adversarial import train_a2t
+    from robustsnn.zoo import model_entry
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
+    train_a2t(recipe, "tailored", None, settings=_settings(), resources=_resources(), **QUIET)
+    lines: list[str] = []
+    steps, _ = build([("sst2", "snn")], defense="a2t", log=lines.append)
+    assert [s.artifact.step for s in steps] == ["convert", "finetune"]  # the A2T parent was in place
+    assert model_entry("snn", "a2t").default_checkpoint("sst2").is_file()
+    cell = Cell("sst2", "snn", "a2t", "gradient-wir", "frozen")
+    described = build_classifier(cell, _campaign()).describe()
+    assert described["checkpoint"].endswith("snn-finetuned-none-a2t/best.pt")
+    assert described["defense"]["name"] == "a2t"
+    assert described["defense"]["trained"] == "its parent TextCNN, before conversion"
+    # The undefended SNN was never built: the a2t chain left the plain folders alone.
+    assert not model_entry("snn").default_checkpoint("sst2").exists()
