@@ -150,6 +150,33 @@ def test_a2t_resume_refuses_other_settings(textattack, synonym_task, tmp_path):
         train(recipe, "textcnn", tmp_path / "run", resume=True, **QUIET)
 
 
+def test_a2t_resumed_run_matches_the_uninterrupted_one(textattack, synonym_task, tmp_path):
+    """A resumed run regenerates its epoch's examples from the restored net and the same
+    draw of training examples, so it ends where an uninterrupted run ends."""
+    import torch
+
+    from robustsnn.config import recipe_from_dict
+    from robustsnn.models.checkpoint import load_checkpoint
+    from robustsnn.train.adversarial import train_a2t
+
+    def run(out, epochs, resume=False):
+        recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": epochs, "patience": 10}))
+        train_a2t(recipe, "textcnn", tmp_path / out, resume=resume, settings=_settings(), resources=_resources(),
+                  **QUIET)
+
+    run("full", 4)
+    run("half", 2)
+    # The recipe is part of a run's identity: the longer one resumes the shorter one's last.pt.
+    state = load_checkpoint(tmp_path / "half" / "last.pt")
+    state["config"]["train"]["max_epochs"] = 4
+    torch.save(state, tmp_path / "half" / "last.pt")
+    run("half", 4, resume=True)
+    full, resumed = (load_checkpoint(tmp_path / d / "last.pt") for d in ("full", "half"))
+    assert all(torch.equal(full["model"][k], resumed["model"][k]) for k in full["model"])
+    assert (tmp_path / "full" / "adversarial" / "epoch-4.tsv").read_text() == \
+        (tmp_path / "half" / "adversarial" / "epoch-4.tsv").read_text()
+
+
 def test_a2t_settings_are_checked():
     from robustsnn.train.adversarial import A2TSettings
 
