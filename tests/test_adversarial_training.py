@@ -368,3 +368,15 @@ def test_snn_a2t_is_its_a2t_parent_converted_and_fine_tuned_by_robustsnn_build(t
     assert described["defense"]["trained"] == "its parent TextCNN, before conversion"
     # The undefended SNN was never built: the a2t chain left the plain folders alone.
     assert not model_entry("snn").default_checkpoint("sst2").exists()
+
+
+def test_build_defense_a2t_plans_the_a2t_chain_and_skips_what_has_none(synonym_task):
+    from robustsnn.cli.build import build
+
+    lines: list[str] = []
+    steps, _ = build([("sst2", "textcnn"), ("sst2", "snn-direct")], dry_run=True, log=lines.append,
+                     defense="a2t")
+    assert [s.command for s in steps] == ["robustsnn train --config sst2 --model textcnn --defense a2t"]
+    assert "snn-direct: the directly-trained SNN has no 'a2t'-trained variant; skipped" in lines
+    with pytest.raises(UserError, match="'safer' wraps a model at attack time"):
+        build([("sst2", "textcnn")], dry_run=True, log=lines.append, defense="safer")

@@ -87,10 +87,14 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none") ->
         if not isinstance(entry, CheckpointModel):
             foreign.append(model)
             continue
-        if trains(defense):
-            entry = entry.with_defense(defense)
-        elif defense != "none":
+        if defense != "none" and not trains(defense):
             raise UserError(f"defense '{defense}' wraps a model at attack time: it has no checkpoint to build")
+        if trains(defense):
+            try:
+                entry = entry.with_defense(defense)
+            except UserError as exc:  # snn-direct: no such variant; the other models still build
+                foreign.append(f"{model}: {exc}")
+                continue
         for link in chain(entry.artifact):
             if (dataset, link) in seen or link.path(dataset, runs).is_file():
                 continue
@@ -185,8 +189,9 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
 
     runs = runs_dir()
     steps, foreign = plan(pairs, runs, defense)
-    for model in foreign:
-        log(f"{model}: not built from a recipe (a plug-in or a --checkpoint model); skipped")
+    for model in foreign:  # a plug-in, or "snn-direct: <why it has no such variant>"
+        log(f"{model}; skipped" if ":" in model else
+            f"{model}: not built from a recipe (a plug-in or a --checkpoint model); skipped")
     if not steps:
         log("every checkpoint is in place under " + str(runs))
     elif dry_run:

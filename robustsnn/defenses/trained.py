@@ -74,8 +74,9 @@ class TrainedDefense:
 
     trains = True
 
-    def __init__(self, name: str, reference: str, trainer: str) -> None:
+    def __init__(self, name: str, summary: str, reference: str, trainer: str) -> None:
         self.name = name
+        self.__doc__ = summary  # what `robustsnn list defenses` shows
         self.reference = reference
         self.trainer = trainer  # "module:function", imported on first train (heavy)
 
@@ -96,5 +97,7 @@ class TrainedDefense:
 
 def a2t() -> TrainedDefense:
     """The built-in ``a2t``: A2T adversarial training (robustsnn/train/adversarial.py)."""
-    return TrainedDefense("a2t", "Yoo & Qi 2021, Towards Improving Adversarial Training of NLP Models (A2T), "
-                                 "arXiv:2109.00544", "robustsnn.train.adversarial:train_a2t")
+    return TrainedDefense(
+        "a2t", "A2T: adversarial training, a checkpoint of its own (Yoo & Qi, Findings of EMNLP 2021).",
+        "Yoo & Qi 2021, Towards Improving Adversarial Training of NLP Models (A2T), arXiv:2109.00544",
+        "robustsnn.train.adversarial:train_a2t")
