@@ -159,6 +159,8 @@ class A2TAugmentation:
         import torch
 
         count = math.ceil(self.settings.fraction * n)
+        # Seeded by the recipe seed and the epoch alone (a resumed run draws the same), and
+        # offset from the epoch's shuffling seed (fit.epoch_seed) so the two draws differ.
         generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch + 7_919)
         return sorted(torch.randperm(n, generator=generator)[:count].tolist())
 
