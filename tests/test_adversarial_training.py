@@ -380,3 +380,18 @@ def test_build_defense_a2t_plans_the_a2t_chain_and_skips_what_has_none(synonym_t
     assert "snn-direct: the directly-trained SNN has no 'a2t'-trained variant; skipped" in lines
     with pytest.raises(UserError, match="'safer' wraps a model at attack time"):
         build([("sst2", "textcnn")], dry_run=True, log=lines.append, defense="safer")
+
+
+def test_the_benchmark_of_textcnn_a2t_keeps_white_box_attacks_and_the_plain_textcnn_as_surrogate(a2t_textcnn):
+    from robustsnn.evaluation.plan import plan, target_of
+    from robustsnn.evaluation.run import _probe
+    from robustsnn.evaluation.standard import STANDARD_V1
+
+    target = target_of("textcnn", "sst2", "a2t")
+    assert target.label == "textcnn+a2t"
+    steps = plan(STANDARD_V1, target, 5)
+    white_box, _ = _probe(target, steps[-1].campaign, next(s for s in steps if s.on_target))
+    assert white_box  # unlike SAFER or FGWS, a2t leaves the gradients to the attacks
+    assert {"hotflip", "gradient-wir"} <= {s.name for s in steps if s.on_target}
+    surrogates = {(s.cell.model, s.cell.defense) for s in steps if not s.on_target}
+    assert ("textcnn", "none") in surrogates  # the plain net's texts are replayed against its A2T twin
