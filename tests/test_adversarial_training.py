@@ -188,6 +188,8 @@ def test_a2t_settings_are_checked():
         A2TSettings(threat={"candidates": 0})
     with pytest.raises(UserError, match="a2t threat"):
         A2TSettings(threat={"candidate": 3})
+    with pytest.raises(UserError, match="part_of_speech"):
+        A2TSettings(part_of_speech=1)
 
 
 def test_a2t_needs_an_epoch_after_the_warm_up(synonym_task, tmp_path):

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..artifacts import Artifact
-from ..checks import require_fraction, require_nonnegative_int
+from ..checks import require_bool, require_fraction, require_nonnegative_int
 from ..config import Recipe
 from ..errors import UserError
 
@@ -72,6 +72,9 @@ class A2TSettings:
         require_nonnegative_int("a2t warmup_epochs", self.warmup_epochs)
         require_fraction("a2t fraction", self.fraction, low_open=True)
         require_fraction("a2t word_similarity", self.word_similarity)
+        require_bool("a2t part_of_speech", self.part_of_speech)
+        if not isinstance(self.threat, dict):
+            raise UserError(f"a2t threat must be a table of threat keys, got {self.threat!r}")
         self.threat_model()  # every threat value checked now, not at the first attacked epoch
 
     def threat_model(self) -> Any:
