@@ -1,4 +1,4 @@
-"""A2T adversarial training (robustsnn/train/adversarial.py) and the ``a2t`` defense: the
+"""A2T adversarial training (robustsnn/attack/adversarial_training.py) and the ``a2t`` defense: the
 loop on tiny data, a toy task where it measurably helps, and how ``--defense a2t``
 resolves to its own checkpoint."""
 
@@ -81,7 +81,7 @@ TOY_THREAT = {"candidates": 1, "max_modification_rate": 0.1, "similarity": 0.0}
 
 
 def _settings(**kw):
-    from robustsnn.train.adversarial import A2TSettings
+    from robustsnn.attack.adversarial_training import A2TSettings
 
     return A2TSettings(**{"warmup_epochs": 1, "fraction": 0.5, "threat": TOY_THREAT, **kw})
 
@@ -112,11 +112,11 @@ def success_rate(checkpoint: Path, recipe: str = "gradient-wir") -> tuple[float,
 
 
 def test_a2t_training_writes_a_loadable_checkpoint_with_the_defense(textattack, synonym_task, tmp_path):
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.config import recipe_from_dict
     from robustsnn.defenses.trained import trained_defense
     from robustsnn.models.checkpoint import load_checkpoint
     from robustsnn.models.loading import load_model
-    from robustsnn.train.adversarial import train_a2t
 
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 3}))
     run = tmp_path / "run"
@@ -137,8 +137,8 @@ def test_a2t_training_writes_a_loadable_checkpoint_with_the_defense(textattack, 
 
 
 def test_a2t_resume_refuses_other_settings(textattack, synonym_task, tmp_path):
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.config import recipe_from_dict
-    from robustsnn.train.adversarial import train_a2t
     from robustsnn.train.ann import train
 
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))
@@ -155,9 +155,9 @@ def test_a2t_resumed_run_matches_the_uninterrupted_one(textattack, synonym_task,
     draw of training examples, so it ends where an uninterrupted run ends."""
     import torch
 
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.config import recipe_from_dict
     from robustsnn.models.checkpoint import load_checkpoint
-    from robustsnn.train.adversarial import train_a2t
 
     def run(out, epochs, resume=False):
         recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": epochs, "patience": 10}))
@@ -178,8 +178,12 @@ def test_a2t_resumed_run_matches_the_uninterrupted_one(textattack, synonym_task,
 
 
 def test_a2t_settings_are_checked():
-    from robustsnn.train.adversarial import A2TSettings
+    from robustsnn.attack.adversarial_training import A2TSettings
+    from robustsnn.attack.threat import ThreatModel
+    from robustsnn.evaluation.standard import STANDARD_V1
 
+    # Trained against the constraints it is evaluated under.
+    assert A2TSettings().threat_model() == ThreatModel(**STANDARD_V1.threat)
     with pytest.raises(UserError, match="fraction"):
         A2TSettings(fraction=0.0)
     with pytest.raises(UserError, match="warmup"):
@@ -193,8 +197,8 @@ def test_a2t_settings_are_checked():
 
 
 def test_a2t_needs_an_epoch_after_the_warm_up(synonym_task, tmp_path):
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.config import recipe_from_dict
-    from robustsnn.train.adversarial import train_a2t
 
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 1}))
     with pytest.raises(UserError, match=r"max_epochs \(1\) must exceed"):
@@ -206,8 +210,8 @@ def test_a2t_makes_the_known_swap_fail(textattack, synonym_task, tmp_path):
     """The clean net, which never saw a synonym carry sentiment, is fooled by swapping a
     cue for its synonym; the A2T net, trained on exactly such swaps, much less often.
     Same recipe, seed and epochs; only the augmentation differs."""
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.config import recipe_from_dict
-    from robustsnn.train.adversarial import train_a2t
     from robustsnn.train.ann import train
 
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 5, "patience": 5}))
@@ -294,8 +298,8 @@ def test_cli_benchmark_with_a_missing_a2t_checkpoint_says_how_to_build_it(synony
 @pytest.fixture
 def a2t_textcnn(textattack, synonym_task):
     """A toy A2T TextCNN and a plain one, where the zoo looks for them."""
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.config import recipe_from_dict
-    from robustsnn.train.adversarial import train_a2t
     from robustsnn.train.ann import train
     from robustsnn.zoo import MODELS
 
@@ -350,11 +354,11 @@ def test_an_attack_on_textcnn_a2t_records_the_defense(a2t_textcnn, tmp_path):
 def test_snn_a2t_is_its_a2t_parent_converted_and_fine_tuned_by_robustsnn_build(textattack, synonym_task):
     """The SNN's adversarial examples come from its parent: ``robustsnn build --defense a2t``
     converts and fine-tunes the A2T-trained tailored net, and the SNN's record says so."""
+    from robustsnn.attack.adversarial_training import train_a2t
     from robustsnn.campaign.runner import build_classifier
     from robustsnn.campaign.spec import Cell
     from robustsnn.cli.build import build
     from robustsnn.config import recipe_from_dict
-    from robustsnn.train.adversarial import train_a2t
     from robustsnn.zoo import model_entry
 
     recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2}))

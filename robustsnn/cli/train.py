@@ -44,7 +44,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not getattr(defense, "trains", False):
             raise UserError(f"defense '{args.defense}' wraps a trained model at attack time; there is nothing "
                             "to train (give it to robustsnn attack or benchmark with --defense)")
-        defense.train(recipe, args.model, args.out, resume=args.resume)
+        import importlib
+
+        module, function = defense.trainer.split(":")
+        getattr(importlib.import_module(module), function)(recipe, args.model, args.out, args.resume)
         return 0
     train(recipe, args.model, args.out, resume=args.resume)
     return 0

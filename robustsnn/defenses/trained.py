@@ -19,7 +19,7 @@ run record and model card the same way, but its entry says ``trains = True``, an
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import UserError
 from .base import DefendedClassifier
@@ -70,7 +70,9 @@ class TrainedNetwork(DefendedClassifier):
 class TrainedDefense:
     """A registered training-time defense: ``trains`` tells the zoo to load the model's
     checkpoint trained under it; called like any defense builder, it marks that network
-    (:class:`TrainedNetwork`); :meth:`train` trains a TextCNN under it."""
+    (:class:`TrainedNetwork`). ``trainer`` names, as ``module:function``, what trains a
+    TextCNN under it (``robustsnn train --defense`` imports and calls it: the training
+    sits in higher layers than defenses/)."""
 
     trains = True
 
@@ -78,26 +80,18 @@ class TrainedDefense:
         self.name = name
         self.__doc__ = summary  # what `robustsnn list defenses` shows
         self.reference = reference
-        self.trainer = trainer  # "module:function", imported on first train (heavy)
+        self.trainer = trainer  # "module:function": (recipe, kind, run_dir, resume, log) -> result
 
     def __call__(self, classifier: Any, context: DefenseContext) -> TrainedNetwork:
         return TrainedNetwork(classifier, self.name, self.reference)
-
-    def train(self, recipe: Any, kind: str, run_dir: Any = None, resume: bool = False,
-              log: Callable[[str], None] = print) -> Any:
-        """Train ``kind`` (textcnn | tailored) from ``recipe`` under this defense."""
-        import importlib
-
-        module, function = self.trainer.split(":")
-        return getattr(importlib.import_module(module), function)(recipe, kind, run_dir, resume, log)
 
     def __repr__(self) -> str:
         return f"robustsnn.defenses.trained:TrainedDefense({self.name!r})"
 
 
 def a2t() -> TrainedDefense:
-    """The built-in ``a2t``: A2T adversarial training (robustsnn/train/adversarial.py)."""
+    """The built-in ``a2t``: A2T adversarial training (robustsnn/attack/adversarial_training.py)."""
     return TrainedDefense(
         "a2t", "A2T: adversarial training, a checkpoint of its own (Yoo & Qi, Findings of EMNLP 2021).",
         "Yoo & Qi 2021, Towards Improving Adversarial Training of NLP Models (A2T), arXiv:2109.00544",
-        "robustsnn.train.adversarial:train_a2t")
+        "robustsnn.attack.adversarial_training:train_a2t")

@@ -123,7 +123,7 @@ def dev_score(accuracy: float) -> DevScore:
 
 
 class Augmentation(Protocol):
-    """Extra training examples per epoch (adversarial training: robustsnn/train/adversarial.py)."""
+    """Extra training examples per epoch (adversarial training: robustsnn/attack/adversarial_training.py)."""
 
     # Recorded as the checkpoint's meta["defense"] ({"name": ..., settings}); a last.pt
     # with another one is another run.

@@ -1,5 +1,9 @@
 """A2T adversarial training of the TextCNNs (``robustsnn train --defense a2t``), offline.
 
+It lives in ``attack/`` because it builds TextAttack attacks against the net being
+trained; the training loop is ``train/``'s (the augmentation hook of
+:func:`robustsnn.train.ann.ann_trainer`), which sits below ``attack/`` and never imports it.
+
 A2T (Yoo & Qi 2021, "Towards Improving Adversarial Training of NLP Models"): after
 ``warmup_epochs`` clean epochs, every epoch attacks a random share (``fraction``) of the
 training split with a cheap gradient-ranked word-substitution attack against the net
@@ -38,6 +42,7 @@ from ..artifacts import Artifact
 from ..checks import require_bool, require_fraction, require_nonnegative_int
 from ..config import Recipe
 from ..errors import UserError
+from .threat import ThreatModel
 
 if TYPE_CHECKING:
     import torch
@@ -50,12 +55,11 @@ REFERENCE = ("Yoo & Qi 2021, Towards Improving Adversarial Training of NLP Model
              "Findings of EMNLP 2021, arXiv:2109.00544")
 
 
-def _standard_threat() -> dict[str, Any]:
-    from ..evaluation.standard import STANDARD_V1
-
-    # The constraints the net is evaluated under: training against a looser attack than
-    # the benchmark's would teach it texts the benchmark never tries, and vice versa.
-    return dict(STANDARD_V1.threat)
+def _shared_threat() -> dict[str, Any]:
+    # The shared constraints' defaults, which the standard evaluation uses (a test holds
+    # them equal): training against another attack than the benchmark's would teach the
+    # net texts the benchmark never tries, and miss those it does.
+    return ThreatModel().to_dict()
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class A2TSettings:
     fraction: float = 0.2  # share of the training split attacked per later epoch
     word_similarity: float = 0.8  # A2T's word-embedding cosine between a word and its swap (0: none)
     part_of_speech: bool = True  # A2T's part-of-speech constraint (NLTK tagger)
-    threat: dict[str, Any] = field(default_factory=_standard_threat)  # a ThreatModel's fields
+    threat: dict[str, Any] = field(default_factory=_shared_threat)  # a ThreatModel's fields
 
     def __post_init__(self) -> None:
         require_nonnegative_int("a2t warmup_epochs", self.warmup_epochs)
@@ -77,9 +81,7 @@ class A2TSettings:
             raise UserError(f"a2t threat must be a table of threat keys, got {self.threat!r}")
         self.threat_model()  # every threat value checked now, not at the first attacked epoch
 
-    def threat_model(self) -> Any:
-        from ..attack.threat import ThreatModel
-
+    def threat_model(self) -> ThreatModel:
         try:
             return ThreatModel(**self.threat)
         except TypeError as exc:
@@ -94,9 +96,9 @@ class A2TSettings:
 def a2t_attack(model_wrapper: Any, threat: Any, settings: A2TSettings, resources: Any = None) -> Any:
     """A new ``textattack.Attack``: A2T's search and constraints under ``threat`` (see the
     module docstring), against ``model_wrapper`` (a white-box TextClassifierWrapper)."""
-    from ..attack import recipe_builders as rb  # first: it imports TextAttack offline (no downloads)
-    from ..attack.recipes import _quiet_model_check
     from ..resources.offline import AttackResources
+    from . import recipe_builders as rb  # first: it imports TextAttack offline (no downloads)
+    from .recipes import _quiet_model_check
 
     res = resources or AttackResources()
     from textattack.constraints.grammaticality import PartOfSpeech
@@ -148,9 +150,9 @@ class A2TAugmentation:
         """The attack against ``network`` (built once: it follows the net's weights as they
         train, and its caches are cleared after every example)."""
         if self._attack is None:
-            from ..attack.wrappers import TextClassifierWrapper
             from ..classifier import NetworkClassifier
             from ..resources.offline import AttackResources
+            from .wrappers import TextClassifierWrapper
 
             self.resources = self.resources or AttackResources()
             self._attack = a2t_attack(TextClassifierWrapper(NetworkClassifier(network)),
@@ -219,8 +221,8 @@ def train_a2t(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bo
     :class:`~robustsnn.train.ann.TrainResult`. Default run folder: the ``-a2t`` one of
     :mod:`robustsnn.artifacts` (``<runs>/<dataset>/textcnn-a2t``). ``resources``: an
     :class:`~robustsnn.resources.AttackResources` for the attack (tests pass small ones)."""
-    from .ann import ann_trainer
-    from .fit import fit
+    from ..train.ann import ann_trainer
+    from ..train.fit import fit
 
     settings = settings or A2TSettings()
     if recipe.train.max_epochs <= settings.warmup_epochs:
