@@ -401,3 +401,17 @@ def test_the_benchmark_of_textcnn_a2t_keeps_white_box_attacks_and_the_plain_text
     assert {"hotflip", "gradient-wir"} <= {s.name for s in steps if s.on_target}
     surrogates = {(s.cell.model, s.cell.defense) for s in steps if not s.on_target}
     assert ("textcnn", "none") in surrogates  # the plain net's texts are replayed against its A2T twin
+
+
+def test_cli_train_defense_calls_the_defenses_trainer_and_refuses_a_wrapper(monkeypatch, tmp_path, capsys):
+    import robustsnn.attack.adversarial_training as adversarial
+    from robustsnn.cli import main
+
+    calls = []
+    monkeypatch.setattr(adversarial, "train_a2t",
+                        lambda recipe, kind, out, resume: calls.append((recipe.data.dataset, kind, out, resume)))
+    assert main(["train", "--config", "sst2", "--model", "tailored", "--defense", "a2t",
+                 "--out", str(tmp_path / "run"), "--resume"]) == 0
+    assert calls == [("sst2", "tailored", tmp_path / "run", True)]
+    assert main(["train", "--config", "sst2", "--model", "textcnn", "--defense", "fgws"]) != 0
+    assert "defense 'fgws' wraps a trained model at attack time" in capsys.readouterr().err
