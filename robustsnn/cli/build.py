@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=None,
                    help="where the campaign's logs are (default: $ROBUSTSNN_RESULTS/attacks)")
     p.add_argument("--defense", default="none",
-                   help="build the models' checkpoints trained under this training-time defense (a2t)")
+                   help="build the models' checkpoints trained under this training-time defense (a2t; "
+                        "default: none, and those the campaign lists)")
     p.add_argument("--dry-run", action="store_true", help="print the commands that would run")
     p.set_defaults(func=cmd_build)
 
@@ -222,8 +223,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not datasets or not models:
         raise UserError("say what to build: a campaign file, or --datasets and --models")
     datasets = [get_dataset_spec(d).name for d in datasets]  # unknown names: one clear error
-    _, checks = build([(d, m) for d in datasets for m in models], campaign, _results(args.results),
-                      dry_run=args.dry_run, defense=args.defense)
+    pairs = [(d, m) for d in datasets for m in models]
+    if campaign is not None and args.defense == "none":
+        from ..zoo import trains
+
+        # The campaign's a2t cells attack checkpoints of their own: build those chains too.
+        for defense in campaign.campaign.defenses:
+            if trains(defense):
+                build(pairs, dry_run=args.dry_run, defense=defense)
+    _, checks = build(pairs, campaign, _results(args.results), dry_run=args.dry_run, defense=args.defense)
     stuck = sum(len(c.other_partial) for c in checks)
     if stuck:
         print(f"robustsnn: {stuck} unfinished logs were started with another checkpoint and cannot "
