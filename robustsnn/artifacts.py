@@ -13,7 +13,11 @@ ablation of Table 3, same commands with ``--set embedding.source=random`` and ``
 * ``snn-finetuned-<norm>/best.pt`` - that net fine-tuned (``robustsnn finetune``);
 * ``snn-direct/best.pt`` - the directly-trained SNN (``robustsnn train-snn``);
 * ``sweep-npc/<value>/`` - one neurons-per-class sweep point, laid out like
-  ``<runs>/<dataset>/`` (``tailored/``, ``snn/converted-none.pt``, ``snn-finetuned-none/``).
+  ``<runs>/<dataset>/`` (``tailored/``, ``snn/converted-none.pt``, ``snn-finetuned-none/``);
+* ``-<defense>`` suffixed (``textcnn-a2t/``, ``snn/converted-none-a2t.pt``,
+  ``snn-finetuned-none-a2t/``): the same chain under a training-time defense (A2T
+  adversarial training of the TextCNNs, ``robustsnn train --defense a2t``; the SNN is
+  its A2T-trained parent converted and fine-tuned as usual).
 
 A training run folder holds ``best.pt`` (the dev-selected net), ``last.pt`` (resume
 state), ``log.json`` (per epoch) and ``result.json`` (written when the run finishes).
@@ -37,6 +41,7 @@ RESULT = "result.json"
 SWEEP_NPC = "sweep-npc"
 ANN_KINDS = ("textcnn", "tailored")
 STEPS = ("textcnn", "tailored", "direct", "convert", "finetune")
+NO_DEFENSE = "none"
 # How paths under the runs root are shown in messages and help texts.
 RUNS_VAR = f"${RUNS_ENV}"
 
@@ -44,19 +49,24 @@ RUNS_VAR = f"${RUNS_ENV}"
 # ------------------------------------------------------------------ relative paths
 
 
-def ann_run_dir(kind: str, rwe: bool = False) -> str:
+def _suffix(defense: str) -> str:
+    """``-a2t`` for a checkpoint trained under a training-time defense, else nothing."""
+    return "" if defense == NO_DEFENSE else f"-{defense}"
+
+
+def ann_run_dir(kind: str, rwe: bool = False, defense: str = NO_DEFENSE) -> str:
     """Run folder of the original (``textcnn``) or tailored TextCNN."""
-    return f"{RWE_PREFIX if rwe else ''}{kind}"
+    return f"{RWE_PREFIX if rwe else ''}{kind}{_suffix(defense)}"
 
 
-def converted_file(norm: str, rwe: bool = False) -> str:
+def converted_file(norm: str, rwe: bool = False, defense: str = NO_DEFENSE) -> str:
     """The converted spiking checkpoint (weight normalisation ``norm``)."""
-    return f"{RWE_PREFIX if rwe else ''}snn/converted-{norm}.pt"
+    return f"{RWE_PREFIX if rwe else ''}snn/converted-{norm}{_suffix(defense)}.pt"
 
 
-def finetune_run_dir(norm: str, rwe: bool = False) -> str:
+def finetune_run_dir(norm: str, rwe: bool = False, defense: str = NO_DEFENSE) -> str:
     """Run folder of the fine-tuned spiking net (converted with ``norm``)."""
-    return f"{RWE_PREFIX if rwe else ''}snn-finetuned-{norm}"
+    return f"{RWE_PREFIX if rwe else ''}snn-finetuned-{norm}{_suffix(defense)}"
 
 
 def direct_run_dir(rwe: bool = False) -> str:
@@ -116,15 +126,21 @@ class Artifact:
     ``step``: ``textcnn`` | ``tailored`` (``robustsnn train``), ``direct``
     (``robustsnn train-snn``), ``convert`` (``robustsnn convert``), ``finetune``
     (``robustsnn finetune``); ``norm``: the conversion's weight normalisation (convert,
-    finetune); ``rwe``: the random-word-embedding variant (``rwe-`` folders)."""
+    finetune); ``rwe``: the random-word-embedding variant (``rwe-`` folders); ``defense``:
+    a training-time defense (``a2t``: the TextCNNs trained adversarially, the SNN built
+    from its A2T-trained parent; ``-a2t`` folders)."""
 
     step: str
     norm: str = "none"
     rwe: bool = False
+    defense: str = NO_DEFENSE
 
     def __post_init__(self) -> None:
         if self.step not in STEPS:
             raise ValueError(f"unknown build step '{self.step}' (choices: {', '.join(STEPS)})")
+        if self.defense != NO_DEFENSE and self.step == "direct":
+            # A2T augments a TextCNN's training; the directly-trained SNN has no such run.
+            raise ValueError(f"the directly-trained SNN has no '{self.defense}'-trained variant")
 
     @property
     def kind(self) -> str:
@@ -140,27 +156,27 @@ class Artifact:
     def run_dir(self) -> str | None:
         """The training run folder, relative to ``<runs>/<dataset>/`` (None for convert)."""
         if self.step in ANN_KINDS:
-            return ann_run_dir(self.step, self.rwe)
+            return ann_run_dir(self.step, self.rwe, self.defense)
         if self.step == "direct":
             return direct_run_dir(self.rwe)
         if self.step == "finetune":
-            return finetune_run_dir(self.norm, self.rwe)
+            return finetune_run_dir(self.norm, self.rwe, self.defense)
         return None
 
     @property
     def relpath(self) -> str:
         """The checkpoint, relative to ``<runs>/<dataset>/``."""
         if self.step == "convert":
-            return converted_file(self.norm, self.rwe)
+            return converted_file(self.norm, self.rwe, self.defense)
         return f"{self.run_dir}/{BEST}"
 
     @property
     def source(self) -> Artifact | None:
         """The artefact this one is built from (None: built from the recipe)."""
         if self.step == "convert":
-            return Artifact("tailored", rwe=self.rwe)
+            return Artifact("tailored", rwe=self.rwe, defense=self.defense)
         if self.step == "finetune":
-            return Artifact("convert", self.norm, self.rwe)
+            return Artifact("convert", self.norm, self.rwe, self.defense)
         return None
 
     def path(self, dataset: str, runs: Path | None = None) -> Path:
@@ -185,13 +201,16 @@ class Artifact:
         """The one command that builds this artefact for ``dataset`` from its source, writing
         to its conventional place (``spell_defaults=False``: leave out ``--norm none``)."""
         out, rwe_set = "", ""
-        if self.rwe:  # the default folders are the pre-trained ones
+        # The default folders are the pre-trained, undefended ones (train --defense picks
+        # its own folder, so only the SNN steps need telling).
+        if self.rwe or (self.defense != NO_DEFENSE and self.step not in ANN_KINDS):
             out = f" --out {shown(self.run_dir or self.relpath, dataset)}"
-            if self.source is None:  # trained from the recipe: with random vectors instead
-                dim = rwe_dim(dataset)
-                rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
+        if self.rwe and self.source is None:  # trained from the recipe: with random vectors instead
+            dim = rwe_dim(dataset)
+            rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
         if self.step in ANN_KINDS:
-            return f"robustsnn train --config {recipe_file(dataset)} --model {self.step}{rwe_set}{out}"
+            defense = "" if self.defense == NO_DEFENSE else f" --defense {self.defense}"
+            return f"robustsnn train --config {recipe_file(dataset)} --model {self.step}{defense}{rwe_set}{out}"
         if self.step == "direct":
             return f"robustsnn train-snn --config {recipe_file(dataset)}{rwe_set}{out}"
         source = shown(self.source.relpath, dataset)  # type: ignore[union-attr]
@@ -213,9 +232,9 @@ FINETUNED = Artifact("finetune")  # from converted-none
 DIRECT = Artifact("direct")
 
 
-def converted(norm: str = "none", rwe: bool = False) -> Artifact:
-    return Artifact("convert", norm, rwe)
+def converted(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:
+    return Artifact("convert", norm, rwe, defense)
 
 
-def finetuned(norm: str = "none", rwe: bool = False) -> Artifact:
-    return Artifact("finetune", norm, rwe)
+def finetuned(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:
+    return Artifact("finetune", norm, rwe, defense)

@@ -13,12 +13,12 @@ through the ``robustsnn.models`` entry-point group; an entry is any object with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .artifacts import CONVERTED, DIRECT, FINETUNED, TAILORED, TEXTCNN, Artifact
+from .artifacts import CONVERTED, DIRECT, FINETUNED, NO_DEFENSE, TAILORED, TEXTCNN, Artifact
 from .errors import UserError
 from .registry import Registry
 
@@ -62,13 +62,27 @@ class CheckpointModel:
     def default_checkpoint(self, dataset: str) -> Path:
         return self.artifact.path(dataset)
 
+    def with_defense(self, defense: str) -> CheckpointModel:
+        """The same model trained under the training-time defense ``defense`` (its own
+        checkpoint and build chain: ``textcnn-a2t/best.pt``)."""
+        try:
+            return replace(self, artifact=replace(self.artifact, defense=defense))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+    def require(self, dataset: str, checkpoint: Path | None = None) -> Path:
+        """The checkpoint file, or a one-line error with the commands that build it."""
+        path = Path(checkpoint) if checkpoint else self.default_checkpoint(dataset)
+        if not path.is_file():
+            trained = "" if self.artifact.defense == NO_DEFENSE else f" ({self.artifact.defense}-trained)"
+            raise UserError(f"no {self.kind}{trained} checkpoint for {dataset} at {path}; build it with: "
+                            + self.build_command(dataset))
+        return path
+
     def load(self, dataset: str, checkpoint: Path | None = None, encoding: Any = None) -> Any:
         from .classifier import NetworkClassifier
 
-        path = Path(checkpoint) if checkpoint else self.default_checkpoint(dataset)
-        if not path.is_file():
-            raise UserError(f"no {self.kind} checkpoint for {dataset} at {path}; build it with: "
-                            + self.build_command(dataset))
+        path = self.require(dataset, checkpoint)
         loaded = load_checkpoint_model(path)
         if loaded.kind != self.kind:
             raise UserError(f"{path} holds a '{loaded.kind}' model, not '{self.kind}'")
@@ -86,3 +100,28 @@ def _builtins(reg: Registry[Any]) -> None:
 
 
 MODELS: Registry[Any] = Registry("model", group="robustsnn.models", builtins=_builtins)
+
+
+def trains(defense: str) -> bool:
+    """Whether ``defense`` lives in the weights (a checkpoint of its own, such as ``a2t``)
+    rather than in a wrapper around the model (``safer``, ``fgws``)."""
+    if defense == NO_DEFENSE:
+        return False
+    from .defenses import DEFENSES
+
+    return bool(getattr(DEFENSES.get(defense), "trains", False))
+
+
+def model_entry(model: str, defense: str = NO_DEFENSE, checkpoint: Path | None = None) -> Any:
+    """The zoo entry that (model, defense) loads: for a training-time defense the model's
+    checkpoint trained under it (``textcnn`` + ``a2t`` -> ``textcnn-a2t/best.pt``), else
+    the model's own (an inference-time defense wraps it after loading)."""
+    entry = MODELS.get(model)
+    if not trains(defense):
+        return entry
+    if isinstance(entry, CheckpointModel):
+        return entry.with_defense(defense)
+    if checkpoint is None:  # nothing says where a plug-in's adversarially trained net is
+        raise UserError(f"model '{model}' is a plug-in, so robustsnn builds no '{defense}'-trained checkpoint "
+                        f"for it; give one with --checkpoint")
+    return entry

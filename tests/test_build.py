@@ -193,3 +193,14 @@ def test_a_dataset_without_a_shipped_recipe_is_named(tiny_data, tmp_path, monkey
     err = capsys.readouterr().err
     assert "no shipped recipe for dataset 'sst2' (shipped recipes: mr): build textcnn/best.pt" in err
     assert err.count("\n") == 1 and not (tmp_path / "runs" / "sst2").exists()
+
+
+def test_a_campaign_with_a2t_cells_builds_the_a2t_chains_too(repo, capsys):
+    (repo / "attacks" / "a2t.toml").write_text(CAMPAIGN.replace('noise = ["frozen"]', 'noise = ["frozen"]\n'
+                                                                'defenses = ["none", "a2t"]'), encoding="utf-8")
+    assert main(["build", "attacks/a2t.toml", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "robustsnn train --config sst2 --model textcnn --defense a2t" in lines
+    assert "robustsnn train --config sst2 --model tailored --defense a2t" in lines
+    assert "robustsnn train --config sst2 --model textcnn" in lines  # the plain chain as well
+    assert not (repo / "runs" / "sst2").exists()

@@ -46,9 +46,10 @@ def build_classifier(cell: Cell, campaign: Campaign, checkpoint: Path | None = N
     from ..defenses import is_randomized
     from ..models.encoding import Encoding
     from ..noise import DEFENSE_MODES, MEAN
-    from ..zoo import MODELS
+    from ..zoo import model_entry
 
-    entry = MODELS.get(cell.model)
+    # A training-time defense (a2t) is the model's checkpoint trained under it.
+    entry = model_entry(cell.model, cell.defense, checkpoint)
     encoding = encoding or cell.encoding
     randomized = is_randomized(cell.defense)
     if (entry.stochastic or randomized) and encoding is None:

@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a campaign key, e.g. --set 'campaign.datasets=[\"mr\"]' (repeatable)")
     p.add_argument("--results", type=Path, default=None,
                    help="where the campaign's logs are (default: $ROBUSTSNN_RESULTS/attacks)")
+    p.add_argument("--defense", default="none",
+                   help="build the models' checkpoints trained under this training-time defense (a2t; "
+                        "default: none, and those the campaign lists)")
     p.add_argument("--dry-run", action="store_true", help="print the commands that would run")
     p.set_defaults(func=cmd_build)
 
@@ -73,10 +76,11 @@ def chain(artifact: Artifact) -> list[Artifact]:
     return links
 
 
-def plan(pairs: Sequence[tuple[str, str]], runs: Path) -> tuple[list[Step], list[str]]:
+def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none") -> tuple[list[Step], list[str]]:
     """The missing links for each (dataset, registered model), each once, in build order;
-    and the models that are not built from a recipe (plug-ins, ``--checkpoint`` only)."""
-    from ..zoo import MODELS, CheckpointModel
+    and the models that are not built from a recipe (plug-ins, ``--checkpoint`` only).
+    ``defense``: a training-time defense (a2t): the chains of its checkpoints."""
+    from ..zoo import MODELS, CheckpointModel, trains
 
     steps: list[Step] = []
     seen: set[tuple[str, Artifact]] = set()
@@ -86,6 +90,14 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path) -> tuple[list[Step], list
         if not isinstance(entry, CheckpointModel):
             foreign.append(model)
             continue
+        if defense != "none" and not trains(defense):
+            raise UserError(f"defense '{defense}' wraps a model at attack time: it has no checkpoint to build")
+        if trains(defense):
+            try:
+                entry = entry.with_defense(defense)
+            except UserError as exc:  # snn-direct: no such variant; the other models still build
+                foreign.append(f"{model}: {exc}")
+                continue
         for link in chain(entry.artifact):
             if (dataset, link) in seen or link.path(dataset, runs).is_file():
                 continue
@@ -124,7 +136,7 @@ def check_logs(campaign: Any, results: Path, runs: Path,
     from ..io_utils import file_sha256
     from ..models.checkpoint import model_digest
     from ..records.record import RunRecord
-    from ..zoo import MODELS, CheckpointModel
+    from ..zoo import MODELS, CheckpointModel, trains
 
     checks: dict[tuple[str, str], LogCheck] = {}
     files: dict[tuple[str, str], str] = {}
@@ -134,12 +146,15 @@ def check_logs(campaign: Any, results: Path, runs: Path,
         entry = MODELS.get(cell.model)
         if not isinstance(entry, CheckpointModel):
             continue
+        model = cell.model
+        if trains(cell.defense):  # an a2t cell attacked the a2t checkpoint
+            entry, model = entry.with_defense(cell.defense), f"{cell.model}+{cell.defense}"
         path = entry.artifact.path(cell.dataset, runs)
         if not path.is_file():
             continue
-        key = (cell.dataset, cell.model)
+        key = (cell.dataset, model)
         if key not in checks:
-            checks[key] = LogCheck(cell.dataset, cell.model, f"{cell.dataset}/{entry.relpath}", model_digest(path))
+            checks[key] = LogCheck(cell.dataset, model, f"{cell.dataset}/{entry.relpath}", model_digest(path))
             files[key] = ""  # the file's own sha256, computed only if a legacy record asks
         check = checks[key]
         _, record_path = cell_paths(results, campaign, cell)
@@ -177,17 +192,20 @@ def describe(check: LogCheck) -> str:
 
 
 def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path | None = None,
-          dry_run: bool = False, log: Callable[[str], None] = print) -> tuple[list[Step], list[LogCheck]]:
+          dry_run: bool = False, log: Callable[[str], None] = print,
+          defense: str = "none") -> tuple[list[Step], list[LogCheck]]:
     """Build the missing checkpoints of ``pairs`` (dataset, model); with a ``campaign``,
     then compare them with its logs under ``results``. Returns the steps (run, or that
-    would run with ``dry_run``) and the log checks."""
+    would run with ``dry_run``) and the log checks. ``defense``: build the checkpoints
+    trained under this training-time defense instead (a2t)."""
     from ..paths import runs_dir
     from ..train.threads import THREADS_ENV, training_threads
 
     runs = runs_dir()
-    steps, foreign = plan(pairs, runs)
-    for model in foreign:
-        log(f"{model}: not built from a recipe (a plug-in or a --checkpoint model); skipped")
+    steps, foreign = plan(pairs, runs, defense)
+    for model in foreign:  # a plug-in, or "snn-direct: <why it has no such variant>"
+        log(f"{model}; skipped" if ":" in model else
+            f"{model}: not built from a recipe (a plug-in or a --checkpoint model); skipped")
     if not steps:
         log("every checkpoint is in place under " + str(runs))
     elif dry_run:
@@ -218,8 +236,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not datasets or not models:
         raise UserError("say what to build: a campaign file, or --datasets and --models")
     datasets = [get_dataset_spec(d).name for d in datasets]  # unknown names: one clear error
-    _, checks = build([(d, m) for d in datasets for m in models], campaign, _results(args.results),
-                      dry_run=args.dry_run)
+    pairs = [(d, m) for d in datasets for m in models]
+    if campaign is not None and args.defense == "none":
+        from ..zoo import trains
+
+        # The campaign's a2t cells attack checkpoints of their own: build those chains too.
+        for defense in campaign.campaign.defenses:
+            if trains(defense):
+                build(pairs, dry_run=args.dry_run, defense=defense)
+    _, checks = build(pairs, campaign, _results(args.results), dry_run=args.dry_run, defense=args.defense)
     stuck = sum(len(c.other_partial) for c in checks)
     if stuck:
         print(f"robustsnn: {stuck} unfinished logs were started with another checkpoint and cannot "

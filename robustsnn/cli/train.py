@@ -15,8 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="tailored", choices=("textcnn", "tailored"))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set train.lr=1e-4 (repeatable)")
+    p.add_argument("--defense", default="none",
+                   help="a training-time defense: a2t (adversarial training, A2T; default: none)")
     p.add_argument("--out", type=Path, default=None,
-                   help=f"run folder (default: {shown(ann_run_dir('<model>'))})")
+                   help=f"run folder (default: {shown(ann_run_dir('<model>'))}, "
+                        f"{shown(ann_run_dir('<model>', defense='<defense>'))} with --defense)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.set_defaults(func=cmd_train)
 
@@ -33,6 +36,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.ann import train
 
     recipe = load_recipe(args.config, args.overrides)
+    if args.defense != "none":
+        from ..defenses import DEFENSES
+        from ..errors import UserError
+
+        defense = DEFENSES.get(args.defense)
+        if not getattr(defense, "trains", False):
+            raise UserError(f"defense '{args.defense}' wraps a trained model at attack time; there is nothing "
+                            "to train (give it to robustsnn attack or benchmark with --defense)")
+        import importlib
+
+        module, function = defense.trainer.split(":")
+        getattr(importlib.import_module(module), function)(recipe, args.model, args.out, args.resume)
+        return 0
     train(recipe, args.model, args.out, resume=args.resume)
     return 0
 

@@ -34,8 +34,11 @@ Over a stochastic model (the Poisson SNN) the cell's mode governs both: the netw
 draws its spikes in it, except under ``mean-<k>``, where the defense averages k outputs
 whose every draw (spikes included) is fresh.
 
-Built in: ``safer`` (:mod:`.safer`) and ``fgws`` (:mod:`.fgws`). ``none`` is not a
-registered defense but the absence of one: the harness then attacks the model as it is.
+Built in: ``safer`` (:mod:`.safer`) and ``fgws`` (:mod:`.fgws`), and ``a2t``
+(:mod:`.trained`: adversarial training, a checkpoint of its own rather than a wrapper;
+its entry says ``trains = True`` and the model zoo loads that checkpoint). ``none`` is
+not a registered defense but the absence of one: the harness then attacks the model as
+it is.
 """
 
 from __future__ import annotations
@@ -60,9 +63,11 @@ DefenseBuilder = Callable[["TextClassifier", DefenseContext], "TextClassifier"]
 def _register_builtins(registry: Registry[DefenseBuilder]) -> None:
     from .fgws import FGWS
     from .safer import Safer
+    from .trained import a2t
 
     registry.register("safer", Safer())
     registry.register("fgws", FGWS())
+    registry.register("a2t", a2t())
 
 
 DEFENSES: Registry[DefenseBuilder] = Registry("defense", group="robustsnn.defenses",

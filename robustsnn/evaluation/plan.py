@@ -91,7 +91,7 @@ def target_of(model: str, dataset: str, defense: str = "none", noise: str | None
     defense. Names are checked against the registries."""
     from ..data.registry import get_dataset_spec
     from ..defenses import DEFENSES, NO_DEFENSE, is_randomized
-    from ..zoo import MODELS
+    from ..zoo import MODELS, model_entry, trains
 
     entry = MODELS.get(model)
     dataset = get_dataset_spec(dataset).name
@@ -116,6 +116,8 @@ def target_of(model: str, dataset: str, defense: str = "none", noise: str | None
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
+    if path is None and trains(defense):  # a2t: its own checkpoint, missing -> the build commands, now
+        model_entry(model, defense).require(dataset)
     return Target(dataset, model, defense, form, path)
 
 

@@ -13,16 +13,17 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import torch
 from torch import nn
 
 from ..artifacts import ANN_KINDS, Artifact
 from ..config import Recipe
+from ..data.tsv import Split
 from ..errors import UserError
 from ..models.factory import build_model, embedding_weights
-from ..models.loading import Prepared, encode_split, prepare
+from ..models.loading import LoadedModel, Prepared, encode_split, prepare
 from .fit import DevScore, FitOutcome, Report, Trainer, fit
 
 
@@ -121,9 +122,25 @@ def dev_score(accuracy: float) -> DevScore:
     return DevScore(accuracy, f"{accuracy:.4f}", {"dev_accuracy": accuracy}, {"dev_accuracy": accuracy})
 
 
-def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
+class Augmentation(Protocol):
+    """Extra training examples per epoch (adversarial training: robustsnn/attack/adversarial_training.py)."""
+
+    # Recorded as the checkpoint's meta["defense"] ({"name": ..., settings}); a last.pt
+    # with another one is another run.
+    defense: dict[str, Any]
+    select_after: int  # epochs never selected as best (a clean warm-up)
+
+    def examples(self, epoch: int, network: LoadedModel, train: Split) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(ids, labels)`` to train on beside the training split in ``epoch``, made with
+        ``network`` as it stands before the epoch (None: the clean split alone)."""
+        ...
+
+
+def ann_trainer(recipe: Recipe, kind: str, augment: Augmentation | None = None) -> Trainer:
     """The ANN half of :func:`robustsnn.train.fit.fit`: seeds, builds ``kind`` with its
-    pre-trained embeddings and its optimisers, and encodes the train and dev splits."""
+    pre-trained embeddings and its optimisers, and encodes the train and dev splits.
+    ``augment``: examples added to each epoch's training data (and its ``defense``
+    recorded in every checkpoint's meta)."""
     if kind not in ANN_KINDS:
         raise UserError(f"unknown model '{kind}' (choices: {', '.join(ANN_KINDS)})")
     t = recipe.train
@@ -135,12 +152,26 @@ def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
     dev_ids, dev_y = encode_split(prepared.encoder, prepared.dataset.dev)
     after_step = model.clip_embedding if kind == "tailored" else None  # spike probabilities stay in [0, 1]
     config = recipe.to_dict()
-    meta = {"embedding": prepared.table.info, "dev_split": prepared.dataset.dev.origin,
-            "train_split": prepared.dataset.train.origin}
+    name = kind if augment is None else f"{kind}+{augment.defense['name']}"
+    meta: dict[str, Any] = {"embedding": prepared.table.info, "dev_split": prepared.dataset.dev.origin,
+                            "train_split": prepared.dataset.train.origin}
+    extra: list[torch.Tensor] = []  # this epoch's augmentation: [ids, labels] or empty
+    before_epoch: Callable[[int], None] | None = None
+    if augment is not None:
+        meta["defense"] = augment.defense
+        # The net being trained, seen as a loaded checkpoint (what classifiers and attacks take).
+        network = LoadedModel(kind, model, recipe, prepared.encoder, meta, Path(f"<{kind} in training>"))
+
+        def augment_epoch(epoch: int) -> None:
+            extra[:] = augment.examples(epoch, network, prepared.dataset.train) or ()
+
+        before_epoch = augment_epoch
 
     def train_epoch(generator: torch.Generator, desc: str) -> float:
-        return train_one_epoch(model, train_ids, train_y, optimizers, t.batch_size, generator, after_step,
-                               desc=desc)
+        ids, labels = train_ids, train_y
+        if extra:
+            ids, labels = torch.cat([ids, extra[0]]), torch.cat([labels, extra[1]])
+        return train_one_epoch(model, ids, labels, optimizers, t.batch_size, generator, after_step, desc=desc)
 
     def payload(extra: dict[str, Any]) -> dict[str, Any]:
         return {"kind": kind, "model": model.state_dict(), "config": config,
@@ -149,6 +180,8 @@ def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
     def resume_mismatch(state: dict[str, Any]) -> str | None:
         if state["config"] != config or state["kind"] != kind:
             return "with another config or model"
+        if (state.get("meta") or {}).get("defense") != meta.get("defense"):
+            return "with another defense or its settings"
         return None
 
     def report(outcome: FitOutcome) -> Report:
@@ -164,17 +197,20 @@ def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
             "stopped_early": outcome.stopped_early, "seconds_per_epoch": outcome.seconds_per_epoch,
             "config": config, "embedding": prepared.table.info,
             "dev_split": prepared.dataset.dev.origin, "seed": t.seed,
+            **({"defense": meta["defense"]} if "defense" in meta else {}),
         }
-        summary = (f"{kind} on {recipe.data.dataset}: best epoch {outcome.best_epoch}, "
+        summary = (f"{name} on {recipe.data.dataset}: best epoch {outcome.best_epoch}, "
                    f"dev {outcome.best_dev:.4f}, test {test_acc:.4f}, "
                    f"{outcome.seconds_per_epoch:.1f}s/epoch -> {outcome.best_path}")
         return Report(record, summary, result)
 
     return Trainer(
-        name=kind, model=model, optimizers=optimizers, seed=t.seed, max_epochs=t.max_epochs,
+        name=name, model=model, optimizers=optimizers, seed=t.seed, max_epochs=t.max_epochs,
         patience=t.patience, train_epoch=train_epoch,
         evaluate_dev=lambda: dev_score(evaluate(model, dev_ids, dev_y)), payload=payload,
         resume_mismatch=resume_mismatch, report=report, epochs_key="train.max_epochs",
+        before_epoch=before_epoch, select_after=augment.select_after if augment is not None else 0,
+        ties_to_later=augment is not None,  # each later epoch has seen more adversarial rounds
     )
 
 

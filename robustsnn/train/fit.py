@@ -6,7 +6,9 @@ What the loop owns, the same for all of them:
 * **epochs** - epoch ``e`` shuffles with a generator seeded ``seed * 100_003 + e``
   (so a resumed run draws the same batches as an uninterrupted one);
 * **selection on dev** - after every epoch, ``best.pt`` is replaced when the dev score
-  beats the best so far (strictly: a tie keeps the earlier epoch);
+  beats the best so far (strictly: a tie keeps the earlier epoch; adversarial training
+  leaves out its clean warm-up and gives ties to the later epoch, see
+  :attr:`Trainer.select_after`);
 * **early stopping** - stop once ``patience`` epochs have passed without a better dev
   score;
 * **resume** - ``last.pt`` (written after every epoch) holds the weights, optimiser
@@ -125,6 +127,15 @@ class Trainer:
     progress: str = ""  # progress bar label (default: name)
     initial: str | None = None  # set: evaluate (and keep) the untrained net as epoch 0, so labelled
     epochs_key: str = "max_epochs"  # the recipe key behind max_epochs, for messages
+    # Called with the epoch's number before it trains (adversarial training attacks the
+    # current net here); train_epoch alone cannot know it on a resumed run.
+    before_epoch: Callable[[int], None] | None = None
+    # Epochs up to this one are never selected (A2T's clean warm-up: a tie on clean dev
+    # accuracy would otherwise keep the net that never saw an adversarial example).
+    select_after: int = 0
+    # A tie on dev goes to the later epoch (A2T: at equal clean accuracy, the net that has
+    # been through more rounds of adversarial examples); default: the earlier one stays.
+    ties_to_later: bool = False
 
 
 @dataclass
@@ -187,10 +198,13 @@ def _fit(trainer: Trainer, run_dir: Path, resume: bool, log: Callable[[str], Non
             break
         generator = torch.Generator().manual_seed(epoch_seed(trainer.seed, epoch))
         began = time.perf_counter()
+        if trainer.before_epoch is not None:
+            trainer.before_epoch(epoch)
         loss = trainer.train_epoch(generator, f"{progress} epoch {epoch}")
         seconds = time.perf_counter() - began
         dev = trainer.evaluate_dev()
-        improved = dev.value > s.best_dev
+        improved = epoch > trainer.select_after and (
+            dev.value > s.best_dev or (trainer.ties_to_later and dev.value == s.best_dev))
         if improved:
             s.best_dev, s.best_epoch = dev.value, epoch
             save_best(epoch, dev)
