@@ -1,5 +1,10 @@
-"""Training the original and the tailored TextCNN (reference-script shape:
-``train_one_epoch``, ``evaluate``, ``train``).
+"""Training the original and the tailored TextCNN, and the spiking transformer
+(reference-script shape: ``train_one_epoch``, ``evaluate``, ``train``).
+
+The spiking transformer is trained here too: with direct (current) input it is a
+deterministic classifier whose class scores come straight from its head, so it needs
+nothing else than a TextCNN does (cross-entropy on the scores; BPTT through the
+surrogate happens inside its forward pass).
 
 This is the ANN half of the one training loop, :func:`robustsnn.train.fit.fit` (resume
 from ``last.pt``, selection of ``best.pt`` on the dev split only, early stopping after
@@ -18,7 +23,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from ..artifacts import ANN_KINDS, Artifact
+from ..artifacts import TRAIN_KINDS, Artifact
 from ..config import Recipe
 from ..errors import UserError
 from ..models.factory import build_model, embedding_weights
@@ -124,8 +129,8 @@ def dev_score(accuracy: float) -> DevScore:
 def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
     """The ANN half of :func:`robustsnn.train.fit.fit`: seeds, builds ``kind`` with its
     pre-trained embeddings and its optimisers, and encodes the train and dev splits."""
-    if kind not in ANN_KINDS:
-        raise UserError(f"unknown model '{kind}' (choices: {', '.join(ANN_KINDS)})")
+    if kind not in TRAIN_KINDS:
+        raise UserError(f"unknown model '{kind}' (choices: {', '.join(TRAIN_KINDS)})")
     t = recipe.train
     seed_everything(t.seed)
     prepared = prepare(recipe)
@@ -133,7 +138,9 @@ def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
     optimizers = make_optimizers(model, recipe)
     train_ids, train_y = encode_split(prepared.encoder, prepared.dataset.train)
     dev_ids, dev_y = encode_split(prepared.encoder, prepared.dataset.dev)
-    after_step = model.clip_embedding if kind == "tailored" else None  # spike probabilities stay in [0, 1]
+    # The tailored net's and the spiking transformer's inputs stay in [0, 1] (spike
+    # probabilities, input currents); the original TextCNN reads raw vectors.
+    after_step = None if kind == "textcnn" else model.clip_embedding
     config = recipe.to_dict()
     meta = {"embedding": prepared.table.info, "dev_split": prepared.dataset.dev.origin,
             "train_split": prepared.dataset.train.origin}
@@ -180,7 +187,7 @@ def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
 
 def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool = False,
           log: Callable[[str], None] = print) -> TrainResult:
-    """Train ``kind`` (textcnn | tailored) as the recipe says; resumable from ``last.pt``
+    """Train ``kind`` (textcnn | tailored | spikformer) as the recipe says; resumable from ``last.pt``
     (default run folder: :func:`robustsnn.artifacts.ann_run_dir` under the dataset's runs)."""
     trainer = ann_trainer(recipe, kind)
     return fit(trainer, Path(run_dir or Artifact(kind).run_path(recipe.data.dataset)), resume, log)
