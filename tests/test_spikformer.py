@@ -150,6 +150,16 @@ def test_recipe_mistakes_are_one_line():
         build_model("spikformer", recipe_from_dict(tiny_recipe_dict()), 10, 4, 2)
 
 
+def test_training_from_a_recipe_without_the_section_is_one_line(capsys, monkeypatch, tmp_path):
+    from robustsnn.cli import main
+
+    monkeypatch.setenv("ROBUSTSNN_DATA", str(tmp_path / "no-data"))  # refused before any data is read
+    assert main(["train", "--config", "sst2", "--model", "spikformer"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("robustsnn: error: recipe for sst2 has no [spikformer] section; train the spiking transformer "
+                   "from its own recipe (--config sst2-spikformer)")
+
+
 # ---------------------------------------------------------------- training and checkpoints
 
 

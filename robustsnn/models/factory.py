@@ -35,13 +35,20 @@ def build_model(kind: str, recipe: Recipe, vocab_size: int, dim: int, num_classe
     raise UserError(f"unknown model '{kind}' (choices: {', '.join(MODEL_KINDS)})")
 
 
+def check_recipe_for(kind: str, recipe: Recipe) -> None:
+    """A one-line error when ``recipe`` lacks what ``kind`` is built from (checked before any
+    data is loaded)."""
+    if kind == "spikformer" and recipe.spikformer is None:
+        raise UserError(f"recipe for {recipe.data.dataset} has no [spikformer] section; train the spiking "
+                        f"transformer from its own recipe (--config {recipe.data.dataset}-spikformer)")
+
+
 def _spikformer(recipe: Recipe, vocab_size: int, dim: int, num_classes: int) -> nn.Module:
     from .spikformer import SpikingTransformer
 
+    check_recipe_for("spikformer", recipe)
     s = recipe.spikformer
-    if s is None:
-        raise UserError(f"recipe for {recipe.data.dataset} has no [spikformer] section; train the spiking "
-                        f"transformer from its own recipe (--config {recipe.data.dataset}-spikformer)")
+    assert s is not None  # for the type checker: check_recipe_for raised otherwise
     return SpikingTransformer(vocab_size, dim, num_classes, s.width, s.depth, s.heads, s.mlp_ratio, s.kernel,
                               s.time_steps, s.threshold, s.attention_threshold, s.beta, s.surrogate_slope,
                               s.attention_scale, s.dropout)

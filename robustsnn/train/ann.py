@@ -26,7 +26,7 @@ from torch import nn
 from ..artifacts import TRAIN_KINDS, Artifact
 from ..config import Recipe
 from ..errors import UserError
-from ..models.factory import build_model, embedding_weights
+from ..models.factory import build_model, check_recipe_for, embedding_weights
 from ..models.loading import Prepared, encode_split, prepare
 from .fit import DevScore, FitOutcome, Report, Trainer, fit
 
@@ -131,6 +131,7 @@ def ann_trainer(recipe: Recipe, kind: str) -> Trainer:
     pre-trained embeddings and its optimisers, and encodes the train and dev splits."""
     if kind not in TRAIN_KINDS:
         raise UserError(f"unknown model '{kind}' (choices: {', '.join(TRAIN_KINDS)})")
+    check_recipe_for(kind, recipe)
     t = recipe.train
     seed_everything(t.seed)
     prepared = prepare(recipe)
