@@ -11,7 +11,8 @@ input ("direct")       the positive word vectors in [0, 1] are input *currents*,
                        function of the text (a TextCNN-like classifier to the harness)
 spiking tokenizer      ``Conv1d`` over ``kernel`` neighbouring words + BatchNorm: each position's
                        current also carries its neighbours (Spikformer's convolutional
-                       patch embedding; the only source of word order besides nothing)
+                       patch embedding; the only source of word order, as the attention
+                       itself is blind to position)
 block x ``depth``      spiking self-attention, then a spiking MLP, each as a residual branch
 spiking self-attention ``Q, K, V = LIF(BN(W s))`` are binary spike tensors; the attention is
                        ``scale * Q (K^T V)`` with **no softmax** (products of spikes are
