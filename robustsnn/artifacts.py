@@ -12,6 +12,8 @@ ablation of Table 3, same commands with ``--set embedding.source=random`` and ``
 * ``snn/converted-<norm>.pt`` - the tailored net converted (``robustsnn convert --norm <norm>``);
 * ``snn-finetuned-<norm>/best.pt`` - that net fine-tuned (``robustsnn finetune``);
 * ``snn-direct/best.pt`` - the directly-trained SNN (``robustsnn train-snn``);
+* ``spikformer/best.pt`` - the spiking transformer, from its own recipe
+  ``<dataset>-spikformer`` (``robustsnn train --config <dataset>-spikformer --model spikformer``);
 * ``sweep-npc/<value>/`` - one neurons-per-class sweep point, laid out like
   ``<runs>/<dataset>/`` (``tailored/``, ``snn/converted-none.pt``, ``snn-finetuned-none/``);
 * ``-<defense>`` suffixed (``textcnn-a2t/``, ``snn/converted-none-a2t.pt``,
@@ -40,7 +42,12 @@ LOG = "log.json"
 RESULT = "result.json"
 SWEEP_NPC = "sweep-npc"
 ANN_KINDS = ("textcnn", "tailored")
-STEPS = ("textcnn", "tailored", "direct", "convert", "finetune")
+# What ``robustsnn train`` trains: deterministic networks, each selected on dev accuracy.
+TRAIN_KINDS = (*ANN_KINDS, "spikformer")
+# Trained from a recipe of their own, ``<dataset>-<kind>`` (other training settings than the
+# dataset's TextCNN recipe), not from ``<dataset>``.
+OWN_RECIPE_KINDS = ("spikformer",)
+STEPS = ("textcnn", "tailored", "direct", "convert", "finetune", "spikformer")
 NO_DEFENSE = "none"
 # How paths under the runs root are shown in messages and help texts.
 RUNS_VAR = f"${RUNS_ENV}"
@@ -55,7 +62,7 @@ def _suffix(defense: str) -> str:
 
 
 def ann_run_dir(kind: str, rwe: bool = False, defense: str = NO_DEFENSE) -> str:
-    """Run folder of the original (``textcnn``) or tailored TextCNN."""
+    """Run folder of a network ``robustsnn train`` trains (``textcnn``, ``tailored``, ``spikformer``)."""
     return f"{RWE_PREFIX if rwe else ''}{kind}{_suffix(defense)}"
 
 
@@ -94,10 +101,11 @@ def npc_point_dir(dataset: str, value: int, runs: Path | None = None) -> Path:
     return dataset_runs(dataset, runs) / SWEEP_NPC / str(int(value))
 
 
-def recipe_file(dataset: str) -> str:
-    """The shipped recipe of ``dataset`` as ``--config`` takes it: its name (``sst2``), which
-    finds the package's copy from any folder, in a checkout or an installed wheel."""
-    return dataset
+def recipe_file(dataset: str, kind: str = "") -> str:
+    """The shipped recipe of ``dataset`` as ``--config`` takes it: its name (``sst2``, or
+    ``sst2-spikformer`` for a ``kind`` with a recipe of its own), which finds the package's
+    copy from any folder, in a checkout or an installed wheel."""
+    return f"{dataset}-{kind}" if kind in OWN_RECIPE_KINDS else dataset
 
 
 def rwe_dim(dataset: str) -> int | None:
@@ -123,7 +131,7 @@ def rwe_dim(dataset: str) -> int | None:
 class Artifact:
     """One checkpoint the pipeline builds per dataset.
 
-    ``step``: ``textcnn`` | ``tailored`` (``robustsnn train``), ``direct``
+    ``step``: ``textcnn`` | ``tailored`` | ``spikformer`` (``robustsnn train``), ``direct``
     (``robustsnn train-snn``), ``convert`` (``robustsnn convert``), ``finetune``
     (``robustsnn finetune``); ``norm``: the conversion's weight normalisation (convert,
     finetune); ``rwe``: the random-word-embedding variant (``rwe-`` folders); ``defense``:
@@ -144,8 +152,8 @@ class Artifact:
 
     @property
     def kind(self) -> str:
-        """The checkpoint kind it holds: textcnn | tailored | snn."""
-        return self.step if self.step in ANN_KINDS else "snn"
+        """The checkpoint kind it holds: textcnn | tailored | spikformer | snn."""
+        return self.step if self.step in TRAIN_KINDS else "snn"
 
     @property
     def is_run(self) -> bool:
@@ -155,7 +163,7 @@ class Artifact:
     @property
     def run_dir(self) -> str | None:
         """The training run folder, relative to ``<runs>/<dataset>/`` (None for convert)."""
-        if self.step in ANN_KINDS:
+        if self.step in TRAIN_KINDS:
             return ann_run_dir(self.step, self.rwe, self.defense)
         if self.step == "direct":
             return direct_run_dir(self.rwe)
@@ -178,6 +186,10 @@ class Artifact:
         if self.step == "finetune":
             return Artifact("convert", self.norm, self.rwe, self.defense)
         return None
+
+    def recipe(self, dataset: str) -> str | None:
+        """The shipped recipe it is trained from (None: built from another artefact)."""
+        return recipe_file(dataset, self.step) if self.source is None else None
 
     def path(self, dataset: str, runs: Path | None = None) -> Path:
         """The checkpoint under ``<runs>/<dataset>/`` (``runs``: ``$ROBUSTSNN_RUNS``)."""
@@ -203,14 +215,15 @@ class Artifact:
         out, rwe_set = "", ""
         # The default folders are the pre-trained, undefended ones (train --defense picks
         # its own folder, so only the SNN steps need telling).
-        if self.rwe or (self.defense != NO_DEFENSE and self.step not in ANN_KINDS):
+        if self.rwe or (self.defense != NO_DEFENSE and self.step not in TRAIN_KINDS):
             out = f" --out {shown(self.run_dir or self.relpath, dataset)}"
         if self.rwe and self.source is None:  # trained from the recipe: with random vectors instead
             dim = rwe_dim(dataset)
             rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
-        if self.step in ANN_KINDS:
+        if self.step in TRAIN_KINDS:
             defense = "" if self.defense == NO_DEFENSE else f" --defense {self.defense}"
-            return f"robustsnn train --config {recipe_file(dataset)} --model {self.step}{defense}{rwe_set}{out}"
+            recipe = recipe_file(dataset, self.step)
+            return f"robustsnn train --config {recipe} --model {self.step}{defense}{rwe_set}{out}"
         if self.step == "direct":
             return f"robustsnn train-snn --config {recipe_file(dataset)}{rwe_set}{out}"
         source = shown(self.source.relpath, dataset)  # type: ignore[union-attr]
@@ -230,6 +243,7 @@ TAILORED = Artifact("tailored")
 CONVERTED = Artifact("convert")  # norm none
 FINETUNED = Artifact("finetune")  # from converted-none
 DIRECT = Artifact("direct")
+SPIKFORMER = Artifact("spikformer")
 
 
 def converted(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:

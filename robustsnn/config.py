@@ -105,6 +105,34 @@ class FinetuneConfig:
 
 
 @dataclass(frozen=True)
+class SpikformerConfig:
+    """The spiking transformer (models/spikformer.py; docs/training.md, "The spiking
+    transformer"). Trained directly with surrogate gradients from ``[train]``'s settings."""
+
+    # Channels of the token stream (every Q/K/V/MLP spike tensor has this many).
+    width: int = 128
+    # Transformer blocks (spiking self-attention + spiking MLP each).
+    depth: int = 1
+    heads: int = 4
+    # Hidden channels of the MLP per width channel.
+    mlp_ratio: int = 2
+    # Width of the spiking tokenizer's convolution over neighbouring words (odd: centred).
+    kernel: int = 3
+    time_steps: int = 4
+    threshold: float = 1.0
+    # Spikformer fires the attention output at half the usual threshold: Q K^T V of
+    # sparse binary tensors is small, and at threshold 1 most of it would never spike.
+    attention_threshold: float = 0.5
+    # Membrane decay per step (snnTorch's beta; Spikformer's tau = 2 is beta = 0.5).
+    beta: float = 0.5
+    surrogate_slope: float = 4.0
+    # Scale of Q K^T V in place of the softmax (Spikformer's 0.125).
+    attention_scale: float = 0.125
+    # On the pooled spike rates before the classifier head.
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
 class Recipe:
     data: DataConfig
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
@@ -112,10 +140,17 @@ class Recipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     snn: SNNConfig = field(default_factory=SNNConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    # Only the spiking transformer's recipes (``<dataset>-spikformer``) have this section.
+    spikformer: SpikformerConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON- and weights_only-safe dict (tuples become lists)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """Plain, JSON- and weights_only-safe dict (tuples become lists). An absent
+        ``spikformer`` section is left out, not written as null, so the TextCNN recipes
+        (and the checkpoints that store them) read exactly as before the section existed."""
+        data = json.loads(json.dumps(dataclasses.asdict(self)))
+        if data.get("spikformer") is None:
+            data.pop("spikformer", None)
+        return data
 
 
 # ---------------------------------------------------------------- building from dicts
@@ -264,7 +299,7 @@ def apply_overrides(data: dict[str, Any], cls: type, overrides: Sequence[str]) -
             if part not in settable:
                 known = ", ".join(sorted(settable))
                 raise UserError(f"unknown config key '{'.'.join(parts[: depth + 1])}' (known: {known})")
-            tp = hints[part]
+            tp = _section_type(hints[part])
             if depth == len(parts) - 1:
                 if _is_dataclass_type(tp):
                     raise UserError(f"config key '{dotted}' is a section; set one of its keys")
@@ -275,6 +310,15 @@ def apply_overrides(data: dict[str, Any], cls: type, overrides: Sequence[str]) -
                 node = node.setdefault(part, {})
                 target_cls = tp
     return data
+
+
+def _section_type(tp: Any) -> Any:
+    """An optional section (``X | None``) as its dataclass ``X``; other types as they are."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1 and _is_dataclass_type(options[0]):
+            return options[0]
+    return tp
 
 
 def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Recipe:
@@ -330,11 +374,28 @@ def validate_recipe(recipe: Recipe) -> None:
         (recipe.finetune.lr > 0, "finetune.lr must be positive"),
         (recipe.finetune.eval_draws > 0, "finetune.eval_draws must be positive"),
     ]
+    if recipe.spikformer is not None:
+        checks += _spikformer_checks(recipe.spikformer)
     for ok, message in checks:
         if not ok:
             raise UserError(message)
     if max(recipe.model.widths) > recipe.data.max_len:
         raise UserError("model.widths must not exceed data.max_len")
+
+
+def _spikformer_checks(s: SpikformerConfig) -> list[tuple[bool, str]]:
+    return [
+        (s.width > 0 and s.depth > 0 and s.heads > 0 and s.mlp_ratio > 0,
+         "spikformer.width, depth, heads and mlp_ratio must be positive"),
+        (s.width % max(s.heads, 1) == 0, "spikformer.width must be a multiple of spikformer.heads"),
+        (s.kernel > 0 and s.kernel % 2 == 1, "spikformer.kernel must be a positive odd number"),
+        (s.time_steps > 0, "spikformer.time_steps must be positive"),
+        (s.threshold > 0 and s.attention_threshold > 0, "spikformer thresholds must be positive"),
+        (0.0 <= s.beta <= 1.0, "spikformer.beta must be in [0, 1]"),
+        (s.surrogate_slope > 0, "spikformer.surrogate_slope must be positive"),
+        (s.attention_scale > 0, "spikformer.attention_scale must be positive"),
+        (0.0 <= s.dropout < 1.0, "spikformer.dropout must be in [0, 1)"),
+    ]
 
 
 EMBEDDING_SOURCES = ("glove-50d", "file", "word2vec", "random")

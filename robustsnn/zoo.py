@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .artifacts import CONVERTED, DIRECT, FINETUNED, NO_DEFENSE, TAILORED, TEXTCNN, Artifact
+from .artifacts import CONVERTED, DIRECT, FINETUNED, NO_DEFENSE, SPIKFORMER, TAILORED, TEXTCNN, Artifact
 from .errors import UserError
 from .registry import Registry
 
@@ -48,7 +48,7 @@ class CheckpointModel:
 
     @property
     def kind(self) -> str:
-        """Checkpoint kind expected: textcnn | tailored | snn."""
+        """Checkpoint kind expected: textcnn | tailored | spikformer | snn."""
         return self.artifact.kind
 
     @property
@@ -97,6 +97,8 @@ def _builtins(reg: Registry[Any]) -> None:
     reg.register("snn", CheckpointModel(FINETUNED, stochastic=True))
     reg.register("snn-converted", CheckpointModel(CONVERTED, stochastic=True))
     reg.register("snn-direct", CheckpointModel(DIRECT, stochastic=True))
+    # Direct (current) input, nothing sampled: a deterministic classifier, no encoding.
+    reg.register("spikformer", CheckpointModel(SPIKFORMER))
 
 
 MODELS: Registry[Any] = Registry("model", group="robustsnn.models", builtins=_builtins)

@@ -19,6 +19,7 @@ def test_layout_of_the_runs_folder():
     assert artifacts.FINETUNED.relpath == "snn-finetuned-none/best.pt"
     assert artifacts.finetuned("model", rwe=True).run_dir == "rwe-snn-finetuned-model"
     assert artifacts.DIRECT.relpath == "snn-direct/best.pt"
+    assert artifacts.SPIKFORMER.relpath == "spikformer/best.pt" and artifacts.SPIKFORMER.kind == "spikformer"
     assert Artifact("tailored", rwe=True).run_dir == "rwe-tailored"
     assert [a.kind for a in (artifacts.TEXTCNN, artifacts.TAILORED, artifacts.CONVERTED, artifacts.DIRECT)] == [
         "textcnn", "tailored", "snn", "snn"]
@@ -43,6 +44,9 @@ def test_build_commands():
     # The shipped recipe by name: the printed commands run as they are from any folder.
     assert artifacts.TEXTCNN.command("mr") == "robustsnn train --config mr --model textcnn"
     assert artifacts.DIRECT.command("mr") == "robustsnn train-snn --config mr"
+    # Trained from its own recipe (its training settings are not the TextCNN's).
+    assert artifacts.SPIKFORMER.command("mr") == "robustsnn train --config mr-spikformer --model spikformer"
+    assert artifacts.TEXTCNN.recipe("mr") == "mr" and artifacts.CONVERTED.recipe("mr") is None
     assert artifacts.CONVERTED.command("mr") == "robustsnn convert $ROBUSTSNN_RUNS/mr/tailored/best.pt --norm none"
     assert artifacts.converted("data", rwe=True).command("mr") == (
         "robustsnn convert $ROBUSTSNN_RUNS/mr/rwe-tailored/best.pt --norm data "
@@ -64,10 +68,12 @@ def test_zoo_and_report_read_the_same_artifacts(tmp_path, monkeypatch):
     from robustsnn.zoo import MODELS
 
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
-    zoo = {name: MODELS.get(name) for name in ("textcnn", "tailored", "snn", "snn-converted", "snn-direct")}
+    zoo = {name: MODELS.get(name) for name in ("textcnn", "tailored", "snn", "snn-converted", "snn-direct",
+                                               "spikformer")}
     assert {n: m.relpath for n, m in zoo.items()} == {
         "textcnn": "textcnn/best.pt", "tailored": "tailored/best.pt", "snn": "snn-finetuned-none/best.pt",
-        "snn-converted": "snn/converted-none.pt", "snn-direct": "snn-direct/best.pt"}
+        "snn-converted": "snn/converted-none.pt", "snn-direct": "snn-direct/best.pt",
+        "spikformer": "spikformer/best.pt"}
     with pytest.raises(UserError, match=r"no snn checkpoint for mr at .*; build it with: robustsnn train "
                                         r"--config mr --model tailored && robustsnn convert"):
         zoo["snn-converted"].load("mr")

@@ -1,5 +1,6 @@
 """``robustsnn benchmark``: the standard evaluation's plan adapts to what the model is, runs
-end to end on tiny models (a deterministic TextCNN and a Poisson SNN), resumes without
+end to end on tiny models (a deterministic TextCNN, a Poisson SNN and the deterministic
+spiking transformer), resumes without
 attacking anything again, and writes a card whose numbers are recomputed here from the
 logs by separate code; runs against two checkpoints never pool into one worst case.
 """
@@ -130,12 +131,19 @@ def toy_safer():
 
 
 @pytest.mark.parametrize("model, noise, defense", [("textcnn", None, "none"), ("snn-converted", None, "none"),
+                                                   ("spikformer", None, "none"),
                                                    ("textcnn", None, "toy-safer")])
 def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_safer, tmp_path, monkeypatch, model,
                                                                  noise, defense):
     from robustsnn.evaluation import standard
     from robustsnn.evaluation.run import benchmark
     from robustsnn.resources import AttackResources
+
+    if model == "spikformer":  # the deterministic spiking family: T = 4 steps, no draws
+        from robustsnn.train.ann import train
+        from test_spikformer import tiny_spikformer_recipe
+
+        train(tiny_spikformer_recipe(), "spikformer", models / "sst2" / "spikformer", log=lambda _: None)
 
     monkeypatch.setitem(standard.EVALUATIONS, TINY.name, TINY)
     resources = AttackResources(embedding=toy_embedding())
@@ -162,9 +170,9 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_saf
         for attack in card["attacks"]:  # each run's defense drew in its cell's mode, and was voted on
             record = json.loads((tmp_path / attack["log"]).with_suffix(".json").read_text())
             assert record["model"]["defense"]["draws"] == attack["noise"] and record["verdict_draws"] == 7
-    elif model == "textcnn":
+    elif model in ("textcnn", "spikformer"):
         assert card["deployed_form"] == "-" and card["verdict_draws"] == 0
-        assert card["forward_passes_per_prediction"] == 1
+        assert card["forward_passes_per_prediction"] == (4 if model == "spikformer" else 1)  # T steps
         assert not any(f.startswith("randomized") for f in card["flags"])
     else:
         assert card["deployed_form"] == "poisson" and card["verdict_draws"] == 7

@@ -54,8 +54,10 @@ def test_list_shows_the_shipped_files():
     from robustsnn.cli.registry import list_entries
 
     configs = {r["name"]: r for r in list_entries("configs")}
-    assert set(configs) == set(DATASETS) and configs["sst2"]["source"] == "robustsnn (shipped)"
+    spikformer = {f"{d}-spikformer" for d in ("sst2", "mr")}  # the spiking transformer's own recipes
+    assert set(configs) == set(DATASETS) | spikformer and configs["sst2"]["source"] == "robustsnn (shipped)"
     assert configs["sst2"]["summary"].startswith("SST-2 (binary Stanford Sentiment Treebank")
+    assert configs["mr-spikformer"]["summary"].startswith("The spiking transformer")
     campaigns = {r["name"]: r for r in list_entries("campaigns")}
     assert set(campaigns) == {p.stem for p in CAMPAIGNS}
     assert campaigns["demo"]["summary"] == "The attack stage of the demo in miniature"

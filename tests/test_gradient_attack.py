@@ -86,6 +86,34 @@ def test_gradient_wir_flips_the_snn_by_swapping_the_cue(textattack, tiny_net):
         assert classifier.predict_proba([adversarial])[0].argmax() != result.original_result.ground_truth_output
 
 
+def test_gradient_wir_and_hotflip_run_on_the_spiking_transformer(textattack, tiny_data, tmp_path):
+    """The spiking transformer exposes its surrogate input gradient like a TextCNN: both
+    white-box recipes search with it (toy net, so only that they run and stay consistent)."""
+    from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
+
+    from robustsnn.attack.recipes import build_attack
+    from robustsnn.attack.threat import ThreatModel
+    from robustsnn.attack.wrappers import TextClassifierWrapper
+    from robustsnn.resources import AttackResources
+    from robustsnn.train.ann import train
+    from test_spikformer import tiny_spikformer_recipe
+
+    run = train(tiny_spikformer_recipe(), "spikformer", tmp_path / "spikformer", log=lambda _: None)
+    classifier = _classifier(run.run_dir / "best.pt")
+    threat = ThreatModel(candidates=3, max_modification_rate=0.2, similarity=0.0)
+    texts = [("the movie was very good and it is a story .", 1),
+             ("a plot of the film was awful and very dull .", 0)]
+    for recipe in ("gradient-wir", "hotflip"):
+        attack = build_attack(recipe, TextClassifierWrapper(classifier), threat,
+                              AttackResources(embedding=_antonym_embedding()))
+        results = [attack.attack(text, label) for text, label in texts]
+        assert not any(isinstance(r, SkippedAttackResult) for r in results), recipe  # it learnt the cues
+        for result in results:
+            if isinstance(result, SuccessfulAttackResult):
+                adversarial = result.perturbed_result.attacked_text.text
+                assert classifier.predict_proba([adversarial])[0].argmax() != result.original_result.ground_truth_output
+
+
 def test_a_defended_model_has_no_gradient(textattack, tiny_net):
     from robustsnn.attack.wrappers import TextClassifierWrapper
     from robustsnn.defenses import DefendedClassifier

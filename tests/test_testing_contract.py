@@ -46,6 +46,9 @@ def tiny_zoo(tmp_path_factory):
         convert(runs / "tailored" / "best.pt", "none", out=runs / "snn" / "converted-none.pt", **QUIET)
         finetune(runs / "snn" / "converted-none.pt", runs / "snn-finetuned-none", **QUIET)
         train_direct(recipe, runs / "snn-direct", **QUIET)
+        spikformer = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 2},
+                                                       spikformer={"width": 16, "heads": 2, "time_steps": 4}))
+        train(spikformer, "spikformer", runs / "spikformer", **QUIET)
         yield runs
     finally:
         mp.undo()

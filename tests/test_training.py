@@ -120,7 +120,8 @@ def _run_cli(*args, env=None):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--config", "recipes/nope.toml"], "recipe file not found"),
-    (["train", "--config", "sst3"], "recipe file not found: sst3 (shipped recipes: chnsenti, mr, sst2, "),
+    (["train", "--config", "sst3"],
+     "recipe file not found: sst3 (shipped recipes: chnsenti, mr, mr-spikformer, sst2, "),
     (["train", "--config", "sst2", "--set", "train.lrr=1"], "unknown config key 'train.lrr'"),
     (["evaluate", "missing.pt"], "checkpoint not found"),
     (["data", "check", "imdb"], "unknown dataset 'imdb'"),

@@ -95,7 +95,7 @@ except UserError as exc:
     assert recipes.split() == sorted(p.stem for p in (SHIPPED / "recipes").glob("*.toml"))
     assert campaigns.split() == sorted(p.stem for p in (SHIPPED / "campaigns").glob("*.toml"))
     assert loaded == "sst2 glove-50d paper paper"
-    assert error.startswith("recipe file not found: sst3 (shipped recipes: chnsenti, mr, sst2, ")
+    assert error.startswith("recipe file not found: sst3 (shipped recipes: chnsenti, mr, mr-spikformer, sst2, ")
 
     for kind, name in (("configs", "sst2"), ("campaigns", "paper")):
         proc = _run(installed, work, "-m", "robustsnn", "list", kind)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
-from ..artifacts import RUNS_VAR, Artifact, recipe_file
+from ..artifacts import RUNS_VAR, Artifact
 from ..errors import UserError
 
 
@@ -114,7 +114,7 @@ def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None
     from . import main
 
     for i, step in enumerate(steps, 1):
-        recipe = recipe_file(step.dataset) if step.artifact.source is None else None  # trained from it
+        recipe = step.artifact.recipe(step.dataset)  # trained from it (None: from another artefact)
         if recipe is not None and recipe not in shipped_names("recipe"):
             raise UserError(f"no shipped recipe for dataset '{step.dataset}' (shipped recipes: "
                             f"{', '.join(shipped_names('recipe'))}): build {step.artifact.relpath} "

@@ -110,7 +110,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.kind == "defenses":
         print("\n('none', the default, attacks the model without a defense.)")
     if args.kind == "configs":
-        print("\n(run one: robustsnn train --config NAME --model tailored|textcnn; or give a file path)")
+        print("\n(run one: robustsnn train --config NAME --model tailored|textcnn, a <dataset>-spikformer "
+              "one with --model spikformer; or give a file path)")
     if args.kind == "campaigns":
         print("\n(run one: robustsnn campaign NAME; or give a file path)")
     return 0

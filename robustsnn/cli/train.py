@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..artifacts import ann_run_dir, shown
+from ..artifacts import TRAIN_KINDS, ann_run_dir, shown
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the original or the tailored TextCNN from a recipe")
+    p = sub.add_parser("train", help="train the original or the tailored TextCNN, or the spiking transformer "
+                                     "(--config <dataset>-spikformer), from a recipe")
     p.add_argument("--config", required=True, type=Path,
                    help="experiment recipe: a shipped name (e.g. sst2; robustsnn list configs) or a file")
-    p.add_argument("--model", default="tailored", choices=("textcnn", "tailored"))
+    p.add_argument("--model", default="tailored", choices=TRAIN_KINDS)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set train.lr=1e-4 (repeatable)")
     p.add_argument("--defense", default="none",

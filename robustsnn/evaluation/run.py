@@ -20,16 +20,15 @@ from .standard import DEFAULT, get_evaluation
 
 def _probe(target: Target, campaign: Any, step: Any) -> tuple[bool, int | None]:
     """(exposes input gradients, T) of the deployed model: a defense wrapper hides the
-    gradient, and T is the SNN's time steps (None for a TextCNN)."""
+    gradient, and T is a spiking network's time steps (None for a TextCNN)."""
     from ..campaign.runner import build_classifier
     from ..classifier import wrapped_with
 
     classifier = build_classifier(step.cell, campaign, target.checkpoint)
     network = wrapped_with(classifier, "loaded")
-    steps = None
-    if network is not None and network.loaded.kind == "snn":
-        steps = int(network.loaded.recipe.snn.time_steps)
-    return callable(getattr(classifier, "input_gradient", None)), steps
+    # Both spiking families (the SNN and the spiking transformer) carry their T; TextCNNs have none.
+    steps = getattr(network.loaded.model, "time_steps", None) if network is not None else None
+    return callable(getattr(classifier, "input_gradient", None)), None if steps is None else int(steps)
 
 
 def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str | Path | None = None,

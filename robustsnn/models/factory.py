@@ -10,7 +10,7 @@ from torch import nn
 from ..config import Recipe
 from ..errors import UserError
 
-MODEL_KINDS = ("textcnn", "tailored", "snn")
+MODEL_KINDS = ("textcnn", "tailored", "snn", "spikformer")
 
 
 def build_model(kind: str, recipe: Recipe, vocab_size: int, dim: int, num_classes: int) -> nn.Module:
@@ -30,7 +30,28 @@ def build_model(kind: str, recipe: Recipe, vocab_size: int, dim: int, num_classe
         s = recipe.snn
         return SpikingTextCNN(vocab_size, dim, num_classes, m.widths, m.maps, m.dropout,
                               m.neurons_per_class, s.time_steps, s.threshold, s.beta, s.surrogate_slope)
+    if kind == "spikformer":
+        return _spikformer(recipe, vocab_size, dim, num_classes)
     raise UserError(f"unknown model '{kind}' (choices: {', '.join(MODEL_KINDS)})")
+
+
+def check_recipe_for(kind: str, recipe: Recipe) -> None:
+    """A one-line error when ``recipe`` lacks what ``kind`` is built from (checked before any
+    data is loaded)."""
+    if kind == "spikformer" and recipe.spikformer is None:
+        raise UserError(f"recipe for {recipe.data.dataset} has no [spikformer] section; train the spiking "
+                        f"transformer from its own recipe (--config {recipe.data.dataset}-spikformer)")
+
+
+def _spikformer(recipe: Recipe, vocab_size: int, dim: int, num_classes: int) -> nn.Module:
+    from .spikformer import SpikingTransformer
+
+    check_recipe_for("spikformer", recipe)
+    s = recipe.spikformer
+    assert s is not None  # for the type checker: check_recipe_for raised otherwise
+    return SpikingTransformer(vocab_size, dim, num_classes, s.width, s.depth, s.heads, s.mlp_ratio, s.kernel,
+                              s.time_steps, s.threshold, s.attention_threshold, s.beta, s.surrogate_slope,
+                              s.attention_scale, s.dropout)
 
 
 def embedding_weights(kind: str, table: Any) -> torch.Tensor:

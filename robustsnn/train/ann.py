@@ -1,5 +1,10 @@
-"""Training the original and the tailored TextCNN (reference-script shape:
-``train_one_epoch``, ``evaluate``, ``train``).
+"""Training the original and the tailored TextCNN, and the spiking transformer
+(reference-script shape: ``train_one_epoch``, ``evaluate``, ``train``).
+
+The spiking transformer is trained here too: with direct (current) input it is a
+deterministic classifier whose class scores come straight from its head, so it needs
+nothing else than a TextCNN does (cross-entropy on the scores; BPTT through the
+surrogate happens inside its forward pass).
 
 This is the ANN half of the one training loop, :func:`robustsnn.train.fit.fit` (resume
 from ``last.pt``, selection of ``best.pt`` on the dev split only, early stopping after
@@ -18,11 +23,11 @@ from typing import Any, Callable, Protocol, Sequence
 import torch
 from torch import nn
 
-from ..artifacts import ANN_KINDS, Artifact
+from ..artifacts import TRAIN_KINDS, Artifact
 from ..config import Recipe
 from ..data.tsv import Split
 from ..errors import UserError
-from ..models.factory import build_model, embedding_weights
+from ..models.factory import build_model, check_recipe_for, embedding_weights
 from ..models.loading import LoadedModel, Prepared, encode_split, prepare
 from .fit import DevScore, FitOutcome, Report, Trainer, fit
 
@@ -141,8 +146,9 @@ def ann_trainer(recipe: Recipe, kind: str, augment: Augmentation | None = None) 
     pre-trained embeddings and its optimisers, and encodes the train and dev splits.
     ``augment``: examples added to each epoch's training data (and its ``defense``
     recorded in every checkpoint's meta)."""
-    if kind not in ANN_KINDS:
-        raise UserError(f"unknown model '{kind}' (choices: {', '.join(ANN_KINDS)})")
+    if kind not in TRAIN_KINDS:
+        raise UserError(f"unknown model '{kind}' (choices: {', '.join(TRAIN_KINDS)})")
+    check_recipe_for(kind, recipe)
     t = recipe.train
     seed_everything(t.seed)
     prepared = prepare(recipe)
@@ -150,7 +156,9 @@ def ann_trainer(recipe: Recipe, kind: str, augment: Augmentation | None = None) 
     optimizers = make_optimizers(model, recipe)
     train_ids, train_y = encode_split(prepared.encoder, prepared.dataset.train)
     dev_ids, dev_y = encode_split(prepared.encoder, prepared.dataset.dev)
-    after_step = model.clip_embedding if kind == "tailored" else None  # spike probabilities stay in [0, 1]
+    # The tailored net's and the spiking transformer's inputs stay in [0, 1] (spike
+    # probabilities, input currents); the original TextCNN reads raw vectors.
+    after_step = None if kind == "textcnn" else model.clip_embedding
     config = recipe.to_dict()
     name = kind if augment is None else f"{kind}+{augment.defense['name']}"
     meta: dict[str, Any] = {"embedding": prepared.table.info, "dev_split": prepared.dataset.dev.origin,
@@ -216,7 +224,7 @@ def ann_trainer(recipe: Recipe, kind: str, augment: Augmentation | None = None) 
 
 def train(recipe: Recipe, kind: str, run_dir: Path | None = None, resume: bool = False,
           log: Callable[[str], None] = print) -> TrainResult:
-    """Train ``kind`` (textcnn | tailored) as the recipe says; resumable from ``last.pt``
+    """Train ``kind`` (textcnn | tailored | spikformer) as the recipe says; resumable from ``last.pt``
     (default run folder: :func:`robustsnn.artifacts.ann_run_dir` under the dataset's runs)."""
     from .threads import pinned_threads
 
