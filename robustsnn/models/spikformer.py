@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from .neurons import leaky_layer, run_neurons
-from .textcnn import _embedding
+from .textcnn import _embedding, clip_unit_rows
 
 
 class LIF(nn.Module):
@@ -196,9 +196,4 @@ class SpikingTransformer(nn.Module):
     def clip_embedding(self, ids: torch.Tensor | None = None) -> None:
         """Keep the input vectors in [0, 1] like the other spiking nets' (positive currents
         with padding at exactly zero); only ``ids`` rows if given."""
-        weight = self.embedding.weight
-        if ids is None:
-            weight.clamp_(0.0, 1.0)
-        else:
-            rows = torch.unique(ids)
-            weight[rows] = weight[rows].clamp(0.0, 1.0)
+        clip_unit_rows(self.embedding, ids)

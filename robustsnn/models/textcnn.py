@@ -29,6 +29,18 @@ def _embedding(weights: torch.Tensor, trainable: bool) -> nn.Embedding:
     return emb
 
 
+@torch.no_grad()
+def clip_unit_rows(embedding: nn.Embedding, ids: torch.Tensor | None = None) -> None:
+    """Clamp ``embedding``'s vectors to [0, 1] in place; only the rows of ``ids`` if given
+    (a sparse update touched only those)."""
+    weight = embedding.weight
+    if ids is None:
+        weight.clamp_(0.0, 1.0)
+    else:
+        rows = torch.unique(ids)
+        weight[rows] = weight[rows].clamp(0.0, 1.0)
+
+
 class TextCNN(nn.Module):
     """Original TextCNN (Kim 2014)."""
 
@@ -93,9 +105,4 @@ class TailoredTextCNN(nn.Module):
     @torch.no_grad()
     def clip_embedding(self, ids: torch.Tensor | None = None) -> None:
         """Keep embeddings in [0, 1] (they are spike probabilities); only ``ids`` rows if given."""
-        weight = self.embedding.weight
-        if ids is None:
-            weight.clamp_(0.0, 1.0)
-        else:
-            rows = torch.unique(ids)
-            weight[rows] = weight[rows].clamp(0.0, 1.0)
+        clip_unit_rows(self.embedding, ids)
