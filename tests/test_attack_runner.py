@@ -194,15 +194,27 @@ def test_finished_logs_compress_and_every_reader_and_resume_take_them(models, tm
     assert write_table(res, tmp_path / "b.csv") == before
 
     # Running the finished cell again finds every example logged, attacks none, and keeps
-    # the record of the run that wrote the rows (its command and date) byte for byte.
+    # the record of the run that wrote the rows (its command and date) byte for byte. It
+    # reads the compressed log as it lies, without its writer lock: another evaluation
+    # checking the same shared run at that moment (holding the lock) does not stop it.
+    from robustsnn.records.log import compressed, exclusive
+
     record = next((res / "toy").glob("sst2__snn-converted__*.json"))
-    kept = record.read_bytes()
+    log_path = record.with_suffix(".csv")
+    kept, packed = record.read_bytes(), compressed(log_path).read_bytes()
     lines = []
-    again = run_cell(campaign(n=3), cells[1], res, resources=toy_resources(), log=lines.append)
+    with exclusive(log_path):
+        again = run_cell(campaign(n=3), cells[1], res, resources=toy_resources(), log=lines.append)
     same = json.dumps(again.metrics, sort_keys=True) == json.dumps(first[1].metrics, sort_keys=True)
-    assert same and any("restored" in line for line in lines)  # (dumps: NaN != NaN as a float)
+    assert same and not any("restored" in line for line in lines)  # (dumps: NaN != NaN as a float)
     assert any("3 of 3" in line and "record kept" in line for line in lines)
-    assert record.read_bytes() == kept
+    assert record.read_bytes() == kept and compressed(log_path).read_bytes() == packed
+    assert not log_path.exists()
+    # More examples than it logged: the run restores the log and goes on with it.
+    lines = []
+    more = run_cell(campaign(n=4), cells[1], res, resources=toy_resources(), log=lines.append)
+    assert any("restored" in line for line in lines) and more.examples_selected == 4
+    assert len(read_log(log_path)) == 4
 
 
 def _cli(*args):

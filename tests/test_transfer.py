@@ -90,7 +90,10 @@ def test_transfer_resumes_without_losing_or_repeating_rows(models, tmp_path):
     record_path = path.with_suffix(".json")
     kept, logged = record_path.read_bytes(), path.read_bytes()
     lines = []
-    again = run_transfer(c, SOURCE, target, tmp_path, log=lines.append)
+    from robustsnn.records.log import exclusive
+
+    with exclusive(path):  # another evaluation checking the same run: no collision
+        again = run_transfer(c, SOURCE, target, tmp_path, log=lines.append)
     assert record_path.read_bytes() == kept and path.read_bytes() == logged
     assert again.complete is True and any("record kept" in line for line in lines)
 

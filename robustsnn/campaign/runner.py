@@ -446,6 +446,11 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
     # The model, attack and examples first: a run refused there (no checkpoint, a cell
     # nothing can attack) leaves no folder and no lock behind.
     worker = executor.setup(campaign, cell, checkpoint, log)
+    finished = finished_as_logged(csv_path, record_path, worker.identity, {e.index for e in worker.examples})
+    if finished is not None:
+        log(f"{cell.key}: {len(worker.examples)} of {len(worker.examples)} examples already logged: "
+            "finished, record kept")
+        return finished
     with exclusive(csv_path):  # one writer per log, for the whole run
         examples, verdict_draws = worker.examples, worker.verdict_draws
         attack_log = open_log(csv_path, record_path, campaign, worker.identity, log)
@@ -481,6 +486,29 @@ def run_cell(campaign: Campaign, cell: Cell, results: Path, checkpoint: Path | N
                 bar.close()
         return record.completed(summarise(attack_log.rows(), verdict_draws,
                                           query_budget=campaign.threat.query_budget)).write(record_path)
+
+
+def finished_as_logged(csv_path: Path, record_path: Path, identity: dict[str, Any],
+                       selected: set[int]) -> RunRecord | None:
+    """The finished record of a run whose log, read as it lies (compressed or not, no
+    lock taken), is this experiment's and holds exactly the ``selected`` examples; else
+    None, and the caller goes the locked way (which resumes, repairs or refuses). Why:
+    every evaluation re-checks the surrogate runs it shares with others, and taking their
+    writer lock (or restoring a compressed log) would make two evaluations on one dataset
+    collide on runs that neither writes."""
+    from ..records.identity import check_identity
+    from ..records.log import log_exists, read_identity, read_log
+
+    finished = finished_record(record_path)
+    if finished is None or not log_exists(csv_path):
+        return None
+    stored = read_identity(csv_path)
+    if stored is None:  # a log from before identities: the locked way adopts one
+        return None
+    check_identity(csv_path, stored, identity)
+    torn: list[str] = []
+    done = [int(r["index"]) for r in read_log(csv_path, warn=torn.append)]
+    return finished if not torn and set(done) == selected else None
 
 
 def finished_record(record_path: Path) -> RunRecord | None:

@@ -141,6 +141,7 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     from .runner import (
         cell_paths,
         example_seed,
+        finished_as_logged,
         finished_record,
         new_record,
         open_log,
@@ -160,18 +161,21 @@ def run_transfer(campaign: Campaign, source: Cell, target: Cell, results: Path,
     source_checkpoint = _source_checkpoint(source_csv, source_record, campaign)
     csv_path, record_path = cell_paths(results, campaign, target)
     classifier, draws, verdict = victim(target, campaign, checkpoint)  # before the lock: a refusal writes nothing
+    rows, selected = _selected_rows(source_csv, campaign, target.dataset, log)
+    attack = {"recipe": target.recipe, "transfer_from": source.to_dict(),
+              "source_model_sha256": source_checkpoint,
+              "source_log": source_csv.name, "search": "none (replays the source's final texts)"}
+    model = classifier.describe()
+    identity = run_identity(campaign, target, model, attack, draws, verdict_defense_draws(target, draws))
+    wanted = {int(r["index"]) for r in rows}
+    finished = finished_as_logged(csv_path, record_path, identity, wanted)
+    if finished is not None and finished.examples_selected == selected:
+        log(f"{target.key}: all {len(rows)} examples already transferred from {source.key}: finished, record kept")
+        return finished
     with exclusive(csv_path):  # one writer per log, for the whole run
-        rows, selected = _selected_rows(source_csv, campaign, target.dataset, log)
-        attack = {"recipe": target.recipe, "transfer_from": source.to_dict(),
-                  "source_model_sha256": source_checkpoint,
-                  "source_log": source_csv.name, "search": "none (replays the source's final texts)"}
-        model = classifier.describe()
-        transfer_log = open_log(csv_path, record_path, campaign,
-                                run_identity(campaign, target, model, attack, draws,
-                                             verdict_defense_draws(target, draws)), log)
+        transfer_log = open_log(csv_path, record_path, campaign, identity, log)
         done = transfer_log.done()
         record = new_record(campaign, target, attack, model, csv_path, selected, draws)
-        wanted = {int(r["index"]) for r in rows}
         if not done <= wanted:  # a larger selection transferred before: report these, replay nothing
             return report_fewer(csv_path, transfer_log.rows(), wanted, record, log)
         todo = [r for r in rows if int(r["index"]) not in done]
