@@ -84,6 +84,49 @@ def test_padding_changes_nothing():
         assert torch.allclose(net(ids), net(longer), atol=1e-6)
 
 
+def test_run_gives_the_forward_scores_and_every_lif_layer_rate():
+    """One pass: the scores of forward bit for bit, the weights untouched, and each LIF
+    layer's rate = its spikes (recounted by hooks) per neuron per step, padding included;
+    the keys after the padding mask, as the attention reads them."""
+    from robustsnn.models.checkpoint import model_sha256
+    from robustsnn.models.spikformer import LIF
+
+    net = model().eval()
+    ids = ids_with_padding()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    digest = model_sha256({"format": 1, "kind": "spikformer", "config": {}, "vocab": [], "model": before})
+    with torch.no_grad():
+        expected = net(ids)
+    names = {module: name for name, module in net.named_modules() if isinstance(module, LIF)}
+    seen: dict[str, torch.Tensor] = {}
+    hooks = [m.register_forward_hook(lambda m, _i, out: seen.__setitem__(names[m], out.detach()))
+             for m in names]
+    try:
+        out = net.run(ids)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert torch.equal(out.scores, expected) and torch.equal(out.predictions, expected.argmax(dim=1))
+    after = net.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
+    assert model_sha256({"format": 1, "kind": "spikformer", "config": {}, "vocab": [], "model": after}) == digest
+    # 2 blocks x 7 LIF layers + the readout, in firing order, named after their modules.
+    assert list(out.layer_rates) == list(net.layer_sizes(9)) == [
+        *(f"block{i}.{n}" for i in (0, 1)
+          for n in ("attn_in", "q_lif", "k_lif", "v_lif", "attn_lif", "mlp_in", "hidden_lif")), "out_lif"]
+    mask = (ids != 0).float()[None, :, :, None]
+    for module_name, spikes in seen.items():
+        parts = module_name.split(".")
+        name = "out_lif" if module_name == "out_lif" else f"block{parts[1]}.{parts[-1]}"
+        if parts[-1] == "k_lif":
+            spikes = spikes * mask
+        t, b, length, channels = spikes.shape
+        assert net.layer_sizes(9)[name] == length * channels
+        assert torch.allclose(out.layer_rates[name], spikes.sum(dim=(0, 2, 3)) / (t * length * channels)), name
+    assert len(seen) == 15 and out.time_steps == 4
+    assert 0 < out.layer_rates["out_lif"].mean() < 1 and 0 < out.layer_rates["block0.attn_in"].mean() < 1
+
+
 def test_surrogate_gradients_reach_the_input_and_every_layer():
     net = model().train()
     x = net.embedding(ids_with_padding()).detach().requires_grad_(True)

@@ -50,18 +50,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_report_site)
 
     p = sub.add_parser("energy", help="FLOPs of the TextCNN vs synaptic operations of the SNN, energy "
-                                      "(Table 5) -> results/energy.csv and .md")
+                                      "(Table 5) -> results/energy.csv and .md; spiking transformers "
+                                      "-> results/energy-spikformer.csv and .md")
     p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT",
-                   help="per dataset one textcnn or tailored checkpoint and one or more spiking ones, e.g. "
-                        f"{example(TAILORED.relpath)} {example(FINETUNED.relpath)}")
+                   help="per dataset one textcnn or tailored checkpoint and one or more spiking ones (converted "
+                        f"SNNs or spikformers), e.g. {example(TAILORED.relpath)} {example(FINETUNED.relpath)}")
     p.add_argument("--draws", type=int, default=None, metavar="R",
-                   help="Poisson draws for rates and accuracy (default: the SNN's finetune.eval_draws)")
+                   help="Poisson draws for rates and accuracy (default: the SNN's finetune.eval_draws; "
+                        "the spikformer is deterministic: one pass)")
     p.add_argument("--split", default="test", choices=("train", "dev", "test"))
     p.add_argument("--time-steps", type=int, default=None, metavar="T",
                    help="simulate the SNNs for T steps instead of their recipe's (weights unchanged)")
     p.add_argument("--mac-pj", type=float, default=4.6, help="energy per float MAC in pJ (default 4.6)")
     p.add_argument("--ac-pj", type=float, default=0.9, help="energy per spike accumulate in pJ (default 0.9)")
-    p.add_argument("--out", type=Path, default=None, help="CSV to write (default: $ROBUSTSNN_RESULTS/energy.csv)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="CSV to write (default: $ROBUSTSNN_RESULTS/energy.csv); spikformer rows go to a table of "
+                        "their own, <out stem>-spikformer.csv beside it (to --out itself when no converted SNN "
+                        "is given; default $ROBUSTSNN_RESULTS/energy-spikformer.csv)")
     p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("sweep", help="accuracy and spikes against T, threshold, beta or neurons per class "
@@ -117,12 +122,19 @@ def cmd_report_site(args: argparse.Namespace) -> int:
 
 def cmd_energy(args: argparse.Namespace) -> int:
     from ..paths import results_dir
-    from ..reports.energy import energy_table, write_energy
+    from ..reports.energy import energy_table, split_rows, write_energy, write_spikformer_energy
 
     rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj, args.time_steps)
+    converted, spikformer = split_rows(rows)
     out = args.out or results_dir() / "energy.csv"
-    write_energy(rows, out, out.with_suffix(".md"))
-    print(f"wrote {out} and {out.with_suffix('.md')}")
+    if converted:
+        write_energy(converted, out, out.with_suffix(".md"))
+        print(f"wrote {out} and {out.with_suffix('.md')}")
+    if spikformer:
+        # A table of its own (other ops, other columns); beside the converted one when both are written.
+        own = out if args.out is not None and not converted else out.with_name(f"{out.stem}-spikformer{out.suffix}")
+        write_spikformer_energy(spikformer, own, own.with_suffix(".md"))
+        print(f"wrote {own} and {own.with_suffix('.md')}")
     return 0
 
 

@@ -33,6 +33,12 @@ at zero: ``padding_idx`` gets no gradient, and training clips the rows to [0, 1]
 key spikes are masked out of attention and its spikes out of the readout, so a text's
 scores do not depend on how much padding follows it.
 
+Firing rates: :meth:`SpikingTransformer.run` gives the class scores of the same forward
+pass together with each LIF layer's firing rate per example (spikes per neuron per step,
+over all ``T x length`` positions, padding included, like ``SpikingTextCNN.run``'s
+``layer_rates``); reports/energy.py prices the layers those spikes feed. The recording
+only reads the spike tensors, so the scores are those of ``forward``, bit for bit.
+
 Neurons: the project's LIF (neurons.py): snnTorch ``Leaky`` layers (reset by subtraction,
 fast-sigmoid surrogate) stepped by the fused in-place recurrence with a hand-written
 backward, which gives snnTorch's exact spikes and gradients (tests/test_snn_model.py)
@@ -47,11 +53,17 @@ TextCNN (models/gradients.py, ``ann_input_gradient``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 from torch import nn
 
 from .neurons import leaky_layer, run_neurons
 from .textcnn import _embedding, clip_unit_rows
+
+# Records a layer's output spikes ``[T, batch, ...]`` under a name (see SpikingTransformer.run).
+Recorder = Callable[[str, torch.Tensor], None]
 
 
 class LIF(nn.Module):
@@ -93,26 +105,35 @@ class SpikingSelfAttention(nn.Module):
         self.attn_lif = LIF(attention_threshold, beta, slope)
         self.proj = LinearBN(width, width)
 
-    def qkv(self, s: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The spike tensors ``[T, B, heads, L, width / heads]`` (padding keys silenced)."""
+    def qkv(self, s: torch.Tensor, mask: torch.Tensor,
+            record: Recorder | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The spike tensors ``[T, B, heads, L, width / heads]`` (padding keys silenced;
+        ``record`` sees the keys after the mask, the spikes the product reads)."""
         t, b, length, width = s.shape
 
         def split(x: torch.Tensor) -> torch.Tensor:
             return x.view(t, b, length, self.heads, width // self.heads).transpose(2, 3)
 
-        q = split(self.q_lif(self.q(s)))
-        k = split(self.k_lif(self.k(s)) * mask[None, :, :, None])
-        v = split(self.v_lif(self.v(s)))
-        return q, k, v
+        q = self.q_lif(self.q(s))
+        k = self.k_lif(self.k(s)) * mask[None, :, :, None]
+        v = self.v_lif(self.v(s))
+        if record is not None:
+            record("q_lif", q)
+            record("k_lif", k)
+            record("v_lif", v)
+        return split(q), split(k), split(v)
 
-    def forward(self, s: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, s: torch.Tensor, mask: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
         t, b, length, width = s.shape
-        q, k, v = self.qkv(s, mask)
+        q, k, v = self.qkv(s, mask, record)
         # Without a softmax the product is associative: K^T V first is [d, d] per head,
         # linear in the number of words (and exact: sums of 0/1 products are integers).
         attended = q @ (k.transpose(-2, -1) @ v) * self.scale  # [T, B, heads, L, d]
         attended = attended.transpose(2, 3).reshape(t, b, length, width)
-        return self.proj(self.attn_lif(attended))
+        spikes = self.attn_lif(attended)
+        if record is not None:
+            record("attn_lif", spikes)
+        return self.proj(spikes)
 
 
 class SpikingMLP(nn.Module):
@@ -121,8 +142,11 @@ class SpikingMLP(nn.Module):
         self.fc1, self.fc2 = LinearBN(width, hidden), LinearBN(hidden, width)
         self.hidden_lif = LIF(threshold, beta, slope)
 
-    def forward(self, s: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.hidden_lif(self.fc1(s)))
+    def forward(self, s: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
+        spikes = self.hidden_lif(self.fc1(s))
+        if record is not None:
+            record("hidden_lif", spikes)
+        return self.fc2(spikes)
 
 
 class SpikingBlock(nn.Module):
@@ -135,9 +159,28 @@ class SpikingBlock(nn.Module):
         self.attention = SpikingSelfAttention(width, heads, scale, threshold, attention_threshold, beta, slope)
         self.mlp = SpikingMLP(width, width * mlp_ratio, threshold, beta, slope)
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = h + self.attention(self.attn_in(h), mask)
-        return h + self.mlp(self.mlp_in(h))
+    def forward(self, h: torch.Tensor, mask: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
+        s = self.attn_in(h)
+        if record is not None:
+            record("attn_in", s)
+        h = h + self.attention(s, mask, record)
+        s = self.mlp_in(h)
+        if record is not None:
+            record("mlp_in", s)
+        return h + self.mlp(s, record)
+
+
+@dataclass
+class SpikformerOutput:
+    """Class scores of one forward pass and the firing rates of its LIF layers."""
+
+    scores: torch.Tensor  # [batch, classes]: what forward returns
+    layer_rates: dict[str, torch.Tensor]  # LIF layer -> spikes per neuron per step [batch]
+    time_steps: int
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        return self.scores.argmax(dim=1)
 
 
 class SpikingTransformer(nn.Module):
@@ -170,30 +213,68 @@ class SpikingTransformer(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embedding(ids))
 
-    def classify(self, embedded: torch.Tensor) -> torch.Tensor:
+    def classify(self, embedded: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
         """Class scores ``[B, classes]`` from word vectors ``[B, L, dim]`` (white-box
-        attacks differentiate here)."""
-        return self.head(self.dropout(self.rates(embedded)))
+        attacks differentiate here). ``record(name, spikes)`` is called with every LIF
+        layer's output spikes (see :meth:`run`); it changes nothing."""
+        return self.head(self.dropout(self.rates(embedded, record)))
 
-    def rates(self, embedded: torch.Tensor) -> torch.Tensor:
+    def rates(self, embedded: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
         """Each channel's output spike rate over steps and words ``[B, width]``."""
-        spikes, mask = self.simulate(embedded)
+        spikes, mask = self.simulate(embedded, record)
         counts = (spikes * mask[None, :, :, None]).sum(dim=(0, 2))  # [B, width]
         words = mask.sum(dim=1, keepdim=True).clamp_min(1.0)
         return counts / (words * self.time_steps)
 
-    def simulate(self, embedded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def simulate(self, embedded: torch.Tensor,
+                 record: Recorder | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(output spikes [T, B, L, width], word mask [B, L])``."""
         mask = (embedded.detach() != 0).any(dim=2).to(embedded.dtype)  # padding rows are all zero
         currents = self.tokenizer_norm(self.tokenizer(embedded.transpose(1, 2))).transpose(1, 2)
         # Direct input: the same current at every step; the first LIF layers encode it.
         h = currents.unsqueeze(0).expand(self.time_steps, *currents.shape)
-        for block in self.blocks:
-            h = block(h, mask)
-        return self.out_lif(h), mask
+        for i, block in enumerate(self.blocks):
+            h = block(h, mask, None if record is None else _prefixed(record, f"block{i}."))
+        spikes = self.out_lif(h)
+        if record is not None:
+            record("out_lif", spikes)
+        return spikes, mask
+
+    def layer_sizes(self, length: int) -> dict[str, int]:
+        """Neurons per LIF layer (per time step) for sentences of ``length`` tokens, in the
+        order the layers fire; the names are :meth:`run`'s ``layer_rates`` keys."""
+        sizes: dict[str, int] = {}
+        for i, block in enumerate(self.blocks):
+            width, hidden = block.mlp.fc1.linear.in_features, block.mlp.fc1.linear.out_features
+            for name in ("attn_in", "q_lif", "k_lif", "v_lif", "attn_lif", "mlp_in"):
+                sizes[f"block{i}.{name}"] = width * length
+            sizes[f"block{i}.hidden_lif"] = hidden * length
+        sizes["out_lif"] = self.head.in_features * length
+        return sizes
+
+    @torch.no_grad()
+    def run(self, ids: torch.Tensor) -> SpikformerOutput:
+        """Scores of ``forward(ids)`` (bit for bit: the same pass, in the module's current
+        mode) and every LIF layer's firing rate per example: spikes over ``T`` steps and
+        all ``length`` positions (padding included) per neuron per step. ``k_lif`` counts
+        the key spikes after the padding mask (the ones the attention reads)."""
+        counts: dict[str, torch.Tensor] = {}
+
+        def record(name: str, spikes: torch.Tensor) -> None:
+            per_example = spikes.detach().transpose(0, 1).reshape(spikes.shape[1], -1).sum(dim=1)
+            counts[name] = counts[name] + per_example if name in counts else per_example
+
+        scores = self.classify(self.embedding(ids), record)
+        sizes = self.layer_sizes(ids.shape[1])
+        rates = {name: count / (self.time_steps * max(sizes[name], 1)) for name, count in counts.items()}
+        return SpikformerOutput(scores, rates, self.time_steps)
 
     @torch.no_grad()
     def clip_embedding(self, ids: torch.Tensor | None = None) -> None:
         """Keep the input vectors in [0, 1] like the other spiking nets' (positive currents
         with padding at exactly zero); only ``ids`` rows if given."""
         clip_unit_rows(self.embedding, ids)
+
+
+def _prefixed(record: Recorder, prefix: str) -> Recorder:
+    return lambda name, spikes: record(prefix + name, spikes)

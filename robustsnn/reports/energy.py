@@ -1,4 +1,5 @@
-"""Estimated inference energy of a TextCNN and of a spiking TextCNN (the paper's Table 5).
+"""Estimated inference energy of a TextCNN and of a spiking TextCNN (the paper's Table 5),
+and of the spiking transformer (``spikformer``, a table of its own).
 
 What is counted, and why
 ------------------------
@@ -27,6 +28,69 @@ What is counted, and why
 Energy: ``E_DNN = FLOPs * e_MAC`` and ``E_SNN = SOPs * e_AC``, with the usual 45 nm
 figures ``e_MAC = 4.6 pJ`` and ``e_AC = 0.9 pJ`` (docs/method.md; both configurable). The
 reduction ratio is ``E_DNN / E_SNN``.
+
+The spiking transformer
+-----------------------
+
+``spikformer`` checkpoints (models/spikformer.py) are priced after the convention of
+Spikformer (Zhou et al., ICLR 2023) and SpikeBERT (Lv et al. 2023, arXiv 2308.15122):
+a layer that reads **real values** costs its MACs at ``e_MAC``; a layer that reads
+**binary spikes** costs ``T * r_in * FLOPs`` accumulates (ACs) at ``e_AC``, with ``r_in``
+the mean firing rate of the LIF layer feeding it, measured on the test split with
+``SpikingTransformer.run(...).layer_rates`` (spikes per neuron per step over all
+``T x L`` positions, padding included, like the FLOPs). Per example at the spikformer's
+own pad length ``L``, for block ``b`` of width ``W`` with ``heads`` heads of ``d = W /
+heads`` channels, MLP width ``H``, tokenizer kernel ``k`` over ``D``-dimensional word
+vectors and ``C`` classes (:func:`spikformer_flops`, :data:`SPIKFORMER_READS`):
+
+=============  ===============  ================================  =========================================
+op             FLOPs            reads                             priced as
+=============  ===============  ================================  =========================================
+tokenizer      ``W * L * D * k``  word vectors (real)             ``FLOPs`` MACs, once per inference
+b.q, b.k, b.v  ``L * W * W``    spikes of ``b.attn_in``           ``T * r(attn_in) * FLOPs`` ACs each
+b.kv           ``L * W * d``    ``K^T V``: K and V spikes         ``T * max(r(k_lif), r(v_lif)) * FLOPs`` ACs
+b.q_kv         ``L * W * d``    ``Q (K^T V)``: Q spikes           ``T * r(q_lif) * FLOPs`` ACs
+b.proj         ``L * W * W``    spikes of ``b.attn_lif``          ``T * r(attn_lif) * FLOPs`` ACs
+b.fc1          ``L * W * H``    spikes of ``b.mlp_in``            ``T * r(mlp_in) * FLOPs`` ACs
+b.fc2          ``L * H * W``    spikes of ``b.hidden_lif``        ``T * r(hidden_lif) * FLOPs`` ACs
+head           ``W * C``        readout rates (real)              ``FLOPs`` MACs, once per inference
+=============  ===============  ================================  =========================================
+
+Why these formulas:
+
+* A spike of one input neuron of a linear layer adds that neuron's ``out_features``
+  weights, one AC each. A layer whose input neurons fire at rate ``r`` receives ``T * r *
+  (L * in_features)`` spikes per example, so it does exactly ``T * r * FLOPs`` ACs: for
+  the linear layers this is a count, not an estimate.
+* Attention: without a softmax the product is associative and the network computes
+  ``Q (K^T V)`` (linear in ``L``), so that is what is counted, not Spikformer's ``(Q
+  K^T) V`` order (``2 * L * L * W`` FLOPs). ``K^T V`` multiplies two spike matrices
+  (per head ``[d, L] x [L, d]``): driven by the spikes of either operand, each spike
+  adds one row of the other, ``T * r_K * FLOPs`` or ``T * r_V * FLOPs`` ACs. We take the
+  **larger** of the two rates: never fewer ACs than either one-operand scheme would do
+  (an AND-and-count of both, ~``r_K * r_V * FLOPs``, would be far fewer; the sparser
+  operand alone, ``min``, fewer too): a conservative choice for the SNN. ``K`` is counted
+  after the padding mask (the spikes the product reads). ``K^T V`` holds integer counts,
+  not spikes; in ``Q (K^T V)`` only ``Q`` is binary, each ``Q`` spike adds one row of that
+  ``d x d`` integer matrix: ``T * r_Q * FLOPs`` ACs (additions of integers, no multiply).
+* The two layers that read real values run **once** per inference, not ``T`` times:
+  the tokenizer's input current is the same at every step (direct input) and the network
+  computes it once (Spikformer counts its first, encoding layer's FLOPs once too); the
+  head reads the readout's rates (time-averaged spike counts) once.
+
+Not counted (as biases, ReLU and pooling are not counted for the TextCNNs): BatchNorm
+(at inference a per-channel scale folds into the preceding weights, which keeps their
+inputs binary, and a shift becomes a bias), the LIF updates, the two residual additions
+per block on the membrane stream (``2 * T * L * W`` real additions per block), the
+attention scale (0.125 = 2^-3, foldable exactly into ``attn_lif``'s threshold), the padding
+mask (a gate), the readout's spike counting and division (like the spiking TextCNN's
+average pooling), dropout (off at inference) and the embedding lookup (on neither side).
+
+``E_SNN = MACs * e_MAC + ACs * e_AC``; the reduction is ``E_DNN / E_SNN`` against the
+TextCNN given for the same dataset, both run on the same test examples. Each network is
+counted at **its own pad length** (its recipe's ``data.max_len``; both recorded, the
+shipped recipes pad alike: SST-2 25, MR 35). The spikformer is deterministic: one pass
+gives its accuracy and rates (no draws).
 """
 
 from __future__ import annotations
@@ -43,6 +107,7 @@ from ..paths import portable_path
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
 ANN_KINDS = ("textcnn", "tailored")
+SNN_KINDS = ("snn", "spikformer")
 
 
 # ------------------------------------------------------------------ counting
@@ -50,13 +115,69 @@ ANN_KINDS = ("textcnn", "tailored")
 
 def layer_flops(model: Any, length: int) -> dict[str, int]:
     """MACs per example of every layer with weights (``conv0..``, ``fc``) at ``length`` tokens.
-    Works for the TextCNN, the tailored and the spiking TextCNN (same layer names)."""
+    Works for the TextCNN, the tailored and the spiking TextCNN (same layer names); for the
+    spiking transformer, :func:`spikformer_flops`."""
+    if getattr(model, "kind", None) == "spikformer":
+        return spikformer_flops(model, length)
     flops: dict[str, int] = {}
     for i, conv in enumerate(model.convs):
         width = conv.kernel_size[0]
         flops[f"conv{i}"] = conv.out_channels * max(length - width + 1, 0) * conv.in_channels * width
     flops["fc"] = model.fc.in_features * model.fc.out_features
     return flops
+
+
+# Spikformer op (per block ``block{i}.`` unless global) -> the LIF layers whose spikes it
+# reads; () = it reads real values (priced as MACs, once per inference).
+SPIKFORMER_READS: dict[str, tuple[str, ...]] = {
+    "tokenizer": (), "q": ("attn_in",), "k": ("attn_in",), "v": ("attn_in",),
+    "kv": ("k_lif", "v_lif"), "q_kv": ("q_lif",), "proj": ("attn_lif",),
+    "fc1": ("mlp_in",), "fc2": ("hidden_lif",), "head": (),
+}
+
+
+def spikformer_flops(model: Any, length: int) -> dict[str, int]:
+    """MACs per example of every op of a :class:`~robustsnn.models.spikformer.SpikingTransformer`
+    at ``length`` tokens, per time step for the spike-driven ones (see the module docstring):
+    ``tokenizer``, ``block{i}.{q,k,v,kv,q_kv,proj,fc1,fc2}``, ``head``."""
+    tok = model.tokenizer
+    (kernel,), (pad,), (stride,) = tok.kernel_size, tok.padding, tok.stride
+    positions = max((length + 2 * pad - kernel) // stride + 1, 0)
+    flops = {"tokenizer": tok.out_channels * positions * tok.in_channels * kernel}
+    for i, block in enumerate(model.blocks):
+        attn, mlp = block.attention, block.mlp
+        for name, layer in (("q", attn.q), ("k", attn.k), ("v", attn.v)):
+            flops[f"block{i}.{name}"] = length * layer.linear.in_features * layer.linear.out_features
+        width = attn.q.linear.out_features
+        d = width // attn.heads
+        flops[f"block{i}.kv"] = attn.heads * d * length * d  # per head [d, L] x [L, d]
+        flops[f"block{i}.q_kv"] = attn.heads * length * d * d  # per head [L, d] x [d, d]
+        flops[f"block{i}.proj"] = length * attn.proj.linear.in_features * attn.proj.linear.out_features
+        flops[f"block{i}.fc1"] = length * mlp.fc1.linear.in_features * mlp.fc1.linear.out_features
+        flops[f"block{i}.fc2"] = length * mlp.fc2.linear.in_features * mlp.fc2.linear.out_features
+    flops["head"] = model.head.in_features * model.head.out_features
+    return flops
+
+
+def spikformer_reads(op: str) -> tuple[str, ...]:
+    """The LIF layers (``run(...).layer_rates`` keys) whose spikes ``op`` reads; () for real values."""
+    prefix, _, name = op.rpartition(".")
+    return tuple(f"{prefix}.{layer}" if prefix else layer for layer in SPIKFORMER_READS[name])
+
+
+def spikformer_ops(flops: dict[str, int], rates: dict[str, float],
+                   time_steps: int) -> tuple[dict[str, int], dict[str, float]]:
+    """``(MACs, ACs)`` per op: ops reading real values cost their FLOPs in MACs once; ops
+    reading spikes ``T * max(rates of the LIF layers they read) * FLOPs`` ACs."""
+    macs: dict[str, int] = {}
+    acs: dict[str, float] = {}
+    for op, n in flops.items():
+        reads = spikformer_reads(op)
+        if reads:
+            acs[op] = time_steps * max(rates[layer] for layer in reads) * n
+        else:
+            macs[op] = n
+    return macs, acs
 
 
 def input_layer_of(layer: str) -> str:
@@ -119,6 +240,33 @@ def measure_snn(model: Any, ids: Any, labels: Any, draws: int, seed: int = 0, ba
     return SpikeMeasurement(statistics.fmean(accs), std, tuple(accs), rates, spikes, steps)
 
 
+def measure_spikformer(model: Any, ids: Any, labels: Any, batch_size: int = 128,
+                       time_steps: int | None = None) -> SpikeMeasurement:
+    """Accuracy and LIF layer rates of the (deterministic) spiking transformer over ``ids``:
+    one pass, eval mode (the caller's mode and ``time_steps`` are restored)."""
+    was_training, steps_before = model.training, model.time_steps
+    model.eval()
+    if time_steps is not None:
+        model.time_steps = time_steps
+    correct = 0
+    rate_sums: dict[str, float] = {}
+    try:
+        for start in range(0, len(ids), batch_size):
+            out = model.run(ids[start : start + batch_size])
+            correct += int((out.predictions == labels[start : start + batch_size]).sum())
+            for name, rate in out.layer_rates.items():
+                rate_sums[name] = rate_sums.get(name, 0.0) + float(rate.double().sum())
+        steps = model.time_steps
+    finally:
+        model.train(was_training)
+        model.time_steps = steps_before
+    sizes = model.layer_sizes(ids.shape[1])
+    rates = {name: total / len(ids) for name, total in rate_sums.items()}
+    spikes = {name: rate * steps * sizes[name] for name, rate in rates.items()}
+    accuracy = correct / len(ids)
+    return SpikeMeasurement(accuracy, 0.0, (accuracy,), rates, spikes, steps)
+
+
 # ------------------------------------------------------------------ the table
 
 
@@ -134,13 +282,25 @@ COLUMNS = [
 ]
 
 
+SPIKFORMER_COLUMNS = [
+    "dataset", "ann_kind", "ann_accuracy", "ann_length", "ann_flops", "ann_energy_pj",
+    "snn_kind", "snn_accuracy", "time_steps", "snn_length", "snn_macs", "snn_acs", "snn_energy_pj",
+    "energy_reduction", "rate_mean", "e_mac_pj", "e_ac_pj", "split", "n_examples",
+    "ann_flops_per_layer", "snn_flops_per_layer", "snn_macs_per_layer", "snn_acs_per_layer", "snn_rates",
+    "ann_checkpoint", "snn_checkpoint", "ann_model_sha256", "snn_model_sha256",
+    "embedding_source", "embedding_dim",
+    "git", "date", "versions", "machine",
+]
+
+
 def _pair_up(loaded: Sequence[Any]) -> list[tuple[Any, Any]]:
-    """(ANN, SNN) per spiking checkpoint: each SNN goes with the one ANN of its dataset."""
+    """(ANN, SNN) per spiking checkpoint (converted ``snn`` or ``spikformer``): each goes
+    with the one ANN of its dataset."""
     anns: dict[str, Any] = {}
     snns: list[Any] = []
     for m in loaded:
         dataset = m.recipe.data.dataset
-        if m.kind == "snn":
+        if m.kind in SNN_KINDS:
             snns.append(m)
         elif m.kind in ANN_KINDS:
             if dataset in anns:
@@ -212,6 +372,52 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
     }
 
 
+def spikformer_row(ann: Any, snn: Any, split: str = "test", e_mac_pj: float = E_MAC_PJ,
+                   e_ac_pj: float = E_AC_PJ, time_steps: int | None = None) -> dict[str, Any]:
+    """One row of the spiking transformer's energy table for a loaded TextCNN and a loaded
+    ``spikformer`` (simulated for ``time_steps`` steps instead of its recipe's ``T`` when
+    given). Each net is counted at its own pad length (module docstring)."""
+    import json
+
+    from ..models.loading import encode_split
+    from ..provenance import provenance
+    from ..train.ann import evaluate
+
+    if e_mac_pj <= 0 or e_ac_pj <= 0:
+        raise UserError("energy per operation must be positive")
+    snn_ids, snn_y = snn.encoded(split)
+    ann_ids, ann_y = encode_split(ann.encoder, snn.dataset.split(split))  # the same examples
+    ann_length, snn_length = ann.recipe.data.max_len, snn.recipe.data.max_len
+    ann_flops = layer_flops(ann.model, ann_length)
+    snn_flops = spikformer_flops(snn.model, snn_length)
+    measured = measure_spikformer(snn.model, snn_ids, snn_y, time_steps=time_steps)
+    macs, acs = spikformer_ops(snn_flops, measured.rates, measured.time_steps)
+    flops_total, macs_total, acs_total = sum(ann_flops.values()), sum(macs.values()), sum(acs.values())
+    ann_energy, snn_energy = flops_total * e_mac_pj, macs_total * e_mac_pj + acs_total * e_ac_pj
+    sizes = snn.model.layer_sizes(snn_length)
+    rate_mean = sum(measured.rates[k] * sizes[k] for k in measured.rates) / sum(sizes[k] for k in measured.rates)
+    prov = provenance()
+    return {
+        "dataset": snn.recipe.data.dataset, "ann_kind": ann.kind,
+        "ann_accuracy": evaluate(ann.model, ann_ids, ann_y), "ann_length": ann_length,
+        "ann_flops": flops_total, "ann_energy_pj": ann_energy,
+        "snn_kind": snn.kind, "snn_accuracy": measured.accuracy, "time_steps": measured.time_steps,
+        "snn_length": snn_length, "snn_macs": macs_total, "snn_acs": acs_total, "snn_energy_pj": snn_energy,
+        "energy_reduction": ann_energy / snn_energy if snn_energy > 0 else float("inf"),
+        "rate_mean": rate_mean, "e_mac_pj": e_mac_pj, "e_ac_pj": e_ac_pj, "split": split,
+        "n_examples": len(snn_ids),
+        "ann_flops_per_layer": json.dumps(ann_flops), "snn_flops_per_layer": json.dumps(snn_flops),
+        "snn_macs_per_layer": json.dumps(macs), "snn_acs_per_layer": json.dumps(acs),
+        "snn_rates": json.dumps(measured.rates),
+        "ann_checkpoint": portable_path(ann.path), "snn_checkpoint": portable_path(snn.path),
+        "ann_model_sha256": model_digest(ann.path), "snn_model_sha256": model_digest(snn.path),
+        "embedding_source": snn.recipe.embedding.source,
+        "embedding_dim": int(snn.model.embedding.embedding_dim),
+        "git": prov["git"], "date": prov["date"], "versions": json.dumps(prov["versions"]),
+        "machine": json.dumps(prov["machine"]),
+    }
+
+
 def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
     from tabulate import tabulate
 
@@ -249,10 +455,70 @@ def write_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | N
                           + render_markdown(rows) + "\n")
 
 
+def render_spikformer_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The summary table, then per dataset each op's input rate, FLOPs and operations."""
+    import json
+
+    from tabulate import tabulate
+
+    headers = ["dataset", "DNN", "DNN acc. %", "pad length DNN / SNN", "FLOPs", "DNN energy (uJ)", "SNN",
+               "SNN acc. %", "T", "mean rate", "MACs", "ACs", "SNN energy (uJ)", "reduction"]
+    body = [[
+        r["dataset"], r["ann_kind"], f"{100 * r['ann_accuracy']:.2f}", f"{r['ann_length']} / {r['snn_length']}",
+        f"{r['ann_flops']:,}", f"{r['ann_energy_pj'] / 1e6:.3f}", "/".join(Path(r["snn_checkpoint"]).parts[-2:]),
+        f"{100 * r['snn_accuracy']:.2f}", r["time_steps"], f"{r['rate_mean']:.4f}", f"{r['snn_macs']:,}",
+        f"{r['snn_acs']:,.0f}", f"{r['snn_energy_pj'] / 1e6:.3f}", f"{r['energy_reduction']:.2f}x",
+    ] for r in rows]
+    parts = [tabulate(body, headers=headers, tablefmt="github")]
+    for r in rows:
+        flops, macs, acs = (json.loads(r[k]) for k in ("snn_flops_per_layer", "snn_macs_per_layer",
+                                                           "snn_acs_per_layer"))
+        rates = json.loads(r["snn_rates"])
+        lines = []
+        for op, n in flops.items():
+            reads = spikformer_reads(op)
+            lines.append([op, " / ".join(reads) or "real values",
+                          " / ".join(f"{rates[k]:.4f}" for k in reads) or "",
+                          f"{n:,}", f"{macs[op]:,}" if op in macs else "", f"{acs[op]:,.0f}" if op in acs else ""])
+        parts.append(f"{r['dataset']} ({'/'.join(Path(r['snn_checkpoint']).parts[-2:])}, T = {r['time_steps']}, "
+                     f"L = {r['snn_length']}), per op:\n\n"
+                     + tabulate(lines, headers=["op", "reads (LIF layer)", "rate", "FLOPs", "MACs", "ACs"],
+                                tablefmt="github"))
+    return "\n\n".join(parts)
+
+
+def write_spikformer_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | None = None) -> None:
+    import pandas as pd
+
+    from ..io_utils import atomic_write_text
+
+    frame = pd.DataFrame(list(rows), columns=SPIKFORMER_COLUMNS)
+    atomic_write_text(out_csv, frame.to_csv(index=False, float_format="%.17g"))
+    if out_md is not None:
+        first = rows[0] if rows else {}
+        e_mac, e_ac = first.get("e_mac_pj", E_MAC_PJ), first.get("e_ac_pj", E_AC_PJ)
+        legend = (
+            "Per example; each network at its own pad length (its recipe's max_len). FLOPs = conv + fc "
+            "multiply-accumulates of the TextCNN. Spiking transformer (Spikformer / SpikeBERT convention): "
+            "the ops that read real values (the tokenizer over the word vectors, the head over the readout "
+            "rates) count their MACs once per inference; an op that reads spikes counts T x r x FLOPs "
+            "accumulates (ACs), r = the firing rate of the LIF layer it reads, measured on the test split over "
+            "all positions; K^T V (two spike matrices) takes the larger of the K and V rates, Q (K^T V) the "
+            "Q rate. BatchNorm, biases, neuron updates, residual additions, the attention scale and the "
+            "embedding lookup are not counted (robustsnn/reports/energy.py says why). Energy = FLOPs x "
+            f"{e_mac} pJ for the TextCNN, MACs x {e_mac} pJ + ACs x {e_ac} pJ for the spiking transformer; "
+            "reduction = DNN energy / SNN energy. The spiking transformer is deterministic: accuracy and "
+            f"rates from one pass. Generated by `robustsnn energy`; unrounded values in {Path(out_csv).name}.\n")
+        atomic_write_text(out_md, "# Estimated energy: the spiking transformer\n\n" + legend + "\n"
+                          + render_spikformer_markdown(rows) + "\n")
+
+
 def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, split: str = "test",
                  e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ, time_steps: int | None = None,
                  log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Rows for ``checkpoints``: TextCNN and spiking checkpoints, one TextCNN per dataset."""
+    """Rows for ``checkpoints``: TextCNN and spiking checkpoints, one TextCNN per dataset.
+    Rows of converted spiking TextCNNs have :data:`COLUMNS`, rows of spiking transformers
+    :data:`SPIKFORMER_COLUMNS` (``snn_kind`` "spikformer"; :func:`split_rows` parts them)."""
     from ..models.loading import load_model
 
     if not checkpoints:
@@ -266,6 +532,14 @@ def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, sp
         raise UserError("--time-steps must be at least 1")
     rows = []
     for ann, snn in _pair_up([load_model(p) for p in checkpoints]):
+        if snn.kind == "spikformer":
+            row = spikformer_row(ann, snn, split, e_mac_pj, e_ac_pj, time_steps)
+            log(f"{row['dataset']}: {ann.kind} {row['ann_flops']:,} FLOPs = {row['ann_energy_pj'] / 1e6:.3f} uJ; "
+                f"spikformer {row['snn_macs']:,} MACs + {row['snn_acs']:,.0f} ACs = "
+                f"{row['snn_energy_pj'] / 1e6:.3f} uJ (mean rate {row['rate_mean']:.4f}); "
+                f"reduction {row['energy_reduction']:.2f}x; acc {row['ann_accuracy']:.4f} vs {row['snn_accuracy']:.4f}")
+            rows.append(row)
+            continue
         row = energy_row(ann, snn, draws, split, e_mac_pj, e_ac_pj, time_steps)
         log(f"{row['dataset']}: {ann.kind} {row['ann_flops']:,} FLOPs = {row['ann_energy_pj'] / 1e6:.3f} uJ; "
             f"snn {row['snn_sops']:,.0f} SOPs = {row['snn_energy_pj'] / 1e6:.3f} uJ "
@@ -274,3 +548,9 @@ def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, sp
             f"{row['snn_accuracy']:.4f} +- {row['snn_accuracy_std']:.4f}")
         rows.append(row)
     return rows
+
+
+def split_rows(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(converted spiking TextCNN rows, spiking transformer rows)`` of :func:`energy_table`."""
+    spikformer = [r for r in rows if r.get("snn_kind") == "spikformer"]
+    return [r for r in rows if r.get("snn_kind") != "spikformer"], spikformer
