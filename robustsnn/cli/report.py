@@ -51,6 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
                    help="also save a PNG of index.html as Chromium renders it (needs chromium and playwright)")
     s.set_defaults(func=cmd_report_site)
+    i = kinds.add_parser("index", help="the index of every derived table: what it shows, where it comes from, "
+                                       "the command that regenerates it, the networks it describes "
+                                       "-> results/README.md")
+    i.add_argument("--root", type=Path, default=None, metavar="DIR",
+                   help="the results folder (default: $ROBUSTSNN_RESULTS)")
+    i.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when README.md is not what the command would write")
+    i.set_defaults(func=cmd_report_index)
 
     p = sub.add_parser("energy", help="FLOPs of the TextCNN vs synaptic operations of the SNN, energy "
                                       "(Table 5) -> results/paper/energy.csv and .md")
@@ -116,6 +124,23 @@ def cmd_report_site(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         screenshot(out / "index.html", args.screenshot)
         print(f"wrote {args.screenshot}")
+    return 0
+
+
+def cmd_report_index(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..paths import results_dir
+    from ..reports.index import write_index
+
+    path, current = write_index(args.root or results_dir(), check=args.check)
+    if args.check:
+        if not current:
+            print(f"robustsnn: {path} is not up to date; run robustsnn report index", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+    else:
+        print(f"{path} was up to date" if current else f"wrote {path}")
     return 0
 
 

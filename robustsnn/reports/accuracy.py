@@ -299,6 +299,16 @@ def network_cell(cell: Cell, gone: bool = False) -> str:
     return shown + (" (gone)" if gone else "")
 
 
+def network_pairs(records: Sequence[dict[str, str]]) -> list[tuple[str, str, str]]:
+    """``(dataset, row, key)`` of each measured cell of a table this report wrote (its CSV rows):
+    the networks it describes, keyed as :mod:`robustsnn.records.networks` says (content digest,
+    else ``file-`` and the legacy file digest, else "")."""
+    from ..records.networks import key_of
+
+    return [(r["dataset"], r["row"], key_of(r.get("model_sha256"), r.get("checkpoint_sha256")))
+            for r in records if r.get("status") == "ok"]
+
+
 def _networks(cells: Sequence[Cell], gone: set[tuple[str, str]]) -> str:
     """The line under the title: how many measured cells name their network, and how."""
     measured = [c for c in cells if c.mean is not None]

@@ -217,15 +217,20 @@ def _snn_name(row: dict[str, Any]) -> str:
     return "/".join(Path(row["snn_checkpoint"]).parts[-2:])
 
 
+def network_pairs(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """``(dataset, model, digest)`` of each DNN and SNN of the rows (``ann_model_sha256``,
+    ``snn_model_sha256``; "" for rows measured before the table had them): the networks the
+    table describes (:mod:`robustsnn.records.networks`)."""
+    return [pair for r in rows for pair in (
+        (r["dataset"], r["ann_kind"], r.get("ann_model_sha256") or ""),
+        (r["dataset"], _snn_name(r), r.get("snn_model_sha256") or ""))]
+
+
 def networks(rows: Sequence[dict[str, Any]]) -> str:
-    """The ``Networks:`` line (:mod:`robustsnn.records.networks`) of the rows: each DNN and SNN
-    by its content digest (``ann_model_sha256``, ``snn_model_sha256``; "not recorded" for rows
-    measured before the table had them)."""
+    """The ``Networks:`` line of the rows (:func:`network_pairs`)."""
     from ..records.networks import networks_line
 
-    return networks_line([pair for r in rows for pair in (
-        (r["dataset"], r["ann_kind"], r.get("ann_model_sha256") or ""),
-        (r["dataset"], _snn_name(r), r.get("snn_model_sha256") or ""))])
+    return networks_line(network_pairs(rows))
 
 
 def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
