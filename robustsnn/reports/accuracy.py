@@ -316,9 +316,9 @@ def _networks(cells: Sequence[Cell], gone: set[tuple[str, str]]) -> str:
     legacy = sum(bool(not c.model_sha256 and c.legacy_sha256) for c in measured)
     none = len(measured) - content - legacy
     lost = sum((c.spec.label, c.dataset) in gone for c in measured)
-    return (f"Networks: per cell under \"Networks per cell\" below: {content} cells by content digest, "
-            f"{legacy} by legacy file digest, {none} not recorded; the checkpoints of {lost} are no longer "
-            "available (gone).")
+    return (f"Networks: per cell under \"Networks per cell\" below: {content} cell{'s' * (content != 1)} by "
+            f"content digest, {legacy} by legacy file digest, {none} not recorded; the checkpoints of {lost} "
+            f"{'are' if lost != 1 else 'is'} no longer available (gone).")
 
 
 def render_markdown(cells: Sequence[Cell], datasets: Sequence[str], title: str,
