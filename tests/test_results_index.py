@@ -39,7 +39,6 @@ def test_every_table_file_in_results_is_listed_once():
               and p.relative_to(RESULTS).parts[0] not in {"attacks", "benchmark", "site"}}
     assert tables - {"README.md"} <= set(listed)
     assert {"paper/table2.md", "paper/accuracy.md", "adaptive/adaptive.md", "leaderboard.md"} <= set(listed)
-    assert not index.campaigns_without_a_table(RESULTS)
 
 
 def _argv(command: str) -> list[str]:

@@ -19,7 +19,6 @@ named by ``--check`` and the test.
 from __future__ import annotations
 
 import csv
-import glob
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -244,7 +243,7 @@ def entries() -> list[Entry]:
 def _campaign_folders(root: Path, entry: Entry) -> list[Path]:
     folders = []
     for pattern in entry.campaigns:
-        found = sorted(Path(p) for p in glob.glob(str(root / ATTACKS_DIR / pattern)) if Path(p).is_dir())
+        found = sorted(p for p in (root / ATTACKS_DIR).glob(pattern) if p.is_dir())
         if not found:
             raise UserError(f"{entry.name}: no campaign folder {ATTACKS_DIR}/{pattern} under {root}")
         folders += found
