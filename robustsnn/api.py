@@ -317,14 +317,14 @@ def transfer(source_model: str, recipe: str, target_model: str, dataset: str | N
 def table(results: str | Path | Sequence[str | Path] | None = None,
           out: str | Path | None = None, recount: bool = False) -> list[dict[str, Any]]:
     """Aggregate run records (``robustsnn table``): the rows, also written to ``out``
-    (CSV, unrounded; default ``$ROBUSTSNN_RESULTS/table2.csv``) and beside it as ``.md``.
+    (CSV, unrounded; default ``$ROBUSTSNN_RESULTS/paper/table2.csv``) and beside it as ``.md``.
     ``results``: one folder or several, searched recursively (default
     ``$ROBUSTSNN_RESULTS/attacks``). ``recount``: recover the unattackable examples of
     logs from before the candidate counts (analysis/recount.py; no model is queried)."""
     from .analysis.table import write_table
-    from .paths import results_dir
+    from .paths import TABLE2_CSV, results_dir
 
-    out = Path(out) if out else results_dir() / "table2.csv"
+    out = Path(out) if out else results_dir() / TABLE2_CSV
     return write_table(_folders(results), out, out.with_suffix(".md"), recount)
 
 
@@ -341,11 +341,11 @@ def worst_case_table(results: str | Path | Sequence[str | Path] | None = None,
     """The adaptive-evaluation tables (``robustsnn table --worst-case``): worst-case robust
     accuracy per deployed model, the k-curve, transfer rates and matched-subset success
     rates, computed from the run records under ``results``; written to ``out`` (default
-    ``$ROBUSTSNN_RESULTS/adaptive.csv``), its siblings and ``.md``. Returns the tables."""
+    ``$ROBUSTSNN_RESULTS/adaptive/adaptive.csv``), its siblings and ``.md``. Returns the tables."""
     from .analysis.adaptive import write_adaptive
-    from .paths import results_dir
+    from .paths import ADAPTIVE_CSV, results_dir
 
-    return write_adaptive(_folders(results), Path(out) if out else results_dir() / "adaptive.csv")
+    return write_adaptive(_folders(results), Path(out) if out else results_dir() / ADAPTIVE_CSV)
 
 
 def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str | Path | None = None,

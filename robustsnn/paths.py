@@ -55,6 +55,20 @@ def results_dir() -> Path:
     return _from_env(RESULTS_ENV, "results")
 
 
+# Where the derived tables lie under the results root, grouped by what produced them
+# (results/README.md, written by `robustsnn report index`, lists every one). The writers'
+# defaults and the readers (the site) take their paths from here.
+PAPER_DIR = "paper"  # the paper's tables: Table 2, Table 1 (accuracy), Table 3, Table 5 (energy)
+TABLE2_CSV = f"{PAPER_DIR}/table2.csv"  # robustsnn table
+ACCURACY_CSV = f"{PAPER_DIR}/accuracy.csv"  # robustsnn report accuracy (accuracy_rwe.csv with --rwe)
+ENERGY_CSV = f"{PAPER_DIR}/energy.csv"  # robustsnn energy
+ADAPTIVE_CSV = "adaptive/adaptive.csv"  # robustsnn table --worst-case
+SWEEPS_DIR = "sweeps"  # robustsnn sweep (and the attack sweeps' table)
+LEADERBOARD_CSV = "leaderboard.csv"  # robustsnn leaderboard
+ATTACKS_DIR = "attacks"  # run records and logs of the campaigns
+BENCHMARK_DIR = "benchmark"  # run records, logs and cards of the standard evaluation
+
+
 def cache_dir() -> Path:
     """Derived, rebuildable artefacts (trained word2vec, counter-fitted vectors...)."""
     return runs_dir() / "cache"

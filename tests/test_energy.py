@@ -220,7 +220,7 @@ def test_energy_cli_writes_the_spikformer_table(tiny_net, tiny_spikformer_run, t
     md = (tmp_path / "res" / "energy-spikformer.md").read_text()
     assert "| sst2" in md and "12 / 10" in md and "block0.kv" in md and "Table 5" not in md
     assert "spikformer" in capsys.readouterr().out
-    # Only a spikformer: --out is its table; none given: results/energy-spikformer.csv.
+    # Only a spikformer: --out is its table; none given: results/paper/energy-spikformer.csv.
     own = tmp_path / "own.csv"
     assert main(["energy", str(tailored), str(spikformer), "--out", str(own), "--time-steps", "2",
                  "--mac-pj", "5", "--ac-pj", "1"]) == 0
@@ -232,7 +232,7 @@ def test_energy_cli_writes_the_spikformer_table(tiny_net, tiny_spikformer_run, t
     assert main(["energy", str(tailored), str(spikformer)]) == 0
     from robustsnn.paths import results_dir
 
-    assert (results_dir() / "energy-spikformer.csv").is_file() and not (results_dir() / "energy.csv").exists()
+    assert (results_dir() / "paper" / "energy-spikformer.csv").is_file() and not (results_dir() / "paper" / "energy.csv").exists()
     capsys.readouterr()
     assert main(["energy", str(spikformer)]) == 2
     assert "no TextCNN" in capsys.readouterr().err

@@ -193,3 +193,37 @@ def test_report_errors(tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_each_cell_says_which_network_it_describes(runs, tmp_path):
+    """Measured cells carry their checkpoint's content digest; cells kept from a report written
+    before content digests keep its legacy file digest (checkpoint_sha256) or none, and the
+    Markdown says per cell which network, marking those whose checkpoint is gone."""
+    from robustsnn.models.checkpoint import model_digest
+
+    out = tmp_path / "results"
+    argv = ["report", "accuracy", "--datasets", "sst2", "--runs", str(runs), "--out-dir", str(out), "--draws", "1"]
+    assert main(argv) == 0
+    # An older report's MR column, as it stored digests then: the file's sha256 in checkpoint_sha256.
+    frame = pd.read_csv(out / "accuracy.csv", dtype=str, keep_default_na=False)
+    old = frame.assign(dataset="mr", checkpoint=frame["checkpoint"].str.replace("sst2/", "mr/"),
+                       checkpoint_sha256=["f" * 64 if i == 0 else "" for i in range(len(frame))])
+    pd.concat([old.drop(columns=["model_sha256"]), frame.drop(columns=["model_sha256"])]).to_csv(
+        out / "accuracy.csv", index=False)
+    assert main([*argv, "--update"]) == 0
+
+    table = pd.read_csv(out / "accuracy.csv", dtype=str, keep_default_na=False).set_index(["dataset", "row"])
+    digest = model_digest(runs / "sst2" / "tailored" / "best.pt")
+    assert table.loc[("sst2", "Tailored TextCNN"), "model_sha256"] == digest
+    assert table.loc[("mr", "Original TextCNN"), "checkpoint_sha256"] == "f" * 64
+    assert table.loc[("mr", "Original TextCNN"), "model_sha256"] == ""
+    md = (out / "accuracy.md").read_text()
+    # SST-2: three cells measured; MR: the same three kept, one by a legacy digest, all gone.
+    assert md.splitlines()[2] == ("Networks: per cell under \"Networks per cell\" below: 3 cells by content "
+                                  "digest, 1 by legacy file digest, 2 not recorded; the checkpoints of 3 "
+                                  "are no longer available (gone).")
+    section = md[md.index("## Networks per cell"):]
+    tailored = next(line for line in section.splitlines() if line.startswith("| Tailored TextCNN"))
+    assert "not recorded (gone)" in tailored and digest[:12] in tailored  # MR kept, SST-2 measured
+    original = next(line for line in section.splitlines() if line.startswith("| Original TextCNN"))
+    assert "file-" + "f" * 12 + " (gone)" in original

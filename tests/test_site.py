@@ -92,12 +92,13 @@ def results(tmp_path: Path) -> Path:
                {0: _det("failed"), 1: _det("successful"), 2: _det("failed")}, sha=MR_SHA, rate=0.1)
     _write_run(attacks, "m2", "mr", "textcnn", "pwws", "none",
                {0: _det("successful"), 1: _det("successful"), 2: _det("failed")}, sha=MR_SHA, rate=0.2)
-    (root / "accuracy.csv").write_text(
+    (root / "paper").mkdir()
+    (root / "paper" / "accuracy.csv").write_text(
         "table,row,dataset,mean,std,deterministic,time_steps,checkpoint,model_sha256,status,note\n"
         "table1,Original TextCNN,sst2,0.8,0,True,,sst2/textcnn/best.pt,,ok,\n"
         f"table1,Conv SNN FT,sst2,0.81,0.004,False,50,{SNN_CKPT},{SNN_SHA},ok,\n"
         "table1,Conv SNN FT,mr,,,,,,,missing,missing mr/snn-finetuned-none/best.pt\n", encoding="utf-8")
-    (root / "energy.csv").write_text(
+    (root / "paper" / "energy.csv").write_text(
         "dataset,ann_kind,ann_accuracy,ann_energy_pj,snn_accuracy,snn_accuracy_std,time_steps,snn_energy_pj,"
         "energy_reduction,ann_checkpoint,snn_checkpoint\n"
         f"sst2,tailored,0.8,6000000,0.81,0.004,50,20000000,0.3,sst2/tailored/best.pt,{SNN_CKPT}\n",

@@ -1,4 +1,4 @@
-"""``robustsnn table``: aggregate attack run records into ``results/table2.csv`` and a
+"""``robustsnn table``: aggregate attack run records into ``results/paper/table2.csv`` and a
 markdown table. Metrics are recomputed from each per-example log by
 :mod:`.metrics` (the one place they are computed); floats are stored unrounded.
 
@@ -7,6 +7,11 @@ counts behind it (``<rate>_ci_low`` / ``<rate>_ci_high``, :data:`INTERVAL_COLUMN
 over N, Boa over N, Suc over S + F, Boa_a / Suc_a over the attackable examples, and the
 R-draw verdict's Cln / Boa over N, Suc over the verdict-correct clean texts, holds over
 the single-draw successes. A rate over no examples has no interval (empty cells).
+
+Each row names the network it attacked (``model_sha256``: the record's
+:attr:`~robustsnn.records.record.RunRecord.model_key`, a content digest, or ``file-`` and a
+legacy file digest, or empty for records from before digests), and the Markdown says under
+its title which networks the table describes (:mod:`robustsnn.records.networks`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..records.find import find_records
 from ..records.log import final_verdict, parse_bool, read_log
 from ..records.metrics import FAILED_TYPES, unattacked
 from ..records.metrics import percent as _pct
+from ..records.networks import networks_line
 from ..records.record import RunRecord
 from ..stats import wilson_interval
 from .compare import ROBUST_BY_INDEX, VERDICT_ROBUST_BY_INDEX, render_comparison
@@ -41,7 +47,7 @@ COLUMNS = [
     "verdict_draws", "verdict_n", "verdict_left_out", "verdict_clean_accuracy", "verdict_accuracy_under_attack",
     "verdict_attack_success_rate", "verdict_attack_holds",
     "complete", "max_modification_rate", "candidates", "similarity", "query_budget", "query_cache",
-    "encoder", "embedding", "checkpoint", "git", "date",
+    "encoder", "embedding", "checkpoint", "model_sha256", "git", "date",
     *(f"{rate}_ci_{end}" for rate in RATES_WITH_INTERVALS for end in ("low", "high")),
 ]
 INTERVAL_COLUMNS = [c for c in COLUMNS if "_ci_" in c]
@@ -142,7 +148,7 @@ def _row(record: RunRecord, recounter: Any = None) -> dict[str, Any]:
         "query_budget": threat.get("query_budget"),
         "query_cache": record.query_cache,
         "encoder": attack.get("sentence_encoder"), "embedding": attack.get("embedding"),
-        "checkpoint": record.model.get("checkpoint"), "git": record.get("git"),
+        "checkpoint": record.model.get("checkpoint"), "model_sha256": record.model_key, "git": record.get("git"),
         "date": record.get("date"),
         **_intervals(m, v),
         # Not CSV columns: each example's outcome for the paired comparisons (analysis/compare.py).
@@ -226,6 +232,7 @@ def write_table(results: Path | Sequence[Path], out_csv: Path, out_md: Path | No
                   f"{out_csv.name}.\n")
         title = "Attack results (Table 2)" if out_csv.stem == "table2" else f"Attack results: {out_csv.stem}"
         comparison = render_comparison(rows)
-        atomic_write_text(out_md, f"# {title}\n\n" + legend + "\n" + render_markdown(rows) + "\n"
+        networks = networks_line((r["dataset"], r["model"], r["model_sha256"]) for r in rows)
+        atomic_write_text(out_md, f"# {title}\n\n{networks}\n\n" + legend + "\n" + render_markdown(rows) + "\n"
                           + ("\n" + comparison if comparison else ""))
     return rows

@@ -272,6 +272,7 @@ class MatchedRate:
     form: str
     n: int
     attack_success_rate: float
+    checkpoint: str = ""  # the run's network (Run.checkpoint)
 
 
 def matched_success_rates(runs: Sequence[Run], dataset: str,
@@ -288,5 +289,5 @@ def matched_success_rates(runs: Sequence[Run], dataset: str,
     for run in sorted(on, key=lambda r: (r.model, r.form, r.name)):
         broken = sum(not run.examples[i].final_correct for i in subset)
         rates.append(MatchedRate(dataset, run.name, run.model, run.form, len(subset),
-                                 broken / len(subset) if subset else math.nan))
+                                 broken / len(subset) if subset else math.nan, run.checkpoint))
     return rates

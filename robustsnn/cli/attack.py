@@ -52,11 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(func=cmd_transfer)
 
-    p = sub.add_parser("table", help="aggregate attack run records into results/table2.csv and .md")
+    p = sub.add_parser("table", help="aggregate attack run records into results/paper/table2.csv and .md")
     p.add_argument("--results", type=Path, nargs="+", default=None,
                    help="folders of run records, searched recursively (default: $ROBUSTSNN_RESULTS/attacks)")
     p.add_argument("--out", type=Path, default=None,
-                   help="CSV to write (default: $ROBUSTSNN_RESULTS/table2.csv, or adaptive.csv with --worst-case)")
+                   help="CSV to write (default: $ROBUSTSNN_RESULTS/paper/table2.csv, or adaptive/adaptive.csv "
+                        "with --worst-case)")
     p.add_argument("--worst-case", action="store_true",
                    help="the adaptive-evaluation tables instead: worst-case robust accuracy per model over "
                         "every attack in the results, success rate against draws per query, transfer rates, "
@@ -215,7 +216,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     from ..analysis.table import render_markdown
     from ..api import table
-    from ..paths import results_dir
+    from ..paths import ADAPTIVE_CSV, TABLE2_CSV, results_dir
 
     if args.worst_case:
         from ..api import worst_case_table
@@ -225,12 +226,12 @@ def cmd_table(args: argparse.Namespace) -> int:
             raise UserError("--recount applies to the attack table; the --worst-case tables do not depend on "
                             "which failures were unattackable (run them apart)")
 
-        out = args.out or results_dir() / "adaptive.csv"
+        out = args.out or results_dir() / ADAPTIVE_CSV
         worst_case_table(args.results, out)
         print(out.with_suffix(".md").read_text(encoding="utf-8"))
         print(f"wrote {out.with_suffix('.md')} and its CSV tables beside it")
         return 0
-    out = args.out or results_dir() / "table2.csv"
+    out = args.out or results_dir() / TABLE2_CSV
     rows = table(args.results, out, recount=args.recount)
     print(render_markdown(rows))
     print(f"\nwrote {out} and {out.with_suffix('.md')} ({len(rows)} rows)")

@@ -52,11 +52,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from ..evaluation.leaderboard import write_leaderboard
     from ..evaluation.standard import get_evaluation
-    from ..paths import results_dir
+    from ..paths import BENCHMARK_DIR, LEADERBOARD_CSV, results_dir
 
     evaluation = get_evaluation(args.evaluation).name
-    cards = args.cards or results_dir() / "benchmark" / "cards" / evaluation
-    out = args.out or results_dir() / "leaderboard.csv"
+    cards = args.cards or results_dir() / BENCHMARK_DIR / "cards" / evaluation
+    out = args.out or results_dir() / LEADERBOARD_CSV
     ranked = write_leaderboard(cards, out, evaluation)
     print(f"wrote {out} and {out.with_suffix('.md')} ({len(ranked)} ranked models)")
     return 0

@@ -1,6 +1,8 @@
 """``robustsnn report accuracy``, ``robustsnn energy`` and ``robustsnn sweep``: the paper's
-tables and figures from checkpoints on disk (results go to ``$ROBUSTSNN_RESULTS``);
-``robustsnn report site``: the static leaderboard site from the attack run records."""
+tables and figures from checkpoints on disk (results go to ``$ROBUSTSNN_RESULTS/paper`` and
+``$ROBUSTSNN_RESULTS/sweeps``); ``robustsnn report site``: the static leaderboard site from
+the attack run records; ``robustsnn report index``: ``results/README.md``, the index of every
+derived table (:mod:`robustsnn.reports.index`)."""
 
 from __future__ import annotations
 
@@ -19,16 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     kinds = p.add_subparsers(dest="report", metavar="TABLE")
     kinds.required = True
     a = kinds.add_parser("accuracy", help="test accuracy of every Table 1 row (or Table 3 with --rwe) "
-                                          "-> results/accuracy.csv and .md")
+                                          "-> results/paper/accuracy.csv and .md")
     a.add_argument("--datasets", type=_datasets, default=None, metavar="A,B",
                    help="comma-separated datasets (default: all six, in the paper's order)")
     a.add_argument("--draws", type=int, default=None, metavar="R",
                    help="Poisson draws per SNN cell (default: each checkpoint's finetune.eval_draws)")
     a.add_argument("--runs", type=Path, default=None, help=f"runs root (default: {RUNS_VAR})")
-    a.add_argument("--out-dir", type=Path, default=None, help="where to write (default: $ROBUSTSNN_RESULTS)")
+    a.add_argument("--out-dir", type=Path, default=None,
+                   help="where to write (default: $ROBUSTSNN_RESULTS/paper)")
     a.add_argument("--rwe", action="store_true",
                    help=f"the random-word-embedding ablation (Table 3; run folders <dataset>/{RWE_PREFIX}*) "
-                        "-> accuracy_rwe.csv and .md")
+                        "-> results/paper/accuracy_rwe.csv and .md")
     a.add_argument("--update", action="store_true",
                    help="evaluate only --datasets and keep the other datasets' cells of the existing table, "
                         "each with the provenance it was measured with")
@@ -41,17 +44,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: $ROBUSTSNN_RESULTS/attacks)")
     s.add_argument("--root", type=Path, default=None, metavar="DIR",
                    help="the results folder: benchmark/cards/standard-v1 (the leaderboard), benchmark/ (the "
-                        "standard runs, always given run pages), accuracy.csv, energy.csv and sweeps/*.png, shown "
-                        "when present (default: $ROBUSTSNN_RESULTS)")
+                        "standard runs, always given run pages), paper/accuracy.csv, paper/energy.csv and "
+                        "sweeps/*.png, shown when present (default: $ROBUSTSNN_RESULTS)")
     s.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="where to write the site (default: $ROBUSTSNN_RESULTS/site)")
     s.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
                    help="also save a PNG of index.html as Chromium renders it (needs chromium and playwright)")
     s.set_defaults(func=cmd_report_site)
+    i = kinds.add_parser("index", help="the index of every derived table: what it shows, where it comes from, "
+                                       "the command that regenerates it, the networks it describes "
+                                       "-> results/README.md")
+    i.add_argument("--root", type=Path, default=None, metavar="DIR",
+                   help="the results folder (default: $ROBUSTSNN_RESULTS)")
+    i.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when README.md is not what the command would write")
+    i.set_defaults(func=cmd_report_index)
 
     p = sub.add_parser("energy", help="FLOPs of the TextCNN vs synaptic operations of the SNN, energy "
-                                      "(Table 5) -> results/energy.csv and .md; spiking transformers "
-                                      "-> results/energy-spikformer.csv and .md")
+                                      "(Table 5) -> results/paper/energy.csv and .md; spiking transformers "
+                                      "-> results/paper/energy-spikformer.csv and .md")
     p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT",
                    help="per dataset one textcnn or tailored checkpoint and one or more spiking ones (converted "
                         f"SNNs or spikformers), e.g. {example(TAILORED.relpath)} {example(FINETUNED.relpath)}")
@@ -64,9 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mac-pj", type=float, default=4.6, help="energy per float MAC in pJ (default 4.6)")
     p.add_argument("--ac-pj", type=float, default=0.9, help="energy per spike accumulate in pJ (default 0.9)")
     p.add_argument("--out", type=Path, default=None,
-                   help="CSV to write (default: $ROBUSTSNN_RESULTS/energy.csv); spikformer rows go to a table of "
-                        "their own, <out stem>-spikformer.csv beside it (to --out itself when no converted SNN "
-                        "is given; default $ROBUSTSNN_RESULTS/energy-spikformer.csv)")
+                   help="CSV to write (default: $ROBUSTSNN_RESULTS/paper/energy.csv); spikformer rows go to a "
+                        "table of their own, <out stem>-spikformer.csv beside it (to --out itself when no converted "
+                        "SNN is given; default $ROBUSTSNN_RESULTS/paper/energy-spikformer.csv)")
     p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("sweep", help="accuracy and spikes against T, threshold, beta or neurons per class "
@@ -120,13 +131,30 @@ def cmd_report_site(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_energy(args: argparse.Namespace) -> int:
+def cmd_report_index(args: argparse.Namespace) -> int:
+    import sys
+
     from ..paths import results_dir
+    from ..reports.index import write_index
+
+    path, current = write_index(args.root or results_dir(), check=args.check)
+    if args.check:
+        if not current:
+            print(f"robustsnn: {path} is not up to date; run robustsnn report index", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+    else:
+        print(f"{path} was up to date" if current else f"wrote {path}")
+    return 0
+
+
+def cmd_energy(args: argparse.Namespace) -> int:
+    from ..paths import ENERGY_CSV, results_dir
     from ..reports.energy import energy_table, split_rows, write_energy, write_spikformer_energy
 
     rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj, args.time_steps)
     converted, spikformer = split_rows(rows)
-    out = args.out or results_dir() / "energy.csv"
+    out = args.out or results_dir() / ENERGY_CSV
     if converted:
         write_energy(converted, out, out.with_suffix(".md"))
         print(f"wrote {out} and {out.with_suffix('.md')}")
@@ -140,13 +168,13 @@ def cmd_energy(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..errors import UserError
-    from ..paths import results_dir
+    from ..paths import SWEEPS_DIR, results_dir
     from ..reports.sweep import parse_values, sweep_constants, sweep_neurons_per_class, write_sweep
 
     values = parse_values(args.param, args.values)
     if args.draws < 1:
         raise UserError("--draws must be at least 1")
-    out_dir = args.out_dir or results_dir() / "sweeps"
+    out_dir = args.out_dir or results_dir() / SWEEPS_DIR
     if args.param == "neurons_per_class":
         if not args.retrain or args.config is None:
             raise UserError("neurons_per_class changes the network: give --config RECIPE and --retrain "

@@ -26,7 +26,7 @@ a new version (``standard-v2``), never an edit of this one.
   draws on the clean and on the final text of every attack.
 
 Why ``eot_draws = 20``: AutoAttack's choice for randomised defenses. The committed k-curve
-(``results/adaptive-k.md``: PWWS on 50 SST-2 sentences) has not flattened at 20 - the share
+(``results/adaptive/adaptive-k.md``: PWWS on 50 SST-2 sentences) has not flattened at 20 - the share
 of majorities fooled is 36.6% at k = 1, 53.7% at 5, 61.0% at 20 and 70.7% at 100 - so an
 EOT-20 worst case is an upper bound that more draws per query may lower; 100 draws per
 query cost five times as much and are out of reach on two cores today.

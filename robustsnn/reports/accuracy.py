@@ -35,6 +35,13 @@ test split (draw ``r`` seeded ``finetune.seed + r``; ``R`` = the checkpoint's
 dataset's cells from the existing CSV, each with the provenance (git, date, checkpoint)
 it was measured with: a column can be filled in when its last checkpoint finishes,
 without re-evaluating (or still having) the checkpoints behind the other columns.
+
+Which network each cell describes: ``model_sha256``, the content digest of the checkpoint it
+was measured on (:func:`robustsnn.models.checkpoint.model_sha256`, the digest attack records
+and model cards name); cells kept from reports written before content digests carry
+``checkpoint_sha256`` instead (the sha256 of the checkpoint *file*: a legacy file digest,
+another hash) or, older still, no digest. The Markdown says so per cell ("Networks per cell"),
+and marks the cells whose checkpoint is not under the runs root now.
 """
 
 from __future__ import annotations
@@ -126,6 +133,8 @@ class Cell:
     embedding_dim: int | None = None
     time_steps: int | None = None
     note: str | None = None  # set when the cell is empty
+    model_sha256: str = ""  # the measured network's content digest
+    legacy_sha256: str = ""  # kept from a report before content digests: the checkpoint file's sha256
 
 
 def _embedding_label(recipe: Any) -> str:
@@ -174,6 +183,7 @@ def evaluate_cell(spec: RowSpec, dataset: str, runs: Path, draws: int | None = N
     cell.n_examples = len(ids)
     cell.embedding_source = _embedding_label(loaded.recipe)
     cell.embedding_dim = int(loaded.model.embedding.embedding_dim)
+    cell.model_sha256 = model_digest(path)
     if loaded.kind == "snn":
         r = loaded.recipe.finetune.eval_draws if draws is None else draws
         acc = evaluate_snn(loaded.model, ids, labels, r, seed=loaded.recipe.finetune.seed)
@@ -205,7 +215,8 @@ def cell_from_record(record: dict[str, str], specs: Sequence[RowSpec]) -> Cell:
                 embedding_source=record["embedding_source"] or None,
                 embedding_dim=_opt(record["embedding_dim"], lambda v: int(float(v))),
                 time_steps=_opt(record["time_steps"], lambda v: int(float(v))),
-                note=record["note"] or None)
+                note=record["note"] or None, model_sha256=record.get("model_sha256") or "",
+                legacy_sha256=record.get("checkpoint_sha256") or "")
 
 
 def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]], list[Cell]]:
@@ -217,9 +228,10 @@ def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]
             records = list(csv.DictReader(fh))
     except (UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise UserError(f"{path}: not a table this report wrote ({exc}); rebuild it without --update") from None
-    # Tables written before the digest column keep it empty, and so do rows written before
-    # content digests (their checkpoint_sha256 column was the file's sha256, another hash).
-    missing = set(COLUMNS) - {"model_sha256"} - set(records[0]) if records else set()
+    # Tables written before the digest columns keep them empty. Rows written before content
+    # digests keep model_sha256 empty and their checkpoint_sha256 (the file's sha256, another
+    # hash: a legacy file digest, which the attack records of that time name too).
+    missing = set(COLUMNS) - set(DIGEST_COLUMNS) - set(records[0]) if records else set()
     if missing:
         raise UserError(f"{path}: lacks column(s) {', '.join(sorted(missing))}; rebuild it without --update")
     records = [{c: r.get(c) or "" for c in COLUMNS} for r in records]
@@ -232,9 +244,12 @@ def read_kept(path: Path, specs: Sequence[RowSpec]) -> tuple[list[dict[str, str]
 COLUMNS = [
     "table", "row", "dataset", "mean", "std", "deterministic", "n_draws", "n_runs", "per_draw",
     "n_examples", "split", "time_steps", "embedding_source", "embedding_dim", "checkpoint", "model_sha256",
-    "status",
+    "checkpoint_sha256", "status",
     "note", "git", "date", "robustsnn", "versions", "machine", "command",
 ]
+# model_sha256: the content digest of a measured cell's checkpoint; checkpoint_sha256: only in
+# cells kept from reports written before content digests (the checkpoint file's sha256).
+DIGEST_COLUMNS = ("model_sha256", "checkpoint_sha256")
 
 
 def cell_status(cell: Cell) -> str:
@@ -254,7 +269,7 @@ def cell_record(cell: Cell, table: str, prov: dict[str, Any]) -> dict[str, Any]:
         "per_draw": json.dumps(list(cell.per_draw)) if ok else "", "n_examples": cell.n_examples,
         "split": "test", "time_steps": cell.time_steps, "embedding_source": cell.embedding_source,
         "embedding_dim": cell.embedding_dim, "checkpoint": portable_path(cell.checkpoint),
-        "model_sha256": model_digest(cell.checkpoint) if Path(cell.checkpoint).is_file() else "",
+        "model_sha256": cell.model_sha256, "checkpoint_sha256": cell.legacy_sha256,
         "status": cell_status(cell),
         "note": cell.note or "", "git": prov["git"], "date": prov["date"], "robustsnn": prov["robustsnn"],
         "versions": json.dumps(prov["versions"]), "machine": json.dumps(prov["machine"]),
@@ -271,11 +286,50 @@ def format_cell(cell: Cell) -> str:
     return f"{100 * cell.mean:.2f} ± {100 * (cell.std or 0.0):.2f}"
 
 
+def network_cell(cell: Cell, gone: bool = False) -> str:
+    """Which network a cell describes, as "Networks per cell" shows it: the first 12 hex digits
+    of its content digest; ``file-`` and 12 of a legacy file digest; ``not recorded``; and
+    `` (gone)`` when its checkpoint is not under the runs root now."""
+    from ..records.networks import DIGITS, NOT_RECORDED
+
+    if cell.mean is None:
+        return ""
+    shown = (cell.model_sha256[:DIGITS] if cell.model_sha256
+             else f"file-{cell.legacy_sha256[:DIGITS]}" if cell.legacy_sha256 else NOT_RECORDED)
+    return shown + (" (gone)" if gone else "")
+
+
+def network_pairs(records: Sequence[dict[str, str]]) -> list[tuple[str, str, str]]:
+    """``(dataset, row, key)`` of each measured cell of a table this report wrote (its CSV rows):
+    the networks it describes, keyed as :mod:`robustsnn.records.networks` says (content digest,
+    else ``file-`` and the legacy file digest, else "")."""
+    from ..records.networks import key_of
+
+    return [(r["dataset"], r["row"], key_of(r.get("model_sha256"), r.get("checkpoint_sha256")))
+            for r in records if r.get("status") == "ok"]
+
+
+def _networks(cells: Sequence[Cell], gone: set[tuple[str, str]]) -> str:
+    """The line under the title: how many measured cells name their network, and how."""
+    measured = [c for c in cells if c.mean is not None]
+    content = sum(bool(c.model_sha256) for c in measured)
+    legacy = sum(bool(not c.model_sha256 and c.legacy_sha256) for c in measured)
+    none = len(measured) - content - legacy
+    lost = sum((c.spec.label, c.dataset) in gone for c in measured)
+    return (f"Networks: per cell under \"Networks per cell\" below: {content} cell{'s' * (content != 1)} by "
+            f"content digest, {legacy} by legacy file digest, {none} not recorded; the checkpoints of {lost} "
+            f"{'are' if lost != 1 else 'is'} no longer available (gone).")
+
+
 def render_markdown(cells: Sequence[Cell], datasets: Sequence[str], title: str,
                     prov: dict[str, Any], csv_name: str, kept: Sequence[dict[str, str]] = (),
-                    evaluated: Sequence[str] | None = None) -> str:
+                    evaluated: Sequence[str] | None = None, gone: set[tuple[str, str]] | None = None,
+                    fresh: Sequence[str] | None = None) -> str:
+    """``gone``: the (row, dataset) cells whose checkpoint is not under the runs root now;
+    ``fresh``: the datasets with a cell measured by this run (default: ``evaluated``)."""
     from tabulate import tabulate
 
+    gone = set(gone or ())
     rows: dict[str, dict[str, Cell]] = {}
     for c in cells:
         rows.setdefault(c.spec.label, {})[c.dataset] = c
@@ -296,14 +350,33 @@ def render_markdown(cells: Sequence[Cell], datasets: Sequence[str], title: str,
         "checkpoint (seed-to-seed spread is not included). Empty cell: no checkpoint (see notes). "
         f"Unrounded values, checkpoints and per-draw accuracies in {csv_name}.")
     notes = [f"- {c.spec.label}, {c.dataset}: {c.note}" for c in cells if c.note]
-    text = [f"# {title}", "", legend, "", tabulate(body, headers=headers, tablefmt="github"), ""]
+    text = [f"# {title}", "", _networks(cells, gone), "", legend, "",
+            tabulate(body, headers=headers, tablefmt="github"), ""]
     if notes:
         text += ["Notes:", "", *notes, ""]
+    networks = [[label, *(network_cell(by_ds[d], (label, d) in gone) if d in by_ds else "" for d in datasets)]
+                for label, by_ds in rows.items()]
+    text += ["## Networks per cell", "",
+             "The network each cell was measured on: the first 12 hex digits of its checkpoint's content "
+             f"digest (`model_sha256` in {csv_name}; the digest that attack records and model cards name); "
+             "`file-` and 12 hex digits: only the sha256 of the checkpoint *file* was recorded "
+             "(`checkpoint_sha256`, a legacy file digest: another hash, which attack records of that time "
+             "name too); `not recorded`: measured before this table recorded a digest, so which network the "
+             "cell describes cannot be told. (gone): the checkpoint is not under the runs root now; the "
+             "cell is kept from the report that measured it (`--update`).", "",
+             tabulate(networks, headers=headers, tablefmt="github"), ""]
     kept_datasets = {r["dataset"] for r in kept}
     evaluated = set(evaluated if evaluated is not None else [d for d in datasets if d not in kept_datasets])
-    fresh = [DATASET_TITLES.get(d, d) for d in datasets if d in evaluated]
-    text += [f"Generated by `robustsnn report accuracy` at git {prov['git']} on {prov['date']} "
-             f"(robustsnn {prov['robustsnn']})" + (f" for {', '.join(fresh)}." if kept else ".")]
+    fresh_titles = [DATASET_TITLES.get(d, d) for d in datasets if d in set(fresh if fresh is not None else evaluated)]
+    generated = (f"Generated by `robustsnn report accuracy` at git {prov['git']} on {prov['date']} "
+                 f"(robustsnn {prov['robustsnn']})")
+    if not kept:
+        generated += "."
+    elif fresh_titles:
+        generated += f" for {', '.join(fresh_titles)}."
+    else:
+        generated += ": no cell measured anew (no checkpoint found); every cell kept as below."
+    text += [generated]
     runs: dict[tuple[str, str], list[str]] = {}
     for r in kept:
         names = runs.setdefault((r["git"], r["date"]), [])
@@ -332,7 +405,7 @@ def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = N
 
     from ..data.registry import get_dataset_spec
     from ..io_utils import atomic_write_text
-    from ..paths import results_dir, runs_dir
+    from ..paths import PAPER_DIR, results_dir, runs_dir
     from ..provenance import provenance
 
     if draws is not None and draws < 1:
@@ -343,7 +416,7 @@ def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = N
     runs = Path(runs) if runs else runs_dir()
     if not runs.is_dir():
         raise UserError(f"runs folder not found: {runs}")
-    out_dir = Path(out_dir) if out_dir else results_dir()
+    out_dir = Path(out_dir) if out_dir else results_dir() / PAPER_DIR
     specs, table, title = ((TABLE3, "table3-rwe", "Test accuracy, random word embeddings (Table 3)")
                            if rwe else (TABLE1, "table1", "Test accuracy (Table 1)"))
     stem = "accuracy_rwe" if rwe else "accuracy"
@@ -378,12 +451,15 @@ def accuracy_report(datasets: Sequence[str] | None = None, runs: Path | None = N
                    key=lambda rc: (order[rc[1].spec.label], _dataset_rank(rc[1].dataset)))
     records, every = [r for r, _ in pairs], [c for _, c in pairs]
     shown = sorted({c.dataset for c in every}, key=_dataset_rank)
+    # A kept cell's checkpoint (as the table names it, under the runs root) may be gone now.
+    gone = {(r["row"], r["dataset"]) for r in kept if not (runs / r["checkpoint"]).is_file()}
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
     atomic_write_text(out_dir / f"{stem}.csv", text.getvalue())
     atomic_write_text(out_dir / f"{stem}.md",
-                      render_markdown(every, shown, title, prov, f"{stem}.csv", kept, datasets))
+                      render_markdown(every, shown, title, prov, f"{stem}.csv", kept, datasets, gone,
+                                      sorted({c.dataset for c in cells}, key=_dataset_rank)))
     log(f"wrote {out_dir / (stem + '.csv')} and {out_dir / (stem + '.md')}")
     return cells

@@ -4,7 +4,7 @@ Everything on the site comes from files already in the results: the model cards 
 standard evaluation (``<root>/benchmark/cards/standard-v1/*.json``, written by ``robustsnn
 benchmark``), the run records (``*.json`` beside each attack log,
 :func:`~robustsnn.records.find.find_records`) and their per-example logs, plus, when present
-in the results root, ``accuracy.csv`` (Table 1), ``energy.csv`` (Table 5) and
+in the results root, ``paper/accuracy.csv`` (Table 1), ``paper/energy.csv`` (Table 5) and
 ``sweeps/*.png``. Nothing is evaluated or attacked here. Pages:
 
 * ``index.html`` - the leaderboard: per dataset, the full ``standard-v1`` cards ranked by
@@ -57,6 +57,7 @@ from ..errors import UserError
 from ..io_utils import atomic_write, atomic_write_text
 from ..noise import NONE as NOISE_NONE
 from ..noise import simulations_per_query
+from ..paths import ACCURACY_CSV, BENCHMARK_DIR, ENERGY_CSV, SWEEPS_DIR
 from ..records.record import short_key
 from .site_browser import browser_problem, find_browser, screenshot
 from .site_pages import (
@@ -178,15 +179,15 @@ def _checkpoint_facts(accuracy: list[dict[str, str]], energy: list[dict[str, str
             continue
         if sha and row.get("model_sha256") and row["model_sha256"] != sha:
             continue
-        steps, source = int(_number(row["time_steps"]) or 0), "accuracy.csv"
+        steps, source = int(_number(row["time_steps"]) or 0), ACCURACY_CSV
         break
     joules, origin = None, ""
     for row in energy:
         for column, value in (("ann_checkpoint", "ann_energy_pj"), ("snn_checkpoint", "snn_energy_pj")):
             if row.get(column) == path and joules is None:
-                joules, origin = _number(row.get(value)), f"energy.csv ({column})"
+                joules, origin = _number(row.get(value)), f"{ENERGY_CSV} ({column})"
                 if column == "snn_checkpoint" and steps is None and _number(row.get("time_steps")):
-                    steps, source = int(_number(row["time_steps"]) or 0), "energy.csv"
+                    steps, source = int(_number(row["time_steps"]) or 0), ENERGY_CSV
     return _Facts(steps, source, joules, origin if joules is not None else "")
 
 
@@ -304,8 +305,8 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
     """Build the site from the run records under ``results`` (one folder or several: the
     experiments) and the results root ``root`` into ``out``. ``root`` (default
     ``$ROBUSTSNN_RESULTS``) holds the cards of ``evaluation`` and their runs
-    (``benchmark/``, always scanned when present), ``accuracy.csv``, ``energy.csv`` and
-    ``sweeps/*.png``; missing ones are left out. Returns a summary: ``pages`` (HTML pages),
+    (``benchmark/``, always scanned when present), ``paper/accuracy.csv``, ``paper/energy.csv``
+    and ``sweeps/*.png``; missing ones are left out. Returns a summary: ``pages`` (HTML pages),
     ``files``, ``runs``, ``models`` (pooled experiment cards), ``cards`` and ``ranked``
     (standard cards, and those ranked), ``plots``."""
     from ..paths import results_dir
@@ -318,14 +319,14 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; --out needs a folder")
     root = Path(root) if root is not None else results_dir()
-    benchmark = root / "benchmark"
+    benchmark = root / BENCHMARK_DIR
     entries = _gather(folders + ([benchmark] if _has_records(benchmark) else []))
     for e in entries:  # found under the benchmark folder, however it was reached
         e.standard = benchmark.resolve() in e.record.path.resolve().parents
     experiments = [e for e in entries if not e.standard]
     standard = gather_cards(root, evaluation)  # an unreadable card: UserError
     link_runs(standard, entries, root)
-    accuracy, energy = _read_csv(root / "accuracy.csv"), _read_csv(root / "energy.csv")
+    accuracy, energy = _read_csv(root / ACCURACY_CSV), _read_csv(root / ENERGY_CSV)
     from ..records.log import read_log
 
     written: list[str] = []
@@ -336,7 +337,7 @@ def build_site(results: Path | Sequence[Path], out: Path, root: Path | None = No
     knob_figures = _knob_plots(experiments, out)
     written += [f["path"] for f in [*k_figures, *knob_figures]]
     sweeps = []
-    for png in sorted((root / "sweeps").glob("*.png")) if (root / "sweeps").is_dir() else []:
+    for png in sorted((root / SWEEPS_DIR).glob("*.png")) if (root / SWEEPS_DIR).is_dir() else []:
         rel = f"sweeps/{_component(png.name)}"
         atomic_write(out / rel, lambda tmp, src=png: shutil.copyfile(src, tmp))
         sweeps.append(rel)

@@ -341,7 +341,7 @@ def _pooled_table(dataset: str, cards: list[tuple[str, dict[str, Any]]]) -> str:
     headers.append(("passes / query", "forward passes per query: draws per query x T time steps (x copies for "
                                       "SAFER); TextCNN 1"))
     if has_energy:
-        headers.append(("energy / inference (µJ)", "energy.csv, one forward pass"))
+        headers.append(("energy / inference (µJ)", "paper/energy.csv, one forward pass"))
 
     def strongest(runs: list[dict[str, Any]]) -> str:
         if not runs:
@@ -465,7 +465,7 @@ def _table2(entries: Sequence[_Entry]) -> str:
 
 
 def _accuracy_tables(rows: list[dict[str, str]]) -> str:
-    """Table 1 (and any other table in accuracy.csv) as the paper prints it."""
+    """Table 1 (and any other table in paper/accuracy.csv) as the paper prints it."""
     parts = []
     for table in sorted({r.get("table", "") for r in rows}):
         members = [r for r in rows if r.get("table", "") == table]
@@ -489,8 +489,8 @@ def _accuracy_tables(rows: list[dict[str, str]]) -> str:
         heads = [("method", "")] + [(_dataset_title(d), "") for d in datasets]
         title = "Table 1: test accuracy" if table == "table1" else f"Test accuracy ({table})"
         parts.append(f"<h3>{_e(title)}</h3>"
-                     '<p class="note">In %, from accuracy.csv. ANN rows are deterministic (det.); SNN rows: mean ± '
-                     "std over Poisson draws. Empty: no checkpoint (hover for the note).</p>"
+                     '<p class="note">In %, from paper/accuracy.csv. ANN rows are deterministic (det.); SNN rows: '
+                     "mean ± std over Poisson draws. Empty: no checkpoint (hover for the note).</p>"
                      f'<div class="scroll"><table class="sortable compact" id="accuracy-{_e(_component(table))}">'
                      + _thead(heads) + "<tbody>" + "\n".join(body) + "</tbody></table></div>")
     return "\n".join(parts)
@@ -516,7 +516,7 @@ def _energy_table(rows: list[dict[str, str]]) -> str:
             _td("-" if red is None else f"{red:.2f}x", red, cls="num"),
         ]
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return ('<p class="note">From energy.csv (Table 5): FLOPs x pJ per MAC for the TextCNN, synaptic operations '
+    return ('<p class="note">From paper/energy.csv (Table 5): FLOPs x pJ per MAC for the TextCNN, synaptic operations '
             "x pJ per accumulate for the SNN, per example.</p>"
             '<div class="scroll"><table class="sortable compact" id="energy">' + _thead(headers) + "<tbody>"
             + "\n".join(body) + "</tbody></table></div>")
