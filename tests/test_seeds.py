@@ -318,3 +318,18 @@ def test_another_checkpoint_of_a_surrogate_model_gets_no_clashing_cells(seed_mod
     keys = [(s.campaign.campaign.name, s.cell.key) for s in steps]
     assert len(keys) == len(set(keys))
     assert {s.cell.model for s in steps if not s.on_target} == {"tailored"}
+
+
+def test_report_seeds_from_the_command_line(tiny_data, tmp_path, monkeypatch, capsys):
+    from robustsnn.cli import main
+    from robustsnn.evaluation import standard
+
+    monkeypatch.setitem(standard.EVALUATIONS, EVALUATION.name, EVALUATION)
+    assert main(["report", "seeds", "--results", str(tmp_path), "--evaluation", EVALUATION.name]) == 2
+    assert "no model cards under" in capsys.readouterr().err  # nothing evaluated yet: one line
+    write_toy_cards(tmp_path, tmp_path / "runs" / "sst2", seeds=(0, 2))
+    assert main(["report", "seeds", "--results", str(tmp_path), "--evaluation", EVALUATION.name]) == 0
+    assert f"wrote {tmp_path / 'seeds.csv'} and {tmp_path / 'seeds.md'} (2 training seeds: 0, 2)" in (
+        capsys.readouterr().out)
+    rows = _rows(tmp_path / "seeds.csv")
+    assert rows[("comparison", "snn-direct - tailored", "all")]["seeds"] == "0,2"
