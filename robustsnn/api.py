@@ -355,7 +355,8 @@ def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str |
     RobustBench's ``benchmark()``): every attack of ``evaluation`` against the model as
     deployed, its worst case with a 95% interval and flags; returns the model card (also
     written under ``<results>/benchmark/cards/``). See :func:`robustsnn.evaluation.run.benchmark`
-    for the other arguments (``executor``, ``workers``, ``resources``, ``log``)."""
+    for the other arguments (``seed``: another training seed's checkpoints, ``executor``,
+    ``workers``, ``resources``, ``log``)."""
     from .evaluation.run import benchmark as run_benchmark
 
     return run_benchmark(model, dataset, defense=defense, checkpoint=checkpoint, noise=noise, evaluation=evaluation,

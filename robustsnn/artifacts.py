@@ -19,7 +19,14 @@ ablation of Table 3, same commands with ``--set embedding.source=random`` and ``
 * ``-<defense>`` suffixed (``textcnn-a2t/``, ``snn/converted-none-a2t.pt``,
   ``snn-finetuned-none-a2t/``): the same chain under a training-time defense (A2T
   adversarial training of the TextCNNs, ``robustsnn train --defense a2t``; the SNN is
-  its A2T-trained parent converted and fine-tuned as usual).
+  its A2T-trained parent converted and fine-tuned as usual);
+* ``seed-<n>/`` (``seed-1/textcnn/best.pt``, ``seed-1/snn/converted-none.pt``,
+  ``seed-1/snn-finetuned-none/best.pt``): another training seed, laid out like
+  ``<runs>/<dataset>/``; every step trained from the recipe runs with
+  ``--set train.seed=<n> --set finetune.seed=<n>`` (the data split's ``data.split_seed``
+  stays the recipe's, so every seed sees the same train/dev/test split), and the SNN is
+  that seed's tailored net converted and fine-tuned. Seed 0, the shipped recipes' own,
+  is the registered checkpoints above: no ``seed-0/`` folder (``robustsnn build --seed``).
 
 A training run folder holds ``best.pt`` (the dev-selected net), ``last.pt`` (resume
 state), ``log.json`` (per epoch) and ``result.json`` (written when the run finishes).
@@ -49,6 +56,11 @@ TRAIN_KINDS = (*ANN_KINDS, "spikformer")
 OWN_RECIPE_KINDS = ("spikformer",)
 STEPS = ("textcnn", "tailored", "direct", "convert", "finetune", "spikformer")
 NO_DEFENSE = "none"
+# The training seed of the shipped recipes (``train.seed`` and ``finetune.seed``): the
+# registered checkpoints. Another seed's chain lives under ``<runs>/<dataset>/seed-<n>/``.
+REGISTERED_SEED = 0
+SEED_PREFIX = "seed-"
+MAX_SEED = 2**32 - 1  # what every generator a training run seeds takes
 # How paths under the runs root are shown in messages and help texts.
 RUNS_VAR = f"${RUNS_ENV}"
 
@@ -79,6 +91,29 @@ def finetune_run_dir(norm: str, rwe: bool = False, defense: str = NO_DEFENSE) ->
 def direct_run_dir(rwe: bool = False) -> str:
     """Run folder of the directly-trained spiking net."""
     return f"{RWE_PREFIX if rwe else ''}snn-direct"
+
+
+def seed_dir(seed: int) -> str:
+    """``seed-<n>/`` for another training seed than the shipped recipes' (else nothing)."""
+    return "" if seed == REGISTERED_SEED else f"{SEED_PREFIX}{seed}/"
+
+
+def parse_seed(text: object) -> int:
+    """A training seed as the CLI takes it: a non-negative integer (a UserError otherwise)."""
+    from .errors import UserError
+
+    value = str(text).strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_SEED:
+        raise UserError(f"--seed must be a non-negative integer up to {MAX_SEED} (0 is the shipped recipes' seed, "
+                        f"the registered checkpoints), got '{text}'")
+    return int(value)
+
+
+def seed_overrides(seed: int) -> str:
+    """The recipe overrides that train with ``seed``: both of the recipe's training seeds
+    (``train.seed`` for ``robustsnn train``, ``finetune.seed`` for fine-tuning and
+    ``train-snn``), never ``data.split_seed``."""
+    return f" --set train.seed={seed} --set finetune.seed={seed}"
 
 
 def dataset_runs(dataset: str, runs: Path | None = None) -> Path:
@@ -136,12 +171,15 @@ class Artifact:
     (``robustsnn finetune``); ``norm``: the conversion's weight normalisation (convert,
     finetune); ``rwe``: the random-word-embedding variant (``rwe-`` folders); ``defense``:
     a training-time defense (``a2t``: the TextCNNs trained adversarially, the SNN built
-    from its A2T-trained parent; ``-a2t`` folders)."""
+    from its A2T-trained parent; ``-a2t`` folders); ``seed``: the training seed
+    (``train.seed`` and ``finetune.seed``; 0, the shipped recipes', is the registered
+    checkpoint, another lives under ``seed-<n>/``)."""
 
     step: str
     norm: str = "none"
     rwe: bool = False
     defense: str = NO_DEFENSE
+    seed: int = REGISTERED_SEED
 
     def __post_init__(self) -> None:
         if self.step not in STEPS:
@@ -149,6 +187,8 @@ class Artifact:
         if self.defense != NO_DEFENSE and self.step == "direct":
             # A2T augments a TextCNN's training; the directly-trained SNN has no such run.
             raise ValueError(f"the directly-trained SNN has no '{self.defense}'-trained variant")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"a training seed is a non-negative integer, not {self.seed!r}")
 
     @property
     def kind(self) -> str:
@@ -164,27 +204,29 @@ class Artifact:
     def run_dir(self) -> str | None:
         """The training run folder, relative to ``<runs>/<dataset>/`` (None for convert)."""
         if self.step in TRAIN_KINDS:
-            return ann_run_dir(self.step, self.rwe, self.defense)
-        if self.step == "direct":
-            return direct_run_dir(self.rwe)
-        if self.step == "finetune":
-            return finetune_run_dir(self.norm, self.rwe, self.defense)
-        return None
+            folder = ann_run_dir(self.step, self.rwe, self.defense)
+        elif self.step == "direct":
+            folder = direct_run_dir(self.rwe)
+        elif self.step == "finetune":
+            folder = finetune_run_dir(self.norm, self.rwe, self.defense)
+        else:
+            return None
+        return seed_dir(self.seed) + folder
 
     @property
     def relpath(self) -> str:
         """The checkpoint, relative to ``<runs>/<dataset>/``."""
         if self.step == "convert":
-            return converted_file(self.norm, self.rwe, self.defense)
+            return seed_dir(self.seed) + converted_file(self.norm, self.rwe, self.defense)
         return f"{self.run_dir}/{BEST}"
 
     @property
     def source(self) -> Artifact | None:
         """The artefact this one is built from (None: built from the recipe)."""
         if self.step == "convert":
-            return Artifact("tailored", rwe=self.rwe, defense=self.defense)
+            return Artifact("tailored", rwe=self.rwe, defense=self.defense, seed=self.seed)
         if self.step == "finetune":
-            return Artifact("convert", self.norm, self.rwe, self.defense)
+            return Artifact("convert", self.norm, self.rwe, self.defense, self.seed)
         return None
 
     def recipe(self, dataset: str) -> str | None:
@@ -213,13 +255,15 @@ class Artifact:
         """The one command that builds this artefact for ``dataset`` from its source, writing
         to its conventional place (``spell_defaults=False``: leave out ``--norm none``)."""
         out, rwe_set = "", ""
-        # The default folders are the pre-trained, undefended ones (train --defense picks
-        # its own folder, so only the SNN steps need telling).
-        if self.rwe or (self.defense != NO_DEFENSE and self.step not in TRAIN_KINDS):
+        # The default folders are the pre-trained, undefended ones of seed 0 (train --defense
+        # picks its own folder, so only the SNN steps need telling).
+        if self.rwe or self.seed != REGISTERED_SEED or (self.defense != NO_DEFENSE and self.step not in TRAIN_KINDS):
             out = f" --out {shown(self.run_dir or self.relpath, dataset)}"
         if self.rwe and self.source is None:  # trained from the recipe: with random vectors instead
             dim = rwe_dim(dataset)
             rwe_set = " --set embedding.source=random" + (f" --set embedding.dim={dim}" if dim else "")
+        if self.seed != REGISTERED_SEED and self.source is None:  # trained from the recipe: with this seed
+            rwe_set += seed_overrides(self.seed)
         if self.step in TRAIN_KINDS:
             defense = "" if self.defense == NO_DEFENSE else f" --defense {self.defense}"
             recipe = recipe_file(dataset, self.step)
@@ -246,9 +290,11 @@ DIRECT = Artifact("direct")
 SPIKFORMER = Artifact("spikformer")
 
 
-def converted(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:
-    return Artifact("convert", norm, rwe, defense)
+def converted(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE,
+              seed: int = REGISTERED_SEED) -> Artifact:
+    return Artifact("convert", norm, rwe, defense, seed)
 
 
-def finetuned(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE) -> Artifact:
-    return Artifact("finetune", norm, rwe, defense)
+def finetuned(norm: str = "none", rwe: bool = False, defense: str = NO_DEFENSE,
+              seed: int = REGISTERED_SEED) -> Artifact:
+    return Artifact("finetune", norm, rwe, defense, seed)

@@ -18,6 +18,8 @@ is larger than the noise.
   McNemar test is used because the number of disagreements is often small.
 - :func:`paired_bootstrap` - the same question for any per-example number (perturbed-word
   fraction, queries, confidence), where no closed form applies.
+- :func:`mean_interval` - the Student t interval for the mean of a few numbers, e.g. one
+  paired difference per training seed (:func:`t_quantile` gives its quantile).
 
 Everything here is pure (no I/O, no global state) and, apart from :func:`paired_bootstrap`,
 uses only the standard library, so it is cheap to import and has no scipy dependency.
@@ -275,6 +277,99 @@ def paired_comparison(a: Sequence[Any], b: Sequence[Any], confidence: float = 0.
         n=n, a_rate=(both + only_a) / n, b_rate=(both + only_b) / n, difference=(only_a - only_b) / n,
         ci_low=low, ci_high=high, b=only_a, c=only_b, p_value=p_value, significant=p_value < alpha,
         confidence=level, alpha=alpha)
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularized incomplete beta function (modified Lentz)."""
+    tiny, eps = 1e-300, 1e-15
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10_000):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), for x in [0, 1]."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def _t_cdf(t: float, df: float) -> float:
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(probability: float, df: int) -> float:
+    """The ``probability`` quantile of Student's t with ``df`` degrees of freedom (4.3027 for
+    0.975 and 2), by bisection on its distribution function (no scipy here)."""
+    p = require_in_range("probability", probability, 0.0, 1.0, low_open=True, high_open=True)
+    df = _count("df", df)
+    if df < 1:
+        raise UserError("df must be at least 1")
+    if p == 0.5:
+        return 0.0
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while _t_cdf(high, df) < p:
+        low, high = high, high * 2.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        if _t_cdf(mid, df) < p:
+            low = mid
+        else:
+            high = mid
+        if high - low <= 1e-12 * max(1.0, high):
+            break
+    return (low + high) / 2.0
+
+
+@dataclass(frozen=True)
+class MeanInterval:
+    """The mean of ``n`` numbers, their sample standard deviation and the Student t interval
+    of the mean (NaN where ``n`` < 2: one number has no spread)."""
+
+    n: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+    confidence: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.n >= 2 and (self.low > 0.0 or self.high < 0.0)
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> MeanInterval:
+    """The mean of ``values`` with its ``confidence`` Student t interval,
+    mean +- t(df = n - 1) x sd / sqrt(n), sd the sample standard deviation (n - 1)."""
+    level = require_in_range("confidence", confidence, 0.0, 1.0, low_open=True, high_open=True)
+    xs = [float(v) for v in values]
+    if not xs:
+        raise UserError("mean_interval needs at least one value")
+    n, mean = len(xs), math.fsum(xs) / len(xs)
+    if n < 2:
+        return MeanInterval(n, mean, math.nan, math.nan, math.nan, level)
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
+    half = t_quantile(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
+    return MeanInterval(n, mean, sd, mean - half, mean + half, level)
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], statistic: Callable[..., Any] | None = None,

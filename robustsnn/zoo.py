@@ -18,7 +18,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .artifacts import CONVERTED, DIRECT, FINETUNED, NO_DEFENSE, SPIKFORMER, TAILORED, TEXTCNN, Artifact
+from .artifacts import (
+    CONVERTED,
+    DIRECT,
+    FINETUNED,
+    NO_DEFENSE,
+    REGISTERED_SEED,
+    SPIKFORMER,
+    TAILORED,
+    TEXTCNN,
+    Artifact,
+)
 from .errors import UserError
 from .registry import Registry
 
@@ -70,11 +80,21 @@ class CheckpointModel:
         except ValueError as exc:
             raise UserError(str(exc)) from None
 
+    def with_seed(self, seed: int) -> CheckpointModel:
+        """The same model trained with another training seed (``train.seed`` and
+        ``finetune.seed``; its own checkpoint and build chain under ``seed-<n>/``; seed 0,
+        the shipped recipes', is the registered checkpoint)."""
+        try:
+            return replace(self, artifact=replace(self.artifact, seed=seed))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
     def require(self, dataset: str, checkpoint: Path | None = None) -> Path:
         """The checkpoint file, or a one-line error with the commands that build it."""
         path = Path(checkpoint) if checkpoint else self.default_checkpoint(dataset)
         if not path.is_file():
             trained = "" if self.artifact.defense == NO_DEFENSE else f" ({self.artifact.defense}-trained)"
+            trained += "" if self.artifact.seed == REGISTERED_SEED else f" (training seed {self.artifact.seed})"
             raise UserError(f"no {self.kind}{trained} checkpoint for {dataset} at {path}; build it with: "
                             + self.build_command(dataset))
         return path

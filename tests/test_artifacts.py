@@ -62,6 +62,43 @@ def test_build_commands():
     assert artifacts.converted("model").chain("sst2").endswith("tailored/best.pt --norm model")
 
 
+def test_another_training_seed_has_its_own_folder_and_commands():
+    seed1 = artifacts.finetuned(seed=1)
+    assert artifacts.Artifact("textcnn", seed=1).relpath == "seed-1/textcnn/best.pt"
+    assert seed1.relpath == "seed-1/snn-finetuned-none/best.pt" and seed1.run_dir == "seed-1/snn-finetuned-none"
+    assert seed1.source == artifacts.converted(seed=1) and seed1.source.source == Artifact("tailored", seed=1)
+    assert artifacts.converted(seed=2).relpath == "seed-2/snn/converted-none.pt"
+    assert Artifact("textcnn", defense="a2t", seed=3).relpath == "seed-3/textcnn-a2t/best.pt"
+    # Seed 0, the shipped recipes', is the registered checkpoint: same paths, same commands.
+    assert Artifact("finetune", seed=0) == artifacts.FINETUNED and artifacts.TEXTCNN.seed == 0
+    assert seed1.chain("mr") == (
+        "robustsnn train --config mr --model tailored --set train.seed=1 --set finetune.seed=1"
+        " --out $ROBUSTSNN_RUNS/mr/seed-1/tailored"
+        " && robustsnn convert $ROBUSTSNN_RUNS/mr/seed-1/tailored/best.pt --out $ROBUSTSNN_RUNS/mr/seed-1/snn/"
+        "converted-none.pt"
+        " && robustsnn finetune $ROBUSTSNN_RUNS/mr/seed-1/snn/converted-none.pt"
+        " --out $ROBUSTSNN_RUNS/mr/seed-1/snn-finetuned-none")
+    assert Artifact("spikformer", seed=4).command("sst2") == (
+        "robustsnn train --config sst2-spikformer --model spikformer --set train.seed=4 --set finetune.seed=4"
+        " --out $ROBUSTSNN_RUNS/sst2/seed-4/spikformer")
+    for bad in (-1, 1.5, True, "1", 2**32):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            Artifact("textcnn", seed=bad)
+
+
+@pytest.mark.parametrize("text, seed", [("0", 0), ("7", 7), (" 12 ", 12), ("4294967295", 2**32 - 1)])
+def test_a_seed_from_the_command_line(text, seed):
+    assert artifacts.parse_seed(text) == seed
+
+
+@pytest.mark.parametrize("text", ["-1", "x", "1.5", "", "1e3", "\u0663", "4294967296"])
+def test_a_bad_seed_from_the_command_line_is_a_user_error(text):
+    from robustsnn.errors import UserError
+
+    with pytest.raises(UserError, match="--seed must be a non-negative integer"):
+        artifacts.parse_seed(text)
+
+
 def test_zoo_and_report_read_the_same_artifacts(tmp_path, monkeypatch):
     from robustsnn.errors import UserError
     from robustsnn.reports.accuracy import TABLE1, TABLE3
@@ -77,6 +114,10 @@ def test_zoo_and_report_read_the_same_artifacts(tmp_path, monkeypatch):
     with pytest.raises(UserError, match=r"no snn checkpoint for mr at .*; build it with: robustsnn train "
                                         r"--config mr --model tailored && robustsnn convert"):
         zoo["snn-converted"].load("mr")
+    with pytest.raises(UserError, match=r"no snn \(training seed 2\) checkpoint for mr at .*seed-2.*; build it with: "
+                                        r"robustsnn train --config mr --model tailored --set train.seed=2"):
+        zoo["snn"].with_seed(2).load("mr")
+    assert zoo["snn"].with_seed(0) == zoo["snn"]
     rows = {s.label: s for s in TABLE1 + TABLE3}
     assert rows["Conv SNN FT"].artifact == zoo["snn"].artifact
     assert rows["Directly-trained SNN"].relpath == zoo["snn-direct"].relpath

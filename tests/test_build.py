@@ -204,3 +204,55 @@ def test_a_campaign_with_a2t_cells_builds_the_a2t_chains_too(repo, capsys):
     assert "robustsnn train --config sst2 --model tailored --defense a2t" in lines
     assert "robustsnn train --config sst2 --model textcnn" in lines  # the plain chain as well
     assert not (repo / "runs" / "sst2").exists()
+
+
+def test_a_training_seed_builds_its_own_chain_beside_the_registered_one(repo, capsys):
+    """``--seed 1`` trains with train.seed=1 and finetune.seed=1 into ``seed-1/``: other
+    weights (another content digest) on the same data split, with the seed in the config;
+    seed 0 stays the registered checkpoints, at their paths."""
+    from robustsnn.models.checkpoint import checkpoint_seeds, load_checkpoint, model_digest
+
+    runs = repo / "runs" / "sst2"
+    one = runs / "seed-1"
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn,snn", "--seed", "1", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"robustsnn train --config sst2 --model textcnn --set train.seed=1 --set finetune.seed=1 "
+        f"--out {one / 'textcnn'}",
+        f"robustsnn train --config sst2 --model tailored --set train.seed=1 --set finetune.seed=1 "
+        f"--out {one / 'tailored'}",
+        f"robustsnn convert {one / 'tailored' / 'best.pt'} --out {one / 'snn' / 'converted-none.pt'}",
+        f"robustsnn finetune {one / 'snn' / 'converted-none.pt'} --out {one / 'snn-finetuned-none'}"]
+    assert not runs.exists()
+
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn,snn", "--seed", "1"]) == 0
+    assert "building 4 checkpoints" in capsys.readouterr().out
+    assert main(["build", "--datasets", "sst2", "--models", "textcnn,snn"]) == 0  # seed 0: the registered ones
+    assert sorted(str(p.relative_to(runs)) for p in runs.rglob("*.pt") if p.name != "last.pt") == sorted(
+        [*BUILT, *(f"seed-1/{b}" for b in BUILT)])
+    for name in BUILT:
+        assert model_digest(runs / name) != model_digest(runs / "seed-1" / name), name
+    assert checkpoint_seeds(runs / "seed-1" / "snn-finetuned-none" / "best.pt") == {"train": 1, "finetune": 1}
+    assert checkpoint_seeds(runs / "snn-finetuned-none" / "best.pt") == {"train": 0, "finetune": 0}
+    assert checkpoint_seeds(runs / "seed-1" / "textcnn" / "best.pt") == {"train": 1}
+    configs = [load_checkpoint(runs / s / "tailored" / "best.pt")["config"] for s in ("", "seed-1")]
+    assert configs[0]["data"] == configs[1]["data"]  # split_seed and all: the same split
+    for name in ("textcnn", "tailored"):  # the same dev split, measured on the same examples
+        results = [json.loads((runs / s / name / "result.json").read_text(encoding="utf-8")) for s in ("", "seed-1")]
+        assert results[0]["dev_split"] == results[1]["dev_split"] and results[1]["seed"] == 1
+
+    assert main(["build", "--datasets", "sst2", "--models", "snn", "--seed", "1"]) == 0
+    assert "every checkpoint is in place" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seed", ["-1", "one", "1.0", "99999999999"])
+def test_a_bad_seed_is_a_one_line_error(repo, capsys, seed):
+    assert main(["build", "--datasets", "sst2", "--models", "snn", "--seed", seed, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed must be a non-negative integer" in err and err.count("\n") == 1
+
+
+def test_a_campaign_is_built_for_the_registered_seed_only(repo, capsys):
+    assert main(["build", "attacks/tiny.toml", "--seed", "2", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "a campaign attacks the registered checkpoints" in err and err.count("\n") == 1
+    assert main(["build", "attacks/tiny.toml", "--seed", "0", "--dry-run"]) == 0  # seed 0 is the campaign's own

@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a stochastic model's deployed form: poisson (its majority over fresh draws; "
                         "the default) or direct (no input sampling; not under a randomized defense, which "
                         "is always judged by its majority over fresh draws)")
+    p.add_argument("--seed", default="0", metavar="N",
+                   help="another training seed: the checkpoints `robustsnn build --seed N` made, the model's and the "
+                        "surrogate TextCNNs' (default: 0, the registered checkpoints)")
     p.add_argument("--evaluation", default="standard-v1", help="the evaluation's version (default: standard-v1)")
     p.add_argument("--num-examples", type=int, default=None, metavar="N",
                    help="a trial on the first N of the evaluation's examples (flagged partial, never ranked)")
@@ -40,11 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from ..api import benchmark
+    from ..artifacts import parse_seed
     from ..evaluation.card import summary
 
     card = benchmark(args.model, args.dataset, defense=args.defense, checkpoint=args.checkpoint, noise=args.noise,
                      evaluation=args.evaluation, num_examples=args.num_examples, results=args.results,
-                     executor=args.executor, workers=args.workers, address=args.address)
+                     executor=args.executor, workers=args.workers, address=args.address, seed=parse_seed(args.seed))
     print(summary(card))
     return 0
 

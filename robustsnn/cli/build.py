@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
-from ..artifacts import RUNS_VAR, Artifact
+from ..artifacts import REGISTERED_SEED, RUNS_VAR, Artifact
 from ..errors import UserError
 
 
@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--defense", default="none",
                    help="build the models' checkpoints trained under this training-time defense (a2t; "
                         "default: none, and those the campaign lists)")
+    p.add_argument("--seed", default="0", metavar="N",
+                   help="training seed: train with --set train.seed=N --set finetune.seed=N (the data split "
+                        "stays the recipe's) into $ROBUSTSNN_RUNS/<dataset>/seed-N/ (default: 0, the shipped "
+                        "recipes' seed: the registered checkpoints)")
     p.add_argument("--dry-run", action="store_true", help="print the commands that would run")
     p.set_defaults(func=cmd_build)
 
@@ -76,10 +80,12 @@ def chain(artifact: Artifact) -> list[Artifact]:
     return links
 
 
-def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none") -> tuple[list[Step], list[str]]:
+def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none",
+         seed: int = REGISTERED_SEED) -> tuple[list[Step], list[str]]:
     """The missing links for each (dataset, registered model), each once, in build order;
     and the models that are not built from a recipe (plug-ins, ``--checkpoint`` only).
-    ``defense``: a training-time defense (a2t): the chains of its checkpoints."""
+    ``defense``: a training-time defense (a2t): the chains of its checkpoints; ``seed``:
+    the training seed (0: the registered checkpoints; another: the ``seed-<n>/`` chains)."""
     from ..zoo import MODELS, CheckpointModel, trains
 
     steps: list[Step] = []
@@ -98,6 +104,7 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none") ->
             except UserError as exc:  # snn-direct: no such variant; the other models still build
                 foreign.append(f"{model}: {exc}")
                 continue
+        entry = entry.with_seed(seed)
         for link in chain(entry.artifact):
             if (dataset, link) in seen or link.path(dataset, runs).is_file():
                 continue
@@ -193,16 +200,17 @@ def describe(check: LogCheck) -> str:
 
 def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path | None = None,
           dry_run: bool = False, log: Callable[[str], None] = print,
-          defense: str = "none") -> tuple[list[Step], list[LogCheck]]:
+          defense: str = "none", seed: int = REGISTERED_SEED) -> tuple[list[Step], list[LogCheck]]:
     """Build the missing checkpoints of ``pairs`` (dataset, model); with a ``campaign``,
     then compare them with its logs under ``results``. Returns the steps (run, or that
     would run with ``dry_run``) and the log checks. ``defense``: build the checkpoints
-    trained under this training-time defense instead (a2t)."""
+    trained under this training-time defense instead (a2t); ``seed``: those trained with
+    this training seed (``seed-<n>/`` chains; 0 is the registered checkpoints)."""
     from ..paths import runs_dir
     from ..train.threads import THREADS_ENV, training_threads
 
     runs = runs_dir()
-    steps, foreign = plan(pairs, runs, defense)
+    steps, foreign = plan(pairs, runs, defense, seed)
     for model in foreign:  # a plug-in, or "snn-direct: <why it has no such variant>"
         log(f"{model}; skipped" if ":" in model else
             f"{model}: not built from a recipe (a plug-in or a --checkpoint model); skipped")
@@ -213,7 +221,8 @@ def build(pairs: Sequence[tuple[str, str]], campaign: Any = None, results: Path 
             log(step.command)
     else:
         log(f"building {len(steps)} checkpoints with {training_threads()} torch threads ({THREADS_ENV}; "
-            "the same count, recipe and seed rebuild the same weights and content digest)")
+            "the same count, recipe and seed rebuild the same weights and content digest)"
+            + ("" if seed == REGISTERED_SEED else f", training seed {seed}"))
         run_steps(steps, log)
     checks = check_logs(campaign, results, runs, set(pairs)) if campaign is not None and results is not None else []
     for check in checks:
@@ -225,9 +234,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     import sys
 
     from ..api import _campaign, _results
+    from ..artifacts import parse_seed
     from ..data.registry import get_dataset_spec
 
     split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
+    seed = parse_seed(args.seed)
+    if seed != REGISTERED_SEED and args.campaign:
+        raise UserError("a campaign attacks the registered checkpoints (training seed 0); build another seed with "
+                        "--datasets and --models")
     campaign = _campaign(args.campaign, args.overrides, None) if args.campaign else None
     if campaign is None and args.overrides:
         raise UserError("--set changes a campaign: give the campaign file")
@@ -244,7 +258,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         for defense in campaign.campaign.defenses:
             if trains(defense):
                 build(pairs, dry_run=args.dry_run, defense=defense)
-    _, checks = build(pairs, campaign, _results(args.results), dry_run=args.dry_run, defense=args.defense)
+    _, checks = build(pairs, campaign, _results(args.results), dry_run=args.dry_run, defense=args.defense,
+                      seed=seed)
     stuck = sum(len(c.other_partial) for c in checks)
     if stuck:
         print(f"robustsnn: {stuck} unfinished logs were started with another checkpoint and cannot "

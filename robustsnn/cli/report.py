@@ -2,7 +2,8 @@
 tables and figures from checkpoints on disk (results go to ``$ROBUSTSNN_RESULTS/paper`` and
 ``$ROBUSTSNN_RESULTS/sweeps``); ``robustsnn report site``: the static leaderboard site from
 the attack run records; ``robustsnn report index``: ``results/README.md``, the index of every
-derived table (:mod:`robustsnn.reports.index`)."""
+derived table (:mod:`robustsnn.reports.index`); ``robustsnn report seeds``: the models' worst
+cases over training seeds, from the cards."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 when README.md is not what the command would write")
     i.set_defaults(func=cmd_report_index)
+    d = kinds.add_parser("seeds", help="worst-case robust accuracy over training seeds (textcnn, tailored, snn-direct) "
+                                       "and the SNN's paired differences per seed -> results/seeds.csv and .md")
+    d.add_argument("--results", type=Path, default=None, metavar="DIR",
+                   help="the results folder: its benchmark/cards/<evaluation>/ cards and the runs their logs name "
+                        "(default: $ROBUSTSNN_RESULTS)")
+    d.add_argument("--out", type=Path, default=None, help="CSV to write (default: <results>/seeds.csv)")
+    d.add_argument("--evaluation", default="standard-v1", help="the evaluation whose cards are read "
+                                                               "(default: standard-v1)")
+    d.set_defaults(func=cmd_report_seeds)
 
     p = sub.add_parser("energy", help="FLOPs of the TextCNN vs synaptic operations of the SNN, energy "
                                       "(Table 5) -> results/paper/energy.csv and .md; spiking transformers "
@@ -145,6 +155,20 @@ def cmd_report_index(args: argparse.Namespace) -> int:
         print(f"{path} is up to date")
     else:
         print(f"{path} was up to date" if current else f"wrote {path}")
+    return 0
+
+
+def cmd_report_seeds(args: argparse.Namespace) -> int:
+    from ..evaluation.standard import get_evaluation
+    from ..paths import results_dir
+    from ..reports.seeds import write_seed_report
+
+    evaluation = get_evaluation(args.evaluation).name
+    root = args.results or results_dir()
+    out = args.out or root / "seeds.csv"
+    rows = write_seed_report(root / "benchmark" / "cards" / evaluation, out, evaluation, root=root)
+    seeds = sorted({r["seed"] for r in rows if r["seed"] != "all"})
+    print(f"wrote {out} and {out.with_suffix('.md')} ({len(seeds)} training seeds: {', '.join(seeds) or 'none'})")
     return 0
 
 

@@ -24,6 +24,15 @@ Flags (AutoAttack's symptoms of an evaluation that flatters a model):
 * ``single-attack`` - one attack alone reaches the worst case: the rest of the ensemble
   added nothing, so the worst case rests on that attack.
 * ``partial`` - fewer examples than the evaluation's set: not comparable, never ranked.
+
+``training_seed`` says which training seeds made the network, read from the checkpoint's
+recipe (:func:`robustsnn.models.checkpoint.training_seeds`: ``{"train": 1}``, or
+``{"train": 1, "finetune": 1}`` for a fine-tuned SNN), when the checkpoint on disk is the
+one the runs attacked; null where nothing says (a plug-in, a checkpoint since replaced).
+Cards written before the field have none: they are all of registered checkpoints, trained
+with the shipped recipes' seed 0 (:func:`card_seeds`). A card of another seed than 0 is
+never ranked on the leaderboard (it is the same model trained again; ``robustsnn report
+seeds`` compares the seeds).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..artifacts import REGISTERED_SEED
 from ..errors import UserError
 from ..records.metrics import FAILED, SKIPPED
 from .plan import EOT, SCORE, WHITE_BOX, Step, Target
@@ -112,6 +122,7 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
         "architecture": architecture(first.model),
         "checkpoint": first.checkpoint,
         "model_sha256": first.model_sha256,
+        "training_seed": checkpoint_training_seeds(target, first.model_sha256),
         "threat_model": first.attack.get("threat_description") or dict(first.threat),
         "examples": {"split": evaluation.split, "selection": evaluation.selection, "seed": evaluation.seed,
                      "num_examples": num_examples, "n": n, "left_out_unattacked": case.left_out},
@@ -127,6 +138,61 @@ def build_card(evaluation: StandardEvaluation, target: Target, steps: Sequence[S
         "flags": flags,
         "provenance": {k: first.get(k) for k in ("robustsnn", "git", "date", "versions", "machine")},
     }
+
+
+def checkpoint_training_seeds(target: Target, sha: str) -> dict[str, int] | None:
+    """The training seeds of the target's checkpoint (its own, or the registered one of its
+    model), read from its recipe; None when it is no built-in checkpoint, is not on disk, or
+    is no longer the network the runs attacked (another content digest than ``sha``)."""
+    from ..models.checkpoint import load_checkpoint, model_sha256, training_seeds
+    from ..zoo import CheckpointModel, model_entry
+
+    path = target.checkpoint
+    if path is None:
+        try:
+            entry = model_entry(target.model, target.defense)
+        except UserError:
+            return None
+        if not isinstance(entry, CheckpointModel):
+            return None
+        path = entry.default_checkpoint(target.dataset)
+    if not Path(path).is_file():
+        return None
+    ckpt = load_checkpoint(path)
+    return training_seeds(ckpt) if sha and model_sha256(ckpt) == sha else None
+
+
+def card_seeds(card: dict[str, Any]) -> dict[str, int] | None:
+    """A card's training seeds: its ``training_seed``; ``{"train": 0}`` for a card written
+    before the field (every such card is of a registered checkpoint, seed 0); None where the
+    card says nothing is known (a plug-in's)."""
+    if "training_seed" not in card:
+        return {"train": REGISTERED_SEED}
+    seeds = card["training_seed"]
+    return {str(k): int(v) for k, v in seeds.items()} if isinstance(seeds, dict) and seeds else None
+
+
+def card_seed(card: dict[str, Any]) -> int | None:
+    """The one training seed of a card (all its seeds agree, as ``robustsnn build --seed``
+    trains them); None when they differ or nothing is known."""
+    seeds = card_seeds(card)
+    values = set(seeds.values()) if seeds else set()
+    return values.pop() if len(values) == 1 else None
+
+
+def other_seed(card: dict[str, Any]) -> bool:
+    """Whether the card's network was trained with another seed than the registered
+    checkpoints' (any of its training seeds is not 0): the same model trained again."""
+    seeds = card_seeds(card)
+    return bool(seeds) and any(v != REGISTERED_SEED for v in seeds.values())
+
+
+def seeds_text(card: dict[str, Any]) -> str:
+    """``training seed 1``, or ``training seeds train 1, finetune 0`` where they differ."""
+    seeds = card_seeds(card) or {}
+    if len(set(seeds.values())) == 1:
+        return f"training seed {next(iter(seeds.values()))}"
+    return "training seeds " + ", ".join(f"{k} {v}" for k, v in seeds.items()) if seeds else "training seed unknown"
 
 
 def architecture(model: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +261,8 @@ def summary(card: dict[str, Any]) -> str:
         return f"{100 * rate['value']:.1f} (95% CI {100 * low:.1f}-{100 * high:.1f})"
 
     lines = [f"{card['evaluation']}: {card['name']} on {card['dataset']} "
-             f"(checkpoint {card['model_sha256'][:12]}), N = {card['examples']['n']}"
+             f"(checkpoint {card['model_sha256'][:12]}"
+             + (f", {seeds_text(card)}" if other_seed(card) else "") + f"), N = {card['examples']['n']}"
              + (f", {card['examples']['left_out_unattacked']} left out (never attacked)"
                 if card["examples"]["left_out_unattacked"] else ""),
              f"  clean accuracy            {pct(card['clean_accuracy'])}",

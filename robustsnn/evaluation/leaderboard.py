@@ -6,6 +6,13 @@ randomized models get separate tables, as RobustBench keeps randomized defenses 
 a randomized model is judged by its majority over draws, a deterministic one by its
 single answer, and the two numbers are not the same kind of claim. Paper-grid cells,
 sweeps and ad-hoc runs never enter: they are experiments, shown elsewhere.
+
+A card of another training seed than the registered checkpoints' (``robustsnn benchmark
+--seed N``; :func:`.card.other_seed`) is not ranked either: it is the same model trained
+again, and ranking three seeds of one model as three rows would crowd the table with one
+model and let its luckiest seed stand for it. Such cards are listed below the tables, under
+their own heading, with their numbers and a pointer to ``robustsnn report seeds``, which
+puts each model's seeds side by side (mean and spread over seeds).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import UserError
-from .card import relative_to
+from .card import other_seed, relative_to, seeds_text
 
 
 def load_cards(folder: Path) -> list[dict[str, Any]]:
@@ -74,6 +81,11 @@ def _ranked(card: dict[str, Any]) -> bool:
     return not any(flag.startswith("partial") for flag in card.get("flags", []))
 
 
+def _seed_listed(card: dict[str, Any], evaluation: str) -> bool:
+    """A full card of ``evaluation`` of another training seed: listed apart, never ranked."""
+    return card["evaluation"] == evaluation and _ranked(card) and other_seed(card)
+
+
 def _randomized(card: dict[str, Any]) -> bool:
     return any(flag.startswith("randomized") for flag in card.get("flags", []))
 
@@ -84,7 +96,7 @@ def rows(cards: Sequence[dict[str, Any]], evaluation: str, root: Path) -> list[d
     the paired comparison with the row ranked next (where the card's runs are under ``root``)."""
     out, cases = [], {}
     for card in cards:
-        if card["evaluation"] != evaluation or not _ranked(card):
+        if card["evaluation"] != evaluation or not _ranked(card) or other_seed(card):
             continue
         wc, clean = card["worst_case_robust_accuracy"], card["clean_accuracy"]
         out.append({
@@ -117,8 +129,11 @@ def _vs_next(row: dict[str, Any]) -> str:
             + ("" if row["vs_next_significant"] else ", within noise"))
 
 
-def render(rows_: Sequence[dict[str, Any]], cards: Sequence[dict[str, Any]], evaluation: str) -> str:
-    """The leaderboard as Markdown: per dataset, the deterministic then the randomized table."""
+def render(rows_: Sequence[dict[str, Any]], cards: Sequence[dict[str, Any]], evaluation: str,
+           root: Path | None = None) -> str:
+    """The leaderboard as Markdown: per dataset, the deterministic then the randomized table;
+    then the partial cards and the cards of other training seeds, not ranked (their links
+    relative to ``root``, the folder the leaderboard is written to)."""
     from tabulate import tabulate
 
     def pct(value: float, low: float, high: float) -> str:
@@ -151,6 +166,23 @@ def render(rows_: Sequence[dict[str, Any]], cards: Sequence[dict[str, Any]], eva
     if unranked:
         lines += ["Not ranked (partial evaluations): "
                   + ", ".join(f"{c['dataset']} {c['name']} (N = {c['examples']['n']})" for c in unranked), ""]
+    base = Path(root) if root is not None else Path.cwd()
+    seeds = sorted((c for c in cards if _seed_listed(c, evaluation)),
+                   key=lambda c: (c["dataset"], c["name"], seeds_text(c), c["model_sha256"]))
+    if seeds:
+        lines += ["## Other training seeds (not ranked)", "",
+                  "The same models trained again with another seed (`robustsnn build --seed N`, evaluated with "
+                  "`robustsnn benchmark --seed N`): one model is one row above, its registered (seed 0) checkpoint; "
+                  "its other seeds are listed here, not ranked. `robustsnn report seeds` (results/seeds.md) gives "
+                  "each model's mean and spread over seeds and the paired differences per seed.", ""]
+        body = [[c["dataset"], c["name"], seeds_text(c).removeprefix("training "), c["model_sha256"][:12],
+                 pct(c["worst_case_robust_accuracy"]["value"], *c["worst_case_robust_accuracy"]["ci95"]),
+                 pct(c["clean_accuracy"]["value"], *c["clean_accuracy"]["ci95"]), c["examples"]["n"],
+                 "; ".join(f.split(":")[0] for f in c["flags"]) or "-", f"[card]({relative_to(c['_path'], base)})"]
+                for c in seeds]
+        lines.append(tabulate(body, headers=["dataset", "model", "seed", "checkpoint", "worst-case robust", "clean",
+                                             "N", "flags", "card"], tablefmt="github", disable_numparse=True))
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -168,5 +200,5 @@ def write_leaderboard(cards_folder: Path, out: Path, evaluation: str = "standard
                "vs_next_difference", "vs_next_ci_low", "vs_next_ci_high", "vs_next_p", "vs_next_significant",
                "best_single_attack", "forward_passes_per_prediction", "flags", "card"]
     atomic_write_text(out, pd.DataFrame(ranked, columns=columns).to_csv(index=False, float_format="%.17g"))
-    atomic_write_text(out.with_suffix(".md"), render(ranked, cards, evaluation) + "\n")
+    atomic_write_text(out.with_suffix(".md"), render(ranked, cards, evaluation, out.parent) + "\n")
     return ranked

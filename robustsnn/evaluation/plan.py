@@ -16,7 +16,11 @@ which, and what role each plays in the ensemble (:data:`KINDS`).
 Runs land in one campaign per dataset and protocol, ``<evaluation>-<dataset>`` (and
 ``-wordnet`` for the second word source), so the surrogates' own attacks are run once and
 shared by every model evaluated on that dataset. A non-default checkpoint gets folders of
-its own (``...-<sha12>``): two networks of one model name never share a log.
+its own (``...-<sha12>``): two networks of one model name never share a log. Another
+training seed (``--seed N``, the checkpoints ``robustsnn build --seed N`` makes) is its own
+world: the target, the TextCNN and the tailored TextCNN are all that seed's networks, in
+folders ``<evaluation>-<dataset>-seed<N>`` shared by that seed's models, so each seed's
+ensemble is the registered one's with every network replaced by its seed-N rebuild.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..artifacts import REGISTERED_SEED
 from ..errors import UserError
 from ..noise import DIRECT, RANDOMIZED, is_none
 from .standard import StandardEvaluation
@@ -51,6 +56,9 @@ class Target:
     # deterministic one under a randomized defense (its only randomness is the defense's)
     form: str = "-"
     checkpoint: Path | None = None  # None: the registered model's own checkpoint
+    # The training seed (robustsnn build --seed): 0 is the registered checkpoints; another is
+    # the seed-<n>/ checkpoint (then ``checkpoint``), with that seed's surrogates.
+    seed: int = 0
 
     @property
     def stochastic(self) -> bool:
@@ -84,11 +92,12 @@ class Step:
 
 
 def target_of(model: str, dataset: str, defense: str = "none", noise: str | None = None,
-              checkpoint: str | Path | None = None) -> Target:
-    """The target for ``robustsnn benchmark MODEL --dataset D [--defense X] [--noise F]``:
-    a stochastic model is deployed ``poisson`` unless ``noise`` says ``direct``; a
-    deterministic one takes no noise, and is deployed ``randomized`` under a randomized
-    defense. Names are checked against the registries."""
+              checkpoint: str | Path | None = None, seed: int = 0) -> Target:
+    """The target for ``robustsnn benchmark MODEL --dataset D [--defense X] [--noise F]
+    [--seed N]``: a stochastic model is deployed ``poisson`` unless ``noise`` says
+    ``direct``; a deterministic one takes no noise, and is deployed ``randomized`` under a
+    randomized defense; ``seed``: the checkpoint ``robustsnn build --seed`` made (0: the
+    registered one). Names are checked against the registries."""
     from ..data.registry import get_dataset_spec
     from ..defenses import DEFENSES, NO_DEFENSE, is_randomized
     from ..zoo import MODELS, model_entry, trains
@@ -116,9 +125,51 @@ def target_of(model: str, dataset: str, defense: str = "none", noise: str | None
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
+    if seed != REGISTERED_SEED:
+        if path is not None:
+            raise UserError("--seed picks the checkpoint (the one `robustsnn build --seed` made); give --seed or "
+                            "--checkpoint, not both")
+        return Target(dataset, model, defense, form, seed_checkpoint(model, dataset, seed, defense), seed)
     if path is None and trains(defense):  # a2t: its own checkpoint, missing -> the build commands, now
         model_entry(model, defense).require(dataset)
     return Target(dataset, model, defense, form, path)
+
+
+def seed_checkpoint(model: str, dataset: str, seed: int, defense: str = "none") -> Path:
+    """The checkpoint of ``model`` (under a training-time ``defense``) that ``robustsnn build
+    --seed`` made for ``dataset``, checked to be there and trained with that seed (its
+    config's seeds); a one-line error with the command that builds it otherwise."""
+    from ..models.checkpoint import checkpoint_seeds
+    from ..zoo import CheckpointModel, model_entry, trains
+
+    entry = model_entry(model, defense if trains(defense) else "none")
+    if not isinstance(entry, CheckpointModel):
+        raise UserError(f"model '{model}' is a plug-in: robustsnn builds no other training seeds of it; give its "
+                        "checkpoint with --checkpoint")
+    entry = entry.with_seed(seed)
+    path = entry.default_checkpoint(dataset)
+    if not path.is_file():
+        raise UserError(f"no {entry.kind} checkpoint of training seed {seed} for {dataset} at {path}; build it with: "
+                        f"robustsnn build --datasets {dataset} --models {model} --seed {seed}"
+                        + (f" --defense {defense}" if trains(defense) else ""))
+    seeds = checkpoint_seeds(path)
+    if set(seeds.values()) != {seed}:
+        raise UserError(f"{path} was trained with the seeds {seeds}, not {seed}: it is not what `robustsnn build "
+                        f"--seed {seed}` makes; move it away and build it again")
+    return path
+
+
+def surrogate_checkpoints(evaluation: StandardEvaluation, target: Target,
+                          given: Mapping[str, Path] | None = None) -> dict[str, Path]:
+    """The surrogates' checkpoints: ``given`` (model name -> file), and for a target of
+    another training seed that seed's own for the others (each checked as
+    :func:`seed_checkpoint` does); the registered ones otherwise (not named here)."""
+    out = dict(given or {})
+    if target.seed != REGISTERED_SEED:
+        for s in evaluation.surrogates:
+            if s not in out and (s != target.model or target.defense != "none"):
+                out[s] = seed_checkpoint(s, target.dataset, target.seed)
+    return out
 
 
 def campaign_for(evaluation: StandardEvaluation, target: Target, protocol: str, num_examples: int,
@@ -128,7 +179,10 @@ def campaign_for(evaluation: StandardEvaluation, target: Target, protocol: str, 
     from ..models.checkpoint import model_digest
 
     name = f"{evaluation.name}-{target.dataset}" + ("-wordnet" if protocol == "native" else "")
-    if target.checkpoint is not None:
+    if target.seed != REGISTERED_SEED:
+        # One world per seed: its three networks' runs are shared as the registered ones are.
+        name += f"-seed{target.seed}"
+    elif target.checkpoint is not None:
         # Named by what the network is, not by its file's bytes: the same weights rebuilt
         # elsewhere find their runs again (models/checkpoint.py).
         name += f"-{model_digest(target.checkpoint)[:12]}"
@@ -147,16 +201,19 @@ def plan(evaluation: StandardEvaluation, target: Target, num_examples: int | Non
     """The runs of ``evaluation`` against ``target``, sources before the transfers that
     replay them. ``white_box``: whether the deployed model exposes input gradients (a
     defense wrapper hides them); ``checkpoints``: model name -> checkpoint file for the
-    surrogates (default: each one's registered checkpoint)."""
+    surrogates (default: each one's registered checkpoint; for a target of another training
+    seed, that seed's)."""
     from ..campaign.spec import Cell, transfer_recipe
 
     n = evaluation.num_examples if num_examples is None else num_examples
     if not 1 <= n <= evaluation.num_examples:
         raise UserError(f"--num-examples must lie in 1..{evaluation.num_examples} "
                         f"(the {evaluation.name} example set); got {n}")
-    checkpoints = dict(checkpoints or {})
-    surrogates = [s for s in evaluation.surrogates
-                  if not (s == target.model and target.defense == "none" and target.checkpoint is None)]
+    checkpoints = surrogate_checkpoints(evaluation, target, checkpoints)
+    # The target itself is no surrogate of itself. Nor is the registered network of the
+    # target's model when the target is another checkpoint of it: both would be the cells
+    # <dataset>/<model>/none/<recipe>/none of one campaign, a single log.
+    surrogates = [s for s in evaluation.surrogates if not (s == target.model and target.defense == "none")]
     models = tuple(dict.fromkeys([*surrogates, target.model]))
     main = campaign_for(evaluation, target, "shared-swap", n, models)
     wordnet = campaign_for(evaluation, target, "native", n, (target.model,))

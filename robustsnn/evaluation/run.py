@@ -35,7 +35,7 @@ def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str |
               noise: str | None = None, evaluation: str = DEFAULT, num_examples: int | None = None,
               results: str | Path | None = None, executor: str = "local", workers: int | None = None,
               address: str | None = None, resources: Any = None, checkpoints: Mapping[str, Path] | None = None,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
+              seed: int = 0, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the standard evaluation of ``model`` on ``dataset`` (see :mod:`.standard`) and
     return its model card (also written to ``<results>/benchmark/cards/``).
 
@@ -44,7 +44,9 @@ def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str |
     default: its majority over fresh draws) or ``direct``; ``num_examples``: fewer than
     the evaluation's examples, for a trial (the card is then flagged ``partial`` and never
     ranked); ``executor``/``workers``/``address``: as ``robustsnn campaign``;
-    ``checkpoints``: model name -> checkpoint file for the surrogates (tests).
+    ``checkpoints``: model name -> checkpoint file for the surrogates (tests); ``seed``:
+    another training seed (``robustsnn build --seed``): the target and the surrogates are
+    that seed's checkpoints, and the card says the seed.
     """
     from ..campaign.runner import LocalExecutor, run_cell
     from ..campaign.transfer import run_transfer
@@ -55,13 +57,15 @@ def benchmark(model: str, dataset: str, defense: str = "none", checkpoint: str |
     spec = get_evaluation(evaluation)
     if executor not in ("local", "ray"):
         raise UserError(f"unknown executor '{executor}' (choices: local, ray)")
-    target = target_of(model, dataset, defense, noise, checkpoint)
+    target = target_of(model, dataset, defense, noise, checkpoint, seed)
     n = spec.num_examples if num_examples is None else num_examples
     root = Path(results) if results is not None else results_dir()
     draft = plan(spec, target, n, white_box=True, checkpoints=checkpoints)
     white_box, time_steps = _probe(target, draft[-1].campaign, next(s for s in draft if s.on_target))
     steps = draft if white_box else plan(spec, target, n, white_box=False, checkpoints=checkpoints)
-    log(f"{spec.name}: {target.label} on {target.dataset}, {len(steps)} runs on {n} examples"
+    log(f"{spec.name}: {target.label} on {target.dataset}"
+        + ("" if not target.seed else f" (training seed {target.seed}: {target.checkpoint})")
+        + f", {len(steps)} runs on {n} examples"
         + ("" if white_box else " (no white-box attack: the model exposes no input gradient)"))
     if executor == "ray":
         from ..campaign.ray_executor import RayExecutor

@@ -177,3 +177,31 @@ def model_digest(path: str | Path) -> str:
     if key is not None:
         _DIGESTS[key] = digest
     return digest
+
+
+def training_seeds(ckpt: Mapping[str, Any]) -> dict[str, int]:
+    """The recipe seeds that shaped a checkpoint's weights, read from its ``config`` (inside
+    the content digest, so two seeds never share one): ``{"train": s}`` for a network
+    ``robustsnn train`` trained; for a spiking net of kind ``snn`` also ``"finetune"`` when
+    it was fine-tuned (``train`` is then its parent's, carried over by the conversion), only
+    ``"finetune"`` when it was trained directly (``train-snn`` seeds with it), and only
+    ``"train"`` for a converted one (nothing trained since). Its data split's
+    ``data.split_seed`` is not a training seed."""
+    config = ckpt.get("config") or {}
+
+    def seed(section: str) -> int:
+        return int((config.get(section) or {}).get("seed", 0))
+
+    if ckpt.get("kind") != "snn":
+        return {"train": seed("train")}
+    training = (ckpt.get("meta") or {}).get("training")
+    if training == "direct":
+        return {"finetune": seed("finetune")}
+    if training == "finetune":
+        return {"train": seed("train"), "finetune": seed("finetune")}
+    return {"train": seed("train")}
+
+
+def checkpoint_seeds(path: str | Path) -> dict[str, int]:
+    """:func:`training_seeds` of the checkpoint at ``path`` (a bad file: a one-line UserError)."""
+    return training_seeds(load_checkpoint(path))

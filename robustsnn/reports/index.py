@@ -92,6 +92,13 @@ GROUPS: tuple[Group, ...] = (
                  "(`benchmark/standard-v1-<dataset>[-wordnet]/`).",
                  "robustsnn benchmark MODEL --dataset DATASET [--noise direct]",
                  source="`robustsnn benchmark` (the ensemble of `standard-v1`)", networks="cards"),
+           Entry(("seeds.md", "seeds.csv"),
+                 "Training seeds: each model's worst case per training seed (seed 0 is the registered "
+                 "checkpoint; seeds 1 and 2 from `robustsnn build --seed N`), mean, sd and range, and "
+                 "whether the SNN's paired differences to its parent and to the TextCNN exceed the seed "
+                 "spread (the SNN in its `direct` form).",
+                 "robustsnn report seeds", source="the model cards in `benchmark/cards/standard-v1/`",
+                 networks="seeds"),
            Entry(("site.png",),
                  "A screenshot of the leaderboard site's index page (the site itself, "
                  "`results/site/`, is generated and not committed: `make site`).",
@@ -292,6 +299,10 @@ def _networks(root: Path, entry: Entry) -> tuple[list[tuple[str, str, str]], str
     if kind == "sweep":
         return [(r.get("dataset", ""), _after(r["checkpoint"], r.get("dataset", "")), r.get("model_sha256") or "")
                 for r in _rows(root / entry.files[0])], "the table's rows"
+    if kind == "seeds":
+        from .seeds import network_pairs
+
+        return network_pairs(_rows(root / entry.files[1])), "the table's rows"
     if kind == "leaderboard":
         return ([(r["dataset"], r["model"], r["model_sha256"]) for r in _rows(root / entry.files[1])],
                 "the table's rows")

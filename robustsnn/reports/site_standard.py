@@ -5,7 +5,9 @@ The cards are those ``robustsnn benchmark`` wrote to ``<root>/benchmark/cards/<e
 the ranking is :func:`robustsnn.evaluation.leaderboard.rows`' (full cards of the evaluation
 only, deterministic and randomized models in separate tables), never re-derived here. A
 card of another evaluation in that folder is left out; a ``partial`` card gets its page and
-is listed under its dataset, never ranked. Card pages link the run pages of the card's runs
+is listed under its dataset, never ranked, and so is a card of another training seed than
+the registered checkpoints' (the same model trained again; ``robustsnn report seeds``
+compares the seeds). Card pages link the run pages of the card's runs
 (``attacks[].log``, relative to the results root) where those runs are on the site.
 """
 
@@ -34,7 +36,7 @@ from .site_pages import (
 TABLES = ("deterministic", "randomized")
 # Card fields shown in the card page's own sections; any other field lands in "Other fields".
 _SHOWN = {"card_version", "evaluation", "name", "dataset", "model", "defense", "deployed_form", "architecture",
-          "checkpoint", "model_sha256", "threat_model", "examples", "clean_accuracy",
+          "checkpoint", "model_sha256", "training_seed", "threat_model", "examples", "clean_accuracy",
           "worst_case_robust_accuracy", "best_single_attack", "attacks", "verdict_draws",
           "forward_passes_per_prediction", "wall_seconds", "flags", "provenance"}
 
@@ -119,6 +121,18 @@ def _rate(rate: Any) -> tuple[str, Any, str]:
     return f"{100 * rate['value']:.1f}{interval}", rate["value"], hits + (", 95% Wilson interval" if interval else "")
 
 
+def _other_seed(card: StandardCard) -> bool:
+    from ..evaluation.card import other_seed
+
+    return other_seed(card.data)
+
+
+def _seeds_text(card: StandardCard) -> str:
+    from ..evaluation.card import seeds_text
+
+    return seeds_text(card.data)
+
+
 def _flag_parts(flag: str) -> tuple[str, str]:
     short, _, rest = str(flag).partition(":")
     return short.strip(), rest.strip()
@@ -185,11 +199,17 @@ def _leaderboard(cards: Sequence[StandardCard], evaluation: str) -> str:
                              "deployed; ranked apart from the deterministic ones (RobustBench's practice).</p>")
             parts.append(_leaderboard_table(dataset, table, members) if members
                          else f'<p class="note">No {table} model with a full {_e(evaluation)} card.</p>')
-        unranked = [c for c in mine if c.row is None]
+        unranked = [c for c in mine if c.row is None and not _other_seed(c)]
         if unranked:
             links = ", ".join(f'<a href="{_href(c.page)}">{_e(c.data["name"])}</a> (N = {_e(c.data["examples"]["n"])})'
                               for c in unranked)
             parts.append(f'<p class="unranked">Not ranked (partial evaluations): {links}</p>')
+        seeds = [c for c in mine if c.row is None and _other_seed(c)]
+        if seeds:
+            links = ", ".join(f'<a href="{_href(c.page)}">{_e(c.data["name"])}</a> ({_e(_seeds_text(c))}, worst case '
+                              f'{_e(_rate(c.data.get("worst_case_robust_accuracy"))[0])})' for c in seeds)
+            parts.append(f'<p class="unranked seeds">Other training seeds (not ranked: the same models trained '
+                         f"again; <code>robustsnn report seeds</code> compares them): {links}</p>")
     return "\n".join(parts)
 
 
@@ -255,6 +275,7 @@ def card_page(card: StandardCard, evaluation: str, records: int) -> str:
     standing = (f"rank {row['rank']} of the {row['table']} models on {_dataset_title(c['dataset'])}" if row
                 else "not ranked (" + ("partial evaluation" if any(_flag_parts(f)[0] == "partial"
                                                                    for f in c.get("flags") or [])
+                                       else f"another training seed: {_seeds_text(card)}" if _other_seed(card)
                                        else "not a full card of this evaluation") + ")")
     worst, _, worst_tip = _rate(c.get("worst_case_robust_accuracy"))
     clean, _, clean_tip = _rate(c.get("clean_accuracy"))
@@ -265,6 +286,7 @@ def card_page(card: StandardCard, evaluation: str, records: int) -> str:
         ("dataset", _e(c.get("dataset"))), ("model", _e(c.get("model"))), ("defense", _e(c.get("defense"))),
         ("deployed form", _e(c.get("deployed_form"))), ("checkpoint", f"<code>{_e(c.get('checkpoint'))}</code>"),
         ("checkpoint sha256", f'<span class="sha">{_e(c.get("model_sha256"))}</span>'),
+        ("training seed", _e(_seeds_text(card).removeprefix("training seed ").removeprefix("training seeds "))),
         ("worst-case robust accuracy (%)", f"<b>{_e(worst)}</b> ({_e(worst_tip)})"),
         ("clean accuracy (%)", f"{_e(clean)} ({_e(clean_tip)})"),
         ("N", f"{_e(examples.get('n'))} of {_e(examples.get('num_examples', '-'))} examples"
