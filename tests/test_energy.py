@@ -232,7 +232,8 @@ def test_energy_cli_writes_the_spikformer_table(tiny_net, tiny_spikformer_run, t
     assert main(["energy", str(tailored), str(spikformer)]) == 0
     from robustsnn.paths import results_dir
 
-    assert (results_dir() / "paper" / "energy-spikformer.csv").is_file() and not (results_dir() / "paper" / "energy.csv").exists()
+    paper = results_dir() / "paper"
+    assert (paper / "energy-spikformer.csv").is_file() and not (paper / "energy.csv").exists()
     capsys.readouterr()
     assert main(["energy", str(spikformer)]) == 2
     assert "no TextCNN" in capsys.readouterr().err
