@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checks import is_int
 from .paths import RUNS_ENV, runs_dir
 
 RWE_PREFIX = "rwe-"
@@ -187,7 +188,7 @@ class Artifact:
         if self.defense != NO_DEFENSE and self.step == "direct":
             # A2T augments a TextCNN's training; the directly-trained SNN has no such run.
             raise ValueError(f"the directly-trained SNN has no '{self.defense}'-trained variant")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+        if not is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"a training seed is a non-negative integer, not {self.seed!r}")
 
     @property

@@ -160,7 +160,8 @@ def test_a_sweep_runs_each_value_into_its_own_log_and_resumes(tiny_net, textatta
     assert [log.read_bytes() for log in logs] == before
     cln = records[0].metrics["clean_accuracy"]
     for value, b in zip(("0.5", "0.1"), boa):
-        assert f"[max_modification_rate={value}] sst2__tailored__none__pwws__none: resuming, 8 of 8" in out
+        assert (f"[max_modification_rate={value}] sst2__tailored__none__pwws__none: "
+                "8 of 8 examples already logged: finished") in out
         # robustsnn attack's line, after the value it ran
         assert (f"max_modification_rate={value}: sst2 tailored (none, defense none) vs pwws [shared-swap]: "
                 f"N=8 Cln={100 * cln:.1f} Boa={100 * b:.1f}") in out
