@@ -322,6 +322,25 @@ def _pair_up(loaded: Sequence[Any]) -> list[tuple[Any, Any]]:
     return pairs
 
 
+def _networks_and_provenance(ann: Any, snn: Any) -> dict[str, Any]:
+    """The columns every energy row ends with, converted SNN or spiking transformer: the two
+    checkpoints (portable path, content digest), the SNN's word vectors, and where and with
+    what the row was measured."""
+    import json
+
+    from ..provenance import provenance
+
+    prov = provenance()
+    return {
+        "ann_checkpoint": portable_path(ann.path), "snn_checkpoint": portable_path(snn.path),
+        "ann_model_sha256": model_digest(ann.path), "snn_model_sha256": model_digest(snn.path),
+        "embedding_source": snn.recipe.embedding.source,
+        "embedding_dim": int(snn.model.embedding.embedding_dim),
+        "git": prov["git"], "date": prov["date"], "versions": json.dumps(prov["versions"]),
+        "machine": json.dumps(prov["machine"]),
+    }
+
+
 def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test",
                e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ,
                time_steps: int | None = None) -> dict[str, Any]:
@@ -330,7 +349,6 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
     import json
 
     from ..models.loading import encode_split
-    from ..provenance import provenance
     from ..train.ann import evaluate
 
     if e_mac_pj <= 0 or e_ac_pj <= 0:
@@ -349,7 +367,6 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
     flops_total, sops_total = sum(ann_flops.values()), sum(sops.values())
     ann_energy, snn_energy = flops_total * e_mac_pj, sops_total * e_ac_pj
     conv_rates = [measured.rates[k] for k in measured.rates if k.startswith("conv")]
-    prov = provenance()
     return {
         "dataset": snn.recipe.data.dataset, "ann_kind": ann.kind,
         "ann_accuracy": evaluate(ann.model, ann_ids, ann_y), "ann_flops": flops_total,
@@ -363,12 +380,7 @@ def energy_row(ann: Any, snn: Any, draws: int | None = None, split: str = "test"
         "n_examples": len(snn_ids),
         "ann_flops_per_layer": json.dumps(ann_flops), "snn_flops_per_layer": json.dumps(snn_flops),
         "snn_sops_per_layer": json.dumps(sops), "snn_rates": json.dumps(measured.rates),
-        "ann_checkpoint": portable_path(ann.path), "snn_checkpoint": portable_path(snn.path),
-        "ann_model_sha256": model_digest(ann.path), "snn_model_sha256": model_digest(snn.path),
-        "embedding_source": snn.recipe.embedding.source,
-        "embedding_dim": int(snn.model.embedding.embedding_dim),
-        "git": prov["git"], "date": prov["date"], "versions": json.dumps(prov["versions"]),
-        "machine": json.dumps(prov["machine"]),
+        **_networks_and_provenance(ann, snn),
     }
 
 
@@ -380,7 +392,6 @@ def spikformer_row(ann: Any, snn: Any, split: str = "test", e_mac_pj: float = E_
     import json
 
     from ..models.loading import encode_split
-    from ..provenance import provenance
     from ..train.ann import evaluate
 
     if e_mac_pj <= 0 or e_ac_pj <= 0:
@@ -396,7 +407,6 @@ def spikformer_row(ann: Any, snn: Any, split: str = "test", e_mac_pj: float = E_
     ann_energy, snn_energy = flops_total * e_mac_pj, macs_total * e_mac_pj + acs_total * e_ac_pj
     sizes = snn.model.layer_sizes(snn_length)
     rate_mean = sum(measured.rates[k] * sizes[k] for k in measured.rates) / sum(sizes[k] for k in measured.rates)
-    prov = provenance()
     return {
         "dataset": snn.recipe.data.dataset, "ann_kind": ann.kind,
         "ann_accuracy": evaluate(ann.model, ann_ids, ann_y), "ann_length": ann_length,
@@ -409,12 +419,7 @@ def spikformer_row(ann: Any, snn: Any, split: str = "test", e_mac_pj: float = E_
         "ann_flops_per_layer": json.dumps(ann_flops), "snn_flops_per_layer": json.dumps(snn_flops),
         "snn_macs_per_layer": json.dumps(macs), "snn_acs_per_layer": json.dumps(acs),
         "snn_rates": json.dumps(measured.rates),
-        "ann_checkpoint": portable_path(ann.path), "snn_checkpoint": portable_path(snn.path),
-        "ann_model_sha256": model_digest(ann.path), "snn_model_sha256": model_digest(snn.path),
-        "embedding_source": snn.recipe.embedding.source,
-        "embedding_dim": int(snn.model.embedding.embedding_dim),
-        "git": prov["git"], "date": prov["date"], "versions": json.dumps(prov["versions"]),
-        "machine": json.dumps(prov["machine"]),
+        **_networks_and_provenance(ann, snn),
     }
 
 
