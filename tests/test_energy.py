@@ -237,3 +237,37 @@ def test_energy_cli_writes_the_spikformer_table(tiny_net, tiny_spikformer_run, t
     capsys.readouterr()
     assert main(["energy", str(spikformer)]) == 2
     assert "no TextCNN" in capsys.readouterr().err
+
+
+def test_energy_update_replaces_the_measured_dataset_and_keeps_the_others_bytes(tiny_pair, tmp_path, capsys):
+    tailored, converted = tiny_pair
+    out = tmp_path / "energy.csv"
+    assert main(["energy", str(tailored), str(converted), "--draws", "2", "--out", str(out)]) == 0
+    # Another dataset's row, measured by an earlier report: a copy of this one, renamed.
+    first = pd.read_csv(out)
+    other = first.assign(dataset="subj", git="abc1234", date="2026-11-29T05:00:00+00:00")
+    pd.concat([other, first]).to_csv(out, index=False, float_format="%.17g")
+    subj_line = out.read_text().splitlines()[1]
+    capsys.readouterr()
+    assert main(["energy", str(tailored), str(converted), "--draws", "1", "--out", str(out), "--update"]) == 0
+    assert "(1 rows measured, 1 kept)" in capsys.readouterr().out
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3 and lines[1] == subj_line  # kept verbatim, in its place
+    table = pd.read_csv(out)
+    assert list(table["dataset"]) == ["subj", "sst2"] and list(table["snn_draws"]) == [2, 1]
+    md = out.with_suffix(".md").read_text()
+    assert "Rows of subj: kept from the report at git abc1234 on 2026-11-29" in md
+    # Without --update the table is what was measured, and says nothing was kept.
+    assert main(["energy", str(tailored), str(converted), "--draws", "1", "--out", str(out)]) == 0
+    assert list(pd.read_csv(out)["dataset"]) == ["sst2"] and "kept from" not in out.with_suffix(".md").read_text()
+
+
+def test_energy_update_refuses_a_table_it_did_not_write(tiny_pair, tmp_path, capsys):
+    tailored, converted = tiny_pair
+    out = tmp_path / "energy.csv"
+    out.write_text("dataset,something\nmr,1\n")
+    capsys.readouterr()
+    assert main(["energy", str(tailored), str(converted), "--draws", "1", "--out", str(out), "--update"]) == 2
+    err = capsys.readouterr().err
+    assert "lacks column(s)" in err and "without --update" in err and err.count("\n") == 1, err
+    assert out.read_text() == "dataset,something\nmr,1\n"

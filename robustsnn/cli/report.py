@@ -88,6 +88,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CSV to write (default: $ROBUSTSNN_RESULTS/paper/energy.csv); spikformer rows go to a "
                         "table of their own, <out stem>-spikformer.csv beside it (to --out itself when no converted "
                         "SNN is given; default $ROBUSTSNN_RESULTS/paper/energy-spikformer.csv)")
+    p.add_argument("--update", action="store_true",
+                   help="replace only the rows of the datasets measured now, keeping the other datasets' rows "
+                        "of the existing table as the report that measured them wrote them")
     p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("sweep", help="accuracy and spikes against T, threshold, beta or neurons per class "
@@ -174,19 +177,34 @@ def cmd_report_seeds(args: argparse.Namespace) -> int:
 
 def cmd_energy(args: argparse.Namespace) -> int:
     from ..paths import ENERGY_CSV, results_dir
-    from ..reports.energy import energy_table, split_rows, write_energy, write_spikformer_energy
+    from ..reports.energy import (
+        COLUMNS,
+        SPIKFORMER_COLUMNS,
+        energy_table,
+        merge_rows,
+        read_table,
+        split_rows,
+        write_energy,
+        write_spikformer_energy,
+    )
 
     rows = energy_table(args.checkpoints, args.draws, args.split, args.mac_pj, args.ac_pj, args.time_steps)
     converted, spikformer = split_rows(rows)
     out = args.out or results_dir() / ENERGY_CSV
-    if converted:
-        write_energy(converted, out, out.with_suffix(".md"))
-        print(f"wrote {out} and {out.with_suffix('.md')}")
-    if spikformer:
-        # A table of its own (other ops, other columns); beside the converted one when both are written.
-        own = out if args.out is not None and not converted else out.with_name(f"{out.stem}-spikformer{out.suffix}")
-        write_spikformer_energy(spikformer, own, own.with_suffix(".md"))
-        print(f"wrote {own} and {own.with_suffix('.md')}")
+    # The spiking transformers' table of its own (other ops, other columns): beside the
+    # converted one, or --out itself when only spiking transformers were measured.
+    own = out if args.out is not None and not converted else out.with_name(f"{out.stem}-spikformer{out.suffix}")
+    tables = [(part, path, columns, write) for part, path, columns, write in (
+        (converted, out, COLUMNS, write_energy), (spikformer, own, SPIKFORMER_COLUMNS, write_spikformer_energy))
+        if part]
+    # --update: every table read (and a malformed one refused) before any is written.
+    kept = [read_table(path, columns) if args.update else [] for _, path, columns, _ in tables]
+    for (part, path, _, write), old in zip(tables, kept):
+        table = merge_rows(part, old) if args.update else part
+        write(table, path, path.with_suffix(".md"), {r["dataset"] for r in part} if args.update else None)
+        kept_rows = len(table) - len(part)
+        print(f"wrote {path} and {path.with_suffix('.md')}"
+              + (f" ({len(part)} rows measured, {kept_rows} kept)" if kept_rows else ""))
     return 0
 
 

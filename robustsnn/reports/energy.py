@@ -98,7 +98,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from ..errors import UserError
 from ..models.checkpoint import model_digest
@@ -459,7 +459,70 @@ def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return tabulate(body, headers=headers, tablefmt="github")
 
 
-def write_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | None = None) -> None:
+# Columns that hold text (names, digests, JSON, provenance): an empty cell of a kept row is
+# "" there, not pandas' NaN.
+_TEXT_COLUMNS = frozenset({
+    "dataset", "ann_kind", "snn_kind", "split", "ann_checkpoint", "snn_checkpoint", "ann_model_sha256",
+    "snn_model_sha256", "embedding_source", "git", "date", "versions", "machine", "snn_rates",
+    "ann_flops_per_layer", "snn_flops_per_layer", "snn_sops_per_layer", "snn_macs_per_layer",
+    "snn_acs_per_layer"})
+
+
+def read_table(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of an energy table this module wrote (none when there is no file), typed as
+    pandas reads them, so that writing them again gives the same bytes."""
+    import pandas as pd
+
+    if not Path(path).is_file():
+        return []
+    try:
+        frame = pd.read_csv(path)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{path}: not a table robustsnn energy wrote ({exc}); rebuild it without --update") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path}: lacks column(s) {', '.join(missing)}; rebuild it without --update")
+    rows = frame[list(columns)].to_dict("records")
+    return [{k: ("" if k in _TEXT_COLUMNS and pd.isna(v) else v) for k, v in r.items()} for r in rows]
+
+
+def merge_rows(measured: Sequence[dict[str, Any]], existing: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``existing`` with the rows of every dataset ``measured`` has replaced by the measured
+    ones, in the existing order (the measured rows of a dataset take the place of its first
+    old row; a new dataset's rows go last): ``--update``, which re-measures some datasets
+    and keeps the others' rows as the report that measured them wrote them."""
+    fresh: dict[str, list[dict[str, Any]]] = {}
+    for row in measured:
+        fresh.setdefault(row["dataset"], []).append(row)
+    merged: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    for row in existing:
+        dataset = row["dataset"]
+        if dataset not in fresh:
+            merged.append(row)
+        elif dataset not in placed:
+            merged.extend(fresh[dataset])
+            placed.add(dataset)
+    return merged + [r for d, rows in fresh.items() if d not in placed for r in rows]
+
+
+def kept_note(rows: Sequence[dict[str, Any]], measured_datasets: Collection[str]) -> str:
+    """The Markdown line that says which rows were kept from earlier reports (none: "")."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if r["dataset"] not in measured_datasets:
+            names = runs.setdefault((str(r["git"]), str(r["date"])[:10]), [])
+            if r["dataset"] not in names:
+                names.append(r["dataset"])
+    return " ".join(f"Rows of {', '.join(names)}: kept from the report at git {git} on {date} "
+                    "(`robustsnn energy --update` re-measured the other datasets; per-row provenance "
+                    "in the CSV)." for (git, date), names in runs.items())
+
+
+def write_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | None = None,
+                 measured_datasets: Collection[str] | None = None) -> None:
+    """Write the table (``measured_datasets``: the datasets measured by this run, when
+    others' rows were kept; the Markdown then says which were kept)."""
     import pandas as pd
 
     from ..io_utils import atomic_write_text
@@ -467,10 +530,11 @@ def write_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | N
     frame = pd.DataFrame(list(rows), columns=COLUMNS)
     atomic_write_text(out_csv, frame.to_csv(index=False, float_format="%.17g"))
     if out_md is not None:
-        atomic_write_text(out_md, energy_markdown(rows, Path(out_csv).name))
+        atomic_write_text(out_md, energy_markdown(rows, Path(out_csv).name, measured_datasets))
 
 
-def energy_markdown(rows: Sequence[dict[str, Any]], csv_name: str) -> str:
+def energy_markdown(rows: Sequence[dict[str, Any]], csv_name: str,
+                    measured_datasets: Collection[str] | None = None) -> str:
     """The Markdown of the energy table (``csv_name``: the CSV it sits beside)."""
     first = rows[0] if rows else {}
     legend = (
@@ -482,8 +546,9 @@ def energy_markdown(rows: Sequence[dict[str, Any]], csv_name: str) -> str:
         "reduction = DNN energy / SNN energy. SNN accuracy: mean ± std over the draws "
         f"whose rates were measured. Generated by `robustsnn energy`; unrounded values in "
         f"{csv_name}.\n")
+    kept = kept_note(rows, measured_datasets) if measured_datasets is not None else ""
     return ("# Estimated energy (Table 5)\n\n" + networks(rows) + "\n\n" + legend + "\n"
-            + render_markdown(rows) + "\n")
+            + render_markdown(rows) + "\n" + (f"\n{kept}\n" if kept else ""))
 
 
 def render_spikformer_markdown(rows: Sequence[dict[str, Any]]) -> str:
@@ -518,7 +583,8 @@ def render_spikformer_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n\n".join(parts)
 
 
-def write_spikformer_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | None = None) -> None:
+def write_spikformer_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_md: Path | None = None,
+                            measured_datasets: Collection[str] | None = None) -> None:
     import pandas as pd
 
     from ..io_utils import atomic_write_text
@@ -540,8 +606,9 @@ def write_spikformer_energy(rows: Sequence[dict[str, Any]], out_csv: Path, out_m
             f"{e_mac} pJ for the TextCNN, MACs x {e_mac} pJ + ACs x {e_ac} pJ for the spiking transformer; "
             "reduction = DNN energy / SNN energy. The spiking transformer is deterministic: accuracy and "
             f"rates from one pass. Generated by `robustsnn energy`; unrounded values in {Path(out_csv).name}.\n")
+        kept = kept_note(rows, measured_datasets) if measured_datasets is not None else ""
         atomic_write_text(out_md, "# Estimated energy: the spiking transformer\n\n" + networks(rows) + "\n\n"
-                          + legend + "\n" + render_spikformer_markdown(rows) + "\n")
+                          + legend + "\n" + render_spikformer_markdown(rows) + "\n" + (f"\n{kept}\n" if kept else ""))
 
 
 def energy_table(checkpoints: Sequence[str | Path], draws: int | None = None, split: str = "test",
