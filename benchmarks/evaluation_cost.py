@@ -46,16 +46,22 @@ def main() -> None:
         target = target_of(args.model, args.dataset, args.defense, args.noise)
         rows = []
         for step in plan(spec, target, args.num_examples):
-            record = RunRecord.load(cell_paths(Path(tmp) / "benchmark", step.campaign, step.cell)[1])
-            rows.append((step, float(record.metrics["seconds_per_example"])))
+            path = cell_paths(Path(tmp) / "benchmark", step.campaign, step.cell)[1]
+            # A run the evaluation skips (a white-box attack on a model without gradients)
+            # leaves no record: listed as skipped, costing nothing.
+            seconds = float(RunRecord.load(path).metrics["seconds_per_example"]) if path.is_file() else None
+            rows.append((step, seconds))
     scale = spec.num_examples
     print(f"{spec.name}: {target.label} on {target.dataset}, measured on {args.num_examples} examples "
           f"({wall:.0f} s wall, loading included)")
     print(f"{'run':<58} {'kind':<24} {'s/ex':>7} {'h at ' + str(scale):>9}")
     totals = {True: 0.0, False: 0.0}
     for step, seconds in rows:
-        totals[step.on_target] += seconds
         who = "" if step.on_target else " (surrogate, shared)"
+        if seconds is None:
+            print(f"{step.cell.key + who:<58} {step.kind:<24} {'skipped':>7}")
+            continue
+        totals[step.on_target] += seconds
         print(f"{step.cell.key + who:<58} {step.kind:<24} {seconds:7.2f} {seconds * scale / 3600:9.2f}")
     print(f"runs against the model: {totals[True]:.2f} s/ex -> {totals[True] * scale / 3600:.2f} h for {scale}")
     print(f"surrogate runs (once per dataset): {totals[False]:.2f} s/ex -> {totals[False] * scale / 3600:.2f} h")
