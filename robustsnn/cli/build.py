@@ -106,13 +106,28 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none",
                 continue
         entry = entry.with_seed(seed)
         for link in chain(entry.artifact):
-            if (dataset, link) in seen or link.path(dataset, runs).is_file():
+            unfinished = interrupted(link, dataset, runs)
+            if (dataset, link) in seen or (link.path(dataset, runs).is_file() and not unfinished):
                 continue
             seen.add((dataset, link))
             # The printed commands spell the runs root as $ROBUSTSNN_RUNS; run them on this one.
-            steps.append(Step(dataset, link, link.command(dataset, spell_defaults=False)
-                              .replace(RUNS_VAR, str(runs))))
+            command = link.command(dataset, spell_defaults=False).replace(RUNS_VAR, str(runs))
+            steps.append(Step(dataset, link, command + (" --resume" if unfinished else "")))
     return steps, sorted(set(foreign))
+
+
+def interrupted(link: Artifact, dataset: str, runs: Path) -> bool:
+    """Whether ``link`` is a training run that was stopped before it ended: its folder holds
+    ``last.pt`` (written after every epoch) but no ``result.json`` (written when training
+    ends). Its ``best.pt`` is then only the best epoch so far, not the checkpoint the recipe
+    builds, so the build resumes the run (bit for bit as if uninterrupted) instead of taking
+    it as built. A ``best.pt`` alone (copied in from elsewhere) counts as built."""
+    from ..artifacts import LAST, RESULT
+
+    if not link.is_run:
+        return False
+    folder = link.run_path(dataset, runs)
+    return (folder / LAST).is_file() and not (folder / RESULT).is_file()
 
 
 def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None:

@@ -1,0 +1,45 @@
+"""`robustsnn build` resumes a training run that was stopped before it ended, instead of
+taking its best-so-far checkpoint as built."""
+
+from robustsnn.artifacts import FINETUNED, TEXTCNN
+from robustsnn.cli.build import plan
+
+
+def _touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+
+
+def _commands(runs, model="textcnn"):
+    steps, _ = plan([("sst2", model)], runs)
+    return [s.command for s in steps]
+
+
+def test_an_interrupted_training_run_is_resumed(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    run = TEXTCNN.run_path("sst2", tmp_path)
+    assert _commands(tmp_path) == ["robustsnn train --config sst2 --model textcnn"]
+    # Killed after some epochs: best.pt and last.pt, no result.json.
+    _touch(run / "best.pt")
+    _touch(run / "last.pt")
+    assert _commands(tmp_path) == ["robustsnn train --config sst2 --model textcnn --resume"]
+    # Finished: result.json written at the end.
+    _touch(run / "result.json")
+    assert _commands(tmp_path) == []
+
+
+def test_a_checkpoint_copied_in_alone_counts_as_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    _touch(TEXTCNN.path("sst2", tmp_path))
+    assert _commands(tmp_path) == []
+
+
+def test_an_interrupted_fine_tuning_resumes_after_its_finished_sources(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    for link in (FINETUNED.source.source, FINETUNED.source):  # tailored run, converted file
+        _touch(link.path("sst2", tmp_path))
+    run = FINETUNED.run_path("sst2", tmp_path)
+    _touch(run / "best.pt")
+    _touch(run / "last.pt")
+    commands = _commands(tmp_path, "snn")
+    assert len(commands) == 1 and commands[0].startswith("robustsnn finetune ") and commands[0].endswith(" --resume")
