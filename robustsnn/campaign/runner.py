@@ -191,8 +191,11 @@ def report_fewer(csv_path: Path, rows: list[dict[str, str]], selected: set[int],
 
 class CandidateCounter:
     """Counts, per example, the candidate texts an attack's transformation offered and
-    those its constraints kept (TextAttack caches transformations within an example, so
-    a text is offered once however often the search asks)."""
+    those its constraints kept, per call: a text offered again is counted again.
+    (TextAttack's transformation cache serves only calls whose arguments hash, and the
+    searches here - PWWS's and TextFooler's word-importance search, the hard-label search -
+    pass ``indices_to_modify`` as a list, so they never hit it.) What the logs use is
+    whether a count is zero: an example offered no candidate at all is unattackable."""
 
     def __init__(self, attack: Any) -> None:
         self.offered = self.kept = 0
