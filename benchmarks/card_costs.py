@@ -15,7 +15,6 @@ which machine.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -26,23 +25,22 @@ def main() -> None:
     p.add_argument("--runs", default=None, metavar="PREFIX", help="list the runs of cards whose file starts so")
     args = p.parse_args()
 
+    from robustsnn.evaluation.leaderboard import load_cards
     from robustsnn.records.record import RunRecord
 
-    cards = sorted((args.results / "benchmark" / "cards" / args.evaluation).glob("*.json"))
-    if not cards:
-        raise SystemExit(f"no cards under {args.results / 'benchmark' / 'cards' / args.evaluation}")
     print(f"{'card':<48} {'N':>4} {'runs':>4} {'hours':>6} {'s/ex':>7}")
-    for path in cards:
-        card = json.loads(path.read_text())
+    for card in load_cards(args.results / "benchmark" / "cards" / args.evaluation):
+        path = card["_path"]
         n = int(card["examples"]["num_examples"])
         seconds = float(card["wall_seconds"])
         runs = card["attacks"]
         print(f"{path.stem:<48} {n:>4} {len(runs):>4} {seconds / 3600:6.2f} {seconds / max(n, 1):7.2f}")
         if args.runs and path.stem.startswith(args.runs):
             for run in runs:
-                record_path = args.results / run["log"].split(".csv")[0]
-                record = RunRecord.load(record_path.with_name(record_path.name + ".json"))
-                print(f"    {record_path.name:<66} {float(record.metrics['seconds_per_example']):7.2f} s/ex")
+                # The record beside the log, as the leaderboard finds it (evaluation/leaderboard.py).
+                record_path = args.results / Path(run["log"]).with_suffix(".json")
+                record = RunRecord.load(record_path)
+                print(f"    {record_path.stem:<66} {float(record.metrics['seconds_per_example']):7.2f} s/ex")
 
 
 if __name__ == "__main__":
