@@ -11,6 +11,13 @@ output, with noise shared by every candidate instead of fresh per query; whether
 a stronger or weaker search is an empirical question, answered here on the evaluation's
 own examples and against the deployed model (the R-draw majority).
 
+The same question for k, and for a randomized defense: ``--modes mean-5,mean-100`` against
+the evaluation's ``mean-20`` says whether 20 draws per query is where the attack's strength
+levels off, e.g. for SAFER around the TextCNN:
+
+    .venv/bin/python benchmarks/eot_modes_paired.py --model textcnn --defense safer \
+        --dataset sst2 --modes mean-100,mean-5 --num-examples 100 --study runs/eot-safer
+
 This runs the ``--modes`` cells (resumable, logs under ``--study``) on the first
 ``--num-examples`` examples of the evaluation's set (seed and selection as the
 evaluation), then pairs each with the evaluation's own ``mean-<k>`` log under
@@ -30,6 +37,8 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="snn")
+    parser.add_argument("--defense", default="none", help="e.g. safer: the k of a randomized defense's draws")
     parser.add_argument("--dataset", default="sst2")
     parser.add_argument("--recipe", default="pwws")
     parser.add_argument("--modes", default="crn-20", help="comma-separated noise modes to compare with mean-<k>")
@@ -51,17 +60,18 @@ def main() -> None:
     from robustsnn.stats import paired_comparison, wilson_interval
 
     spec = get_evaluation(args.evaluation)
-    target = target_of("snn", args.dataset)
-    campaign = campaign_for(spec, target, "shared-swap", args.num_examples, ("snn",))
+    target = target_of(args.model, args.dataset, args.defense)
+    campaign = campaign_for(spec, target, "shared-swap", args.num_examples, (args.model,))
     modes = [canonical(m) for m in args.modes.split(",")]
     reference_mode = f"mean-{spec.eot_draws}"
     if not args.skip_runs:
         for mode in modes:
-            run_cell(campaign, Cell(args.dataset, "snn", "none", args.recipe, mode), args.study / "benchmark")
+            run_cell(campaign, Cell(args.dataset, args.model, args.defense, args.recipe, mode),
+                     args.study / "benchmark")
 
     def pick(root: Path, mode: str):  # the one run of this cell under root
-        found = [r for r in load_runs(root) if r.dataset == args.dataset and r.model == "snn"
-                 and r.defense == "none" and r.recipe == args.recipe and r.noise == mode
+        found = [r for r in load_runs(root) if r.dataset == args.dataset and r.model == args.model
+                 and r.defense == args.defense and r.recipe == args.recipe and r.noise == mode
                  and r.name.startswith(f"{args.evaluation}-{args.dataset}/")]
         if len(found) != 1:
             raise SystemExit(f"expected one {args.recipe}/{mode} run under {root}, found {len(found)}")
