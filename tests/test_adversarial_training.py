@@ -388,14 +388,48 @@ def test_build_defense_a2t_plans_the_a2t_chain_and_skips_what_has_none(synonym_t
         build([("sst2", "textcnn")], dry_run=True, log=lines.append, defense="safer")
 
 
-def test_the_benchmark_of_textcnn_a2t_keeps_white_box_attacks_and_the_plain_textcnn_as_surrogate(a2t_textcnn):
+@pytest.fixture
+def a2t_pair(a2t_textcnn, synonym_task):
+    """The toy A2T TextCNN, and an A2T tailored TextCNN beside it (the other surrogate
+    trained the same way)."""
+    from robustsnn.attack.adversarial_training import train_a2t
+    from robustsnn.config import recipe_from_dict
+
+    recipe = recipe_from_dict(tiny_recipe_dict(train={"max_epochs": 3}))
+    train_a2t(recipe, "tailored", None, settings=_settings(), resources=_resources(), **QUIET)
+    return a2t_textcnn
+
+
+def test_the_benchmark_of_an_a2t_model_needs_the_surrogates_trained_alike(a2t_textcnn):
     from robustsnn.evaluation.plan import plan, target_of
+    from robustsnn.evaluation.standard import STANDARD_V1
+
+    # The plan never shrinks to what is on disk: the missing A2T tailored TextCNN is an
+    # error naming the command that trains it.
+    with pytest.raises(UserError, match="tailored \\(a2t-trained\\) checkpoint .* --defense a2t"):
+        plan(STANDARD_V1, target_of("textcnn", "sst2", "a2t"), 5)
+
+
+def test_the_benchmark_of_textcnn_a2t_keeps_white_box_attacks_and_the_plain_textcnn_as_surrogate(a2t_pair):
+    from robustsnn.campaign.spec import transfer_recipe
+    from robustsnn.evaluation.plan import TRANSFER, plan, target_of
     from robustsnn.evaluation.run import _probe
     from robustsnn.evaluation.standard import STANDARD_V1
 
     target = target_of("textcnn", "sst2", "a2t")
     assert target.label == "textcnn+a2t"
     steps = plan(STANDARD_V1, target, 5)
+    # Besides the plain surrogates, the tailored TextCNN trained the same way (for an A2T
+    # SNN: its own parent), its texts replayed under a name that says which network made them.
+    alike = [s.cell for s in steps if not s.on_target and s.cell.defense == "a2t"]
+    assert [(c.model, c.recipe) for c in alike] == [("tailored", r) for r in STANDARD_V1.score_recipes]
+    replayed = {s.cell.recipe: s.source for s in steps if s.kind == TRANSFER}
+    for source in alike:
+        assert replayed[transfer_recipe(source)] == source
+    assert "transfer-tailored+a2t-pwws" in replayed and "transfer-tailored-pwws" in replayed
+    # The plain models' plans are what they were: no source under a defense.
+    plain = plan(STANDARD_V1, target_of("textcnn", "sst2"), 5)
+    assert all(s.cell.defense == "none" for s in plain)
     white_box, _ = _probe(target, steps[-1].campaign, next(s for s in steps if s.on_target))
     assert white_box  # unlike SAFER or FGWS, a2t leaves the gradients to the attacks
     assert {"hotflip", "gradient-wir"} <= {s.name for s in steps if s.on_target}

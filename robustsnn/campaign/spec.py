@@ -290,7 +290,9 @@ def cell_modes(model: str, defense: str, modes: Sequence[Any]) -> tuple[Any, ...
 
 def transfer_recipe(source: Cell) -> str:
     """The recipe name a transfer from ``source`` is logged under (robustsnn/campaign/transfer.py)."""
-    name = f"{TRANSFER_PREFIX}{source.model}-{source.recipe}"
+    # A source under a training-time defense is another network: its name says so.
+    model = source.model if source.defense == "none" else f"{source.model}+{source.defense}"
+    name = f"{TRANSFER_PREFIX}{model}-{source.recipe}"
     return name if source.noise == NOISE_NONE else f"{name}-{source.noise}"
 
 

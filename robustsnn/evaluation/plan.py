@@ -172,6 +172,30 @@ def surrogate_checkpoints(evaluation: StandardEvaluation, target: Target,
     return out
 
 
+def trained_alike(evaluation: StandardEvaluation, target: Target) -> dict[str, Path | None]:
+    """The built-in surrogates trained under the target's training-time defense (``a2t``),
+    other than the target's own model: name -> checkpoint (None: the registered one of
+    that defense). Why: a network converted from a parent is fooled most often by its
+    parent's texts (the SNN `direct` cards), and an A2T-trained SNN's parent is the
+    A2T-trained tailored TextCNN, not the plain one the other surrogates are. Empty for a
+    target without a training defense. A missing checkpoint is an error with the commands
+    that build it, never a smaller plan: the plan must not depend on what is on disk."""
+    from ..zoo import model_entry, trains
+
+    if not trains(target.defense):
+        return {}
+    out: dict[str, Path | None] = {}
+    for surrogate in evaluation.surrogates:
+        if surrogate == target.model:
+            continue
+        if target.seed != REGISTERED_SEED:
+            out[surrogate] = seed_checkpoint(surrogate, target.dataset, target.seed, target.defense)
+        else:
+            model_entry(surrogate, target.defense).require(target.dataset)
+            out[surrogate] = None
+    return out
+
+
 def campaign_for(evaluation: StandardEvaluation, target: Target, protocol: str, num_examples: int,
                  models: tuple[str, ...]) -> Any:
     """The campaign that holds the evaluation's runs on ``target.dataset`` under ``protocol``."""
@@ -228,6 +252,11 @@ def plan(evaluation: StandardEvaluation, target: Target, num_examples: int | Non
         for recipe in evaluation.score_recipes:
             source = cell(recipe, "none", surrogate, "none")
             steps.append(Step(main, source, SCORE, False, checkpoint=checkpoints.get(surrogate)))
+            sources.append(source)
+    for surrogate, checkpoint in trained_alike(evaluation, target).items():
+        for recipe in evaluation.score_recipes:
+            source = cell(recipe, "none", surrogate)
+            steps.append(Step(main, source, SCORE, False, checkpoint=checkpoint))
             sources.append(source)
     if target.form == "-":
         forms = {"deployed": "none", "eot": None, "deterministic": None}
