@@ -8,7 +8,8 @@ tailored TextCNN has the SNN's weights before conversion, so its adversarial tex
 the strongest surrogate attack on the SNN that needs no SNN query at all.
 
 A transfer run is logged like an attack run (same columns, resumable, one row per
-example) under the recipe name ``transfer-<source model>-<source recipe>`` (plus the
+example) under the recipe name ``transfer-<source model>-<source recipe>`` (the model as
+``<model>+<defense>`` when the source ran under a training-time defense, plus the
 source's noise mode when it had one), so :mod:`.table` and :mod:`.worst_case` read it
 like any other attack. Per example: ``skipped`` when the target is wrong on the clean
 text, ``successful`` when it is wrong on the transferred text, ``failed`` otherwise
