@@ -43,3 +43,15 @@ def test_an_interrupted_fine_tuning_resumes_after_its_finished_sources(tmp_path,
     _touch(run / "last.pt")
     commands = _commands(tmp_path, "snn")
     assert len(commands) == 1 and commands[0].startswith("robustsnn finetune ") and commands[0].endswith(" --resume")
+
+
+def test_a_fine_tuning_killed_before_its_first_epoch_ended_is_resumed(tmp_path, monkeypatch):
+    # best.pt from the epoch-0 evaluation and log.json, but no last.pt yet (train/fit.py).
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    for link in (FINETUNED.source.source, FINETUNED.source):
+        _touch(link.path("sst2", tmp_path))
+    run = FINETUNED.run_path("sst2", tmp_path)
+    _touch(run / "best.pt")
+    _touch(run / "log.json")
+    commands = _commands(tmp_path, "snn")
+    assert len(commands) == 1 and commands[0].endswith(" --resume")

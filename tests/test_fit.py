@@ -263,3 +263,23 @@ def test_snn_resume_after_a_real_interruption_is_bit_identical(tiny_data, tmp_pa
     assert (out.best_epoch, out.dev, out.test) == (ref.best_epoch, ref.dev, ref.test)
     _assert_same_weights(tmp_path / "ref" / "last.pt", tmp_path / "cut" / "last.pt")
     _assert_same_weights(tmp_path / "ref" / "best.pt", tmp_path / "cut" / "best.pt")
+
+
+def test_a_run_killed_in_its_first_epoch_after_the_initial_evaluation_is_marked_and_resumes_from_the_start(tmp_path):
+    import json
+
+    # Killed in epoch 1: best.pt (epoch 0) exists but no last.pt; log.json marks the run as
+    # started, so `robustsnn build` resumes it instead of taking best.pt as built.
+    with pytest.raises(Interrupted):
+        fit(toy_trainer(max_epochs=3, initial="converted", stop_at=1), tmp_path, **QUIET)
+    assert (tmp_path / "best.pt").is_file() and not (tmp_path / "last.pt").exists()
+    assert [h["epoch"] for h in json.loads((tmp_path / "log.json").read_text())] == [0]
+    lines: list[str] = []
+    out = fit(toy_trainer(max_epochs=3, initial="converted"), tmp_path, resume=True, log=lines.append)
+    whole = fit(toy_trainer(max_epochs=3, initial="converted"), tmp_path / "whole", **QUIET)
+    assert lines[0].startswith("nothing to resume")
+    timeless = lambda history: [{k: v for k, v in h.items() if k != "seconds"} for h in history]  # noqa: E731
+    assert timeless(out.history) == timeless(whole.history)
+    ours = load_checkpoint(tmp_path / "best.pt")["model"]
+    theirs = load_checkpoint(tmp_path / "whole" / "best.pt")["model"]
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)

@@ -118,16 +118,19 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none",
 
 def interrupted(link: Artifact, dataset: str, runs: Path) -> bool:
     """Whether ``link`` is a training run that was stopped before it ended: its folder holds
-    ``last.pt`` (written after every epoch) but no ``result.json`` (written when training
-    ends). Its ``best.pt`` is then only the best epoch so far, not the checkpoint the recipe
-    builds, so the build resumes the run (bit for bit as if uninterrupted) instead of taking
-    it as built. A ``best.pt`` alone (copied in from elsewhere) counts as built."""
-    from ..artifacts import LAST, RESULT
+    ``last.pt`` (written after every epoch) or ``log.json`` (also written after a
+    fine-tuning's epoch-0 evaluation, whose ``best.pt`` comes before any ``last.pt``) but no
+    ``result.json`` (written when training ends). Its ``best.pt`` is then only the best
+    epoch so far, not the checkpoint the recipe builds, so the build resumes the run (bit
+    for bit as if uninterrupted; from the start when no epoch ended) instead of taking it
+    as built. A ``best.pt`` alone (copied in from elsewhere) counts as built."""
+    from ..artifacts import LAST, LOG, RESULT
 
     if not link.is_run:
         return False
     folder = link.run_path(dataset, runs)
-    return (folder / LAST).is_file() and not (folder / RESULT).is_file()
+    started = (folder / LAST).is_file() or (folder / LOG).is_file()
+    return started and not (folder / RESULT).is_file()
 
 
 def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None:
