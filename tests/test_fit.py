@@ -266,8 +266,6 @@ def test_snn_resume_after_a_real_interruption_is_bit_identical(tiny_data, tmp_pa
 
 
 def test_a_run_killed_in_its_first_epoch_after_the_initial_evaluation_is_marked_and_resumes_from_the_start(tmp_path):
-    import json
-
     # Killed in epoch 1: best.pt (epoch 0) exists but no last.pt; log.json marks the run as
     # started, so `robustsnn build` resumes it instead of taking best.pt as built.
     with pytest.raises(Interrupted):

@@ -248,14 +248,13 @@ def plan(evaluation: StandardEvaluation, target: Target, num_examples: int | Non
 
     steps: list[Step] = []
     sources: list[Any] = []
-    for surrogate in surrogates:  # the built-in surrogates' own attacks, shared by every target
+    # The built-in surrogates' own attacks, shared by every target; then, for a target under
+    # a training-time defense, those of the surrogates trained the same way.
+    networks = [(s, "none", checkpoints.get(s)) for s in surrogates]
+    networks += [(s, defense, c) for s, c in trained_alike(evaluation, target).items()]
+    for surrogate, trained_under, checkpoint in networks:
         for recipe in evaluation.score_recipes:
-            source = cell(recipe, "none", surrogate, "none")
-            steps.append(Step(main, source, SCORE, False, checkpoint=checkpoints.get(surrogate)))
-            sources.append(source)
-    for surrogate, checkpoint in trained_alike(evaluation, target).items():
-        for recipe in evaluation.score_recipes:
-            source = cell(recipe, "none", surrogate)
+            source = cell(recipe, "none", surrogate, trained_under)
             steps.append(Step(main, source, SCORE, False, checkpoint=checkpoint))
             sources.append(source)
     if target.form == "-":
