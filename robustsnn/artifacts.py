@@ -242,6 +242,19 @@ class Artifact:
         """The run folder under ``<runs>/<dataset>/`` (training steps only)."""
         return self.run_at(dataset_runs(dataset, runs))
 
+    def unfinished(self, dataset: str, runs: Path | None = None) -> bool:
+        """Whether this is a training run that was stopped before it ended: its folder holds
+        ``last.pt`` (written after every epoch) or ``log.json`` (also written after a
+        fine-tuning's epoch-0 evaluation, whose ``best.pt`` comes before any ``last.pt``) but
+        no ``result.json`` (written when training ends). Its ``best.pt`` is then only the best
+        epoch so far, not the checkpoint the recipe builds. A ``best.pt`` alone (copied in
+        from elsewhere) counts as finished."""
+        if not self.is_run:
+            return False
+        folder = self.run_path(dataset, runs)
+        started = (folder / LAST).is_file() or (folder / LOG).is_file()
+        return started and not (folder / RESULT).is_file()
+
     def at(self, root: Path) -> Path:
         """The checkpoint under a folder laid out like ``<runs>/<dataset>/``."""
         return Path(root) / self.relpath

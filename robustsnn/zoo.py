@@ -24,6 +24,7 @@ from .artifacts import (
     FINETUNED,
     NO_DEFENSE,
     REGISTERED_SEED,
+    RESULT,
     SPIKFORMER,
     TAILORED,
     TEXTCNN,
@@ -97,6 +98,12 @@ class CheckpointModel:
             trained += "" if self.artifact.seed == REGISTERED_SEED else f" (training seed {self.artifact.seed})"
             raise UserError(f"no {self.kind}{trained} checkpoint for {dataset} at {path}; build it with: "
                             + self.build_command(dataset))
+        if checkpoint is None and self.artifact.unfinished(dataset):
+            # Its best.pt is the best epoch so far of a training that is still running or was
+            # stopped: attacking it would put a half-trained network's digest on a result.
+            raise UserError(f"the {self.kind} checkpoint for {dataset} at {path} is from a training run that "
+                            f"has not finished (no {RESULT} beside it); finish it with: "
+                            + self.artifact.command(dataset, spell_defaults=False) + " --resume")
         return path
 
     def load(self, dataset: str, checkpoint: Path | None = None, encoding: Any = None) -> Any:

@@ -55,3 +55,24 @@ def test_a_fine_tuning_killed_before_its_first_epoch_ended_is_resumed(tmp_path, 
     _touch(run / "log.json")
     commands = _commands(tmp_path, "snn")
     assert len(commands) == 1 and commands[0].endswith(" --resume")
+
+
+def test_an_unfinished_run_is_not_attacked(tmp_path, monkeypatch):
+    """The registered checkpoint of a run still training (or stopped) is refused with the
+    command that finishes it; a checkpoint named on the command line is the user's call."""
+    import pytest
+
+    from robustsnn.errors import UserError
+    from robustsnn.zoo import MODELS
+
+    monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
+    run = TEXTCNN.run_path("sst2", tmp_path)
+    _touch(run / "best.pt")
+    _touch(run / "log.json")
+    entry = MODELS.get("textcnn")
+    with pytest.raises(UserError, match=r"has not finished .*robustsnn train --config sst2 --model textcnn"
+                                        r".* --resume$"):
+        entry.require("sst2")
+    assert entry.require("sst2", run / "best.pt") == run / "best.pt"
+    _touch(run / "result.json")
+    assert entry.require("sst2") == run / "best.pt"

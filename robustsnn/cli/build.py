@@ -106,7 +106,9 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none",
                 continue
         entry = entry.with_seed(seed)
         for link in chain(entry.artifact):
-            unfinished = interrupted(link, dataset, runs)
+            # A stopped run's best.pt is only its best epoch so far: resume it (bit for bit as if
+            # uninterrupted; from the start when no epoch ended) instead of taking it as built.
+            unfinished = link.unfinished(dataset, runs)
             if (dataset, link) in seen or (link.path(dataset, runs).is_file() and not unfinished):
                 continue
             seen.add((dataset, link))
@@ -114,23 +116,6 @@ def plan(pairs: Sequence[tuple[str, str]], runs: Path, defense: str = "none",
             command = link.command(dataset, spell_defaults=False).replace(RUNS_VAR, str(runs))
             steps.append(Step(dataset, link, command + (" --resume" if unfinished else "")))
     return steps, sorted(set(foreign))
-
-
-def interrupted(link: Artifact, dataset: str, runs: Path) -> bool:
-    """Whether ``link`` is a training run that was stopped before it ended: its folder holds
-    ``last.pt`` (written after every epoch) or ``log.json`` (also written after a
-    fine-tuning's epoch-0 evaluation, whose ``best.pt`` comes before any ``last.pt``) but no
-    ``result.json`` (written when training ends). Its ``best.pt`` is then only the best
-    epoch so far, not the checkpoint the recipe builds, so the build resumes the run (bit
-    for bit as if uninterrupted; from the start when no epoch ended) instead of taking it
-    as built. A ``best.pt`` alone (copied in from elsewhere) counts as built."""
-    from ..artifacts import LAST, LOG, RESULT
-
-    if not link.is_run:
-        return False
-    folder = link.run_path(dataset, runs)
-    started = (folder / LAST).is_file() or (folder / LOG).is_file()
-    return started and not (folder / RESULT).is_file()
 
 
 def run_steps(steps: Sequence[Step], log: Callable[[str], None] = print) -> None:
