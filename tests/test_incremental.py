@@ -136,3 +136,23 @@ def test_simulators_run_together_equal_each_alone():
     assert all(s.stats["incremental"] > 0 for s in simulators)
     with pytest.raises(ValueError, match="one model and one T"):
         simulate_together([simulators[0], IncrementalSimulator(network(), encodings[0])], torch.tensor([base]))
+
+
+def test_direct_batches_that_span_several_chunks_equal_full_simulation():
+    """A batch of ~100 rows runs in several time chunks, both the windows (2048 rows per
+    call) and the rows simulated in full (256): with direct input each chunk length's
+    convolution is computed once and reused (SpikingTextCNN.conv_stage), bit for bit."""
+    rng = random.Random(11)
+    model = network()
+    encoding = Encoding("direct")
+    simulator = IncrementalSimulator(model, encoding, capacity=4)
+    with torch.no_grad():
+        for _ in range(2):
+            base = sentence(rng, LENGTH - 2)
+            simulator.simulate(torch.tensor([base]))  # the reference the variants differ from
+            rows = [row for _ in range(15) for row in variants(rng, base)] + [sentence(rng) for _ in range(20)]
+            ids = torch.tensor(rows)
+            every = model.simulate(model.encode(ids, encoding), constant=False)
+            assert_same(model.simulate(model.encode(ids, encoding), constant=True), every)
+            assert_same(simulator.simulate(ids), every, direct=True)
+    assert simulator.stats["incremental"] > 100 and simulator.stats["full"] > 20

@@ -273,3 +273,34 @@ def test_folded_draws_are_bit_identical_to_draw_by_draw(fold_draw_rows, batch):
     for name, rate in alone.layer_rates.items():
         assert torch.equal(folded.layer_rates[name], rate), name
     assert alone.rates.std() > 0  # the draws fire: the comparison is not of zeros
+
+
+@pytest.mark.parametrize("fold_rows", [5, 15, 35])  # 1, 3 (with a remainder) and 7 steps per chunk
+def test_direct_input_reuses_each_chunk_lengths_convolution_bit_for_bit(fold_rows, monkeypatch):
+    """Direct currents are the same at every step, so conv_stage computes each branch once
+    per chunk length and hands that output to every chunk of the length: the outputs and
+    layer rates equal computing every chunk again, bit for bit, with fewer conv calls."""
+    model, ids = make_model(), make_ids()
+    model.fold_rows = fold_rows
+    direct = Encoding.parse("direct")
+    spikes = model.encode(ids, direct)
+    calls = {"n": 0}
+    for conv in model.convs:
+        conv.register_forward_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
+    with torch.no_grad():
+        every = model.simulate(spikes, constant=False)
+        every_calls, calls["n"] = calls["n"], 0
+        reused = model.simulate(spikes, constant=True)
+    assert every.out_spikes.sum() > 0
+    assert torch.equal(reused.out_spikes, every.out_spikes) and torch.equal(reused.out_membrane, every.out_membrane)
+    for name, count in every.layer_spikes.items():
+        assert torch.equal(reused.layer_spikes[name], count), name
+    chunk = model.fold_chunk(model.time_steps, len(ids))
+    lengths = {min(chunk, model.time_steps - start) for start in range(0, model.time_steps, chunk)}
+    assert calls["n"] == len(model.convs) * len(lengths) < every_calls
+    # run() takes the reuse for direct input, and leaves it under autograd (training).
+    assert torch.equal(model.run(ids, direct).scores, model.run(ids, direct).scores)
+    with torch.enable_grad():
+        calls["n"] = 0
+        model.simulate(spikes, constant=True)
+        assert calls["n"] == every_calls

@@ -40,10 +40,10 @@ from typing import Iterator, Sequence
 
 import torch
 
-from ..noise import CRN
+from ..noise import CRN, DIRECT
 from .encoding import Encoding, uniforms_of_keys, word_keys
 from .neurons import run_neurons
-from .snn import Simulation, SpikingTextCNN
+from .snn import ConvReuse, Simulation, SpikingTextCNN
 
 
 class IncrementalSimulator:
@@ -125,7 +125,8 @@ class IncrementalSimulator:
         n = len(rows)
         if n == 1:  # two rows at least per conv call (see the module docstring)
             spikes = spikes.repeat(1, 2, 1, 1)
-        out, sub_counts = self.model.conv_stage(spikes, chunk, keep_spikes=True)
+        out, sub_counts = self.model.conv_stage(spikes, chunk, keep_spikes=True,
+                                                constant=self.encoding.mode == DIRECT)
         pooled[:, rows] = out[:, :n]
         for name in counts:
             counts[name][rows] = sub_counts[name][:n]
@@ -277,12 +278,13 @@ def simulate_together(simulators: Sequence[IncrementalSimulator], ids: torch.Ten
             spikes = spikes.repeat(1, 2, 1, 1)
         part_chunk = max(1, min(steps, WINDOW_FOLD_ROWS // spikes.shape[1]))
         pooled_parts: list[list[torch.Tensor]] = [[] for _ in parts]
+        reuse = ConvReuse(all(p.simulator.encoding.mode == DIRECT for _, p in parts))
         for i, (conv, lif) in enumerate(zip(model.convs, model.conv_lifs)):
             mem = None
             new = []
             for start in range(0, steps, part_chunk):
                 x = spikes[start : start + part_chunk]
-                cur = conv(x.reshape(x.shape[0] * x.shape[1], *x.shape[2:]))
+                cur = reuse(i, x.shape[0], conv, x.reshape(x.shape[0] * x.shape[1], *x.shape[2:]))
                 spk, mem = run_neurons(lif, cur.view(x.shape[0], x.shape[1], *cur.shape[1:]), mem)
                 new.append(spk[:, :rows].sum(dim=3))
             new_sums = torch.cat(new)  # [T, rows, maps]: the windows' spikes per step and map

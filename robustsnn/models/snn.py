@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..noise import CRN
+from ..noise import CRN, DIRECT
 from .encoding import FRESH, Encoding, input_spikes
 from .neurons import leaky_layer, run_neurons  # noqa: F401  (re-exported)
 from .textcnn import _embedding
@@ -149,8 +149,9 @@ class SpikingTextCNN(nn.Module):
             return None
         return F.dropout(torch.ones(batch, features, dtype=like.dtype), self.dropout_p, True)
 
-    def simulate(self, spikes: torch.Tensor) -> Simulation:
-        """Run the network on input spikes ``[T, batch, dim, length]``.
+    def simulate(self, spikes: torch.Tensor, constant: bool = False) -> Simulation:
+        """Run the network on input spikes ``[T, batch, dim, length]``; ``constant``: the
+        input is the same at every step (``direct`` currents; see :meth:`conv_stage`).
 
         Time is folded into the batch in chunks of ``fold_rows // batch`` steps: one conv
         call per chunk and branch (few calls for small batches, where per-call overhead
@@ -163,19 +164,25 @@ class SpikingTextCNN(nn.Module):
         it lets :mod:`.incremental` assemble the pooled input of some rows from a cache."""
         steps, batch = spikes.shape[:2]
         chunk = self.fold_chunk(steps, batch)
-        pooled, counts = self.conv_stage(spikes, chunk)
+        pooled, counts = self.conv_stage(spikes, chunk, constant=constant)
         return self.tail(pooled, chunk, counts)
 
     def fold_chunk(self, steps: int, batch: int) -> int:
         """Time steps per folded call for a batch of ``batch`` rows."""
         return max(1, min(steps, self.fold_rows // max(batch, 1)))
 
-    def conv_stage(self, spikes: torch.Tensor, chunk: int,
-                   keep_spikes: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def conv_stage(self, spikes: torch.Tensor, chunk: int, keep_spikes: bool = False,
+                   constant: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Convolutions, branch neurons and average pooling: ``(pooled [T, batch,
         branches * maps], spike counts per example)``. With ``keep_spikes`` the counts also
         hold each branch's spikes per position, ``"spikes{i}"`` ``[T, batch, maps, length -
-        w + 1]`` as bool (positions past the trimmed length are silent: zeros)."""
+        w + 1]`` as bool (positions past the trimmed length are silent: zeros).
+
+        ``constant``: ``spikes`` is the same at every step (``direct`` input currents).
+        Then every chunk of ``n`` steps hands a convolution the same tensor, so its output
+        from the first such chunk serves the others (outside autograd): the same input in
+        the same shape, so the same bits as computing it again (tests/test_snn_model.py),
+        at one convolution per chunk length instead of one per chunk."""
         steps, batch, dim, length = spikes.shape
         # Average pooling divides by every window of the padded row, trimmed or not.
         windows = [max(length - w + 1, 1) for w in self.widths]
@@ -192,13 +199,14 @@ class SpikingTextCNN(nn.Module):
                 counts[f"spikes{i}"] = torch.zeros(steps, batch, self.maps, max(full_length - self.widths[i] + 1, 0),
                                                    dtype=torch.bool)
         pooled_chunks = []
+        reuse = ConvReuse(constant)
         for start in range(0, steps, chunk):
             x = spikes[start : start + chunk]
             n = x.shape[0]
             folded = x.reshape(n * batch, dim, length)
             pooled = []
             for i, (conv, lif) in enumerate(zip(self.convs, self.conv_lifs)):
-                cur = conv(folded)
+                cur = reuse(i, n, conv, folded)
                 spk, mems[i] = run_neurons(lif, cur.view(n, batch, *cur.shape[1:]), mems[i])
                 counts[f"conv{i}"] += spk.detach().sum(dim=(0, 2, 3))
                 if keep_spikes:
@@ -319,7 +327,7 @@ class SpikingTextCNN(nn.Module):
             group = min(per_group, encoding.draws - first)
             drawn = [input_spikes(p, ids, each[first + j], steps, generator) for j in range(group)]
             if group == 1:
-                yield self.simulate(drawn[0])
+                yield self.simulate(drawn[0], constant=encoding.mode == DIRECT)
                 continue
             sim = self.simulate(torch.cat(drawn, dim=1))
             del drawn
@@ -337,6 +345,25 @@ class SpikingTextCNN(nn.Module):
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Predicted classes ``[batch]`` under the documented tie rule."""
         return self.run(ids, encoding, time_steps, generator).predictions
+
+
+class ConvReuse:
+    """The convolutions of a simulation whose input is the same at every time step
+    (``direct``): ``reuse(branch, n, conv, x)`` is ``conv(x)``, computed once per branch and
+    chunk length ``n`` when ``constant`` and no gradient is recorded, since every chunk of
+    that length feeds the branch the same tensor. Otherwise it simply calls ``conv``."""
+
+    def __init__(self, constant: bool):
+        self.on = constant and not torch.is_grad_enabled()
+        self.outputs: dict[tuple[int, int], torch.Tensor] = {}
+
+    def __call__(self, branch: int, n: int, conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if not self.on:
+            return conv(x)
+        key = (branch, n)
+        if key not in self.outputs:
+            self.outputs[key] = conv(x)
+        return self.outputs[key]
 
 
 def tie_broken_scores(rates: torch.Tensor, membrane: torch.Tensor, resolution: int) -> torch.Tensor:
