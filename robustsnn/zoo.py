@@ -56,6 +56,10 @@ class CheckpointModel:
 
     artifact: Artifact
     stochastic: bool = False
+    # A spiking checkpoint deployed with a fixed input encoding (``direct``: the embedding
+    # values as currents at every step, nothing sampled) is a deterministic classifier: it
+    # takes no noise mode, so a randomized defense around it owns the cell's draws alone.
+    input_encoding: str | None = None
 
     @property
     def kind(self) -> str:
@@ -115,7 +119,13 @@ class CheckpointModel:
             raise UserError(f"{path} holds a '{loaded.kind}' model, not '{self.kind}'")
         if loaded.recipe.data.dataset != dataset:
             raise UserError(f"{path} was trained on '{loaded.recipe.data.dataset}', not '{dataset}'")
-        return NetworkClassifier(loaded, encoding=encoding if self.stochastic else None)
+        if self.input_encoding is not None:
+            from .models.encoding import Encoding
+
+            encoding = Encoding.parse(self.input_encoding)
+        elif not self.stochastic:
+            encoding = None
+        return NetworkClassifier(loaded, encoding=encoding)
 
 
 def _builtins(reg: Registry[Any]) -> None:
@@ -124,6 +134,10 @@ def _builtins(reg: Registry[Any]) -> None:
     reg.register("snn", CheckpointModel(FINETUNED, stochastic=True))
     reg.register("snn-converted", CheckpointModel(CONVERTED, stochastic=True))
     reg.register("snn-direct", CheckpointModel(DIRECT, stochastic=True))
+    # The fine-tuned SNN fed direct currents (what `--noise direct` evaluates) as a model of
+    # its own: deterministic, so a randomized defense such as SAFER can wrap it and draw
+    # alone (a cell has one noise mode; under SAFER the `snn` cells' mode samples spikes too).
+    reg.register("snn-current", CheckpointModel(FINETUNED, input_encoding="direct"))
     # Direct (current) input, nothing sampled: a deterministic classifier, no encoding.
     reg.register("spikformer", CheckpointModel(SPIKFORMER))
 

@@ -153,3 +153,32 @@ def test_loaded_model_encodes_its_splits_and_keeps_the_dataset(tiny_data, tmp_pa
 
     with pytest.raises(UserError, match="unknown split"):
         loaded.encoded("valid")
+
+
+def test_snn_current_is_the_snn_fed_direct_currents_as_a_deterministic_model(tiny_data):
+    """`snn-current` loads the fine-tuned SNN's checkpoint with direct input: the same answers
+    as `snn` under the direct encoding, and like any deterministic model it takes no noise."""
+    import shutil
+
+    from conftest import train_zoo_models
+    from robustsnn.artifacts import CONVERTED, FINETUNED
+    from robustsnn.campaign.runner import build_classifier
+    from robustsnn.campaign.spec import Cell, campaign_from_dict
+    from robustsnn.errors import UserError
+    from robustsnn.models.encoding import Encoding
+    from robustsnn.zoo import MODELS
+
+    runs = train_zoo_models(time_steps=8)
+    FINETUNED.path("sst2", runs).parent.mkdir(parents=True)
+    shutil.copy(CONVERTED.path("sst2", runs), FINETUNED.path("sst2", runs))
+    entry = MODELS.get("snn-current")
+    assert not entry.stochastic and entry.default_checkpoint("sst2") == MODELS.get("snn").default_checkpoint("sst2")
+    texts = ["a fine film", "a dull and tired film", "not bad at all"]
+    current = entry.load("sst2").predict_proba(texts)
+    direct = MODELS.get("snn").load("sst2", None, Encoding.parse("direct")).predict_proba(texts)
+    assert (current == direct).all() and (current == entry.load("sst2").predict_proba(texts)).all()
+    campaign = campaign_from_dict({"campaign": {"name": "c", "models": ["snn-current"], "recipes": ["pwws"]}})
+    assert (build_classifier(Cell("sst2", "snn-current", "none", "pwws", "none"), campaign)
+            .predict_proba(texts) == current).all()
+    with pytest.raises(UserError, match="'snn-current' is deterministic"):
+        build_classifier(Cell("sst2", "snn-current", "none", "pwws", "frozen"), campaign)

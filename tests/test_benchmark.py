@@ -65,6 +65,16 @@ def test_the_plan_adapts_to_what_the_model_is(tiny_data):
         if step.kind == TRANSFER:
             assert step.cell.noise == "fresh" and order[step.source] < order[step.cell]
 
+    # The SNN fed direct currents is a deterministic model of its own (snn-current), so a
+    # randomized defense around it owns the cells' draws, and its undefended runs transfer.
+    current = plan(TINY, target_of("snn-current", "sst2", defense="safer"))
+    assert {(s.cell.model, s.cell.noise) for s in current if s.on_target and s.kind != TRANSFER} == {
+        ("snn-current", "fresh"), ("snn-current", "frozen"), ("snn-current", "mean-3")}
+    assert {s.name for s in current if s.kind == TRANSFER} >= {"transfer-snn-current-pwws", "transfer-tailored-pwws"}
+    assert kinds(plan(TINY, target_of("snn-current", "sst2"))) == sorted([
+        *[(k, n) for k, n in kinds(textcnn) if k != TRANSFER],
+        *[(TRANSFER, f"transfer-{m}-{r}") for m in ("textcnn", "tailored") for r in ("pwws", "textfooler")]])
+
     direct = plan(TINY, target_of("snn-converted", "sst2", noise="direct"))
     assert {s.cell.noise for s in direct if s.on_target} == {"direct"}
     assert not any(s.kind == WHITE_BOX for s in plan(TINY, target_of("textcnn", "sst2"), white_box=False))
@@ -73,6 +83,8 @@ def test_the_plan_adapts_to_what_the_model_is(tiny_data):
 @pytest.mark.parametrize("call, message", [
     (lambda: target_of("textcnn", "sst2", noise="fresh"), "deterministic; it is evaluated as it is"),
     (lambda: target_of("snn-converted", "sst2", noise="mean-20"), "--noise poisson"),
+    (lambda: target_of("snn", "sst2", defense="safer", noise="direct"), "benchmark snn-current --defense safer"),
+    (lambda: target_of("snn-current", "sst2", noise="direct"), "'snn-current' is deterministic"),
     (lambda: target_of("nope", "sst2"), "unknown model 'nope'"),
     (lambda: plan(TINY, target_of("textcnn", "sst2"), num_examples=5), "1..4"),
     (lambda: get_evaluation("standard-v0"), "unknown evaluation 'standard-v0'"),
@@ -132,7 +144,8 @@ def toy_safer():
 
 @pytest.mark.parametrize("model, noise, defense", [("textcnn", None, "none"), ("snn-converted", None, "none"),
                                                    ("spikformer", None, "none"),
-                                                   ("textcnn", None, "toy-safer")])
+                                                   ("textcnn", None, "toy-safer"),
+                                                   ("snn-current", None, "toy-safer")])
 def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_safer, tmp_path, monkeypatch, model,
                                                                  noise, defense):
     from robustsnn.evaluation import standard
@@ -144,6 +157,13 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_saf
         from test_spikformer import tiny_spikformer_recipe
 
         train(tiny_spikformer_recipe(), "spikformer", models / "sst2" / "spikformer", log=lambda _: None)
+    if model == "snn-current":  # the converted SNN stands in for the fine-tuned one it is registered as
+        import shutil
+
+        from robustsnn.artifacts import CONVERTED, FINETUNED
+
+        FINETUNED.path("sst2", models).parent.mkdir(parents=True)
+        shutil.copy(CONVERTED.path("sst2", models), FINETUNED.path("sst2", models))
 
     monkeypatch.setitem(standard.EVALUATIONS, TINY.name, TINY)
     resources = AttackResources(embedding=toy_embedding())
@@ -164,7 +184,8 @@ def test_benchmark_runs_end_to_end_and_the_card_matches_its_logs(models, toy_saf
     assert (low <= robust / n <= high) if n else math.isnan(low)
     if defense != "none":  # judged like the Poisson SNN: by the majority over fresh draws of its copies
         assert card["deployed_form"] == "randomized" and card["verdict_draws"] == 7
-        assert card["forward_passes_per_prediction"] == 7 * 4  # R draws x M copies
+        steps = 8 if model == "snn-current" else 1  # the SNN's T direct steps per copy
+        assert card["forward_passes_per_prediction"] == 7 * 4 * steps  # R draws x M copies (x T)
         assert any(f.startswith("randomized") for f in card["flags"])
         assert {a["noise"] for a in card["attacks"] if a["kind"] != "transfer"} == {"fresh", "frozen", "mean-3"}
         for attack in card["attacks"]:  # each run's defense drew in its cell's mode, and was voted on

@@ -120,8 +120,10 @@ def target_of(model: str, dataset: str, defense: str = "none", noise: str | None
         if form == DIRECT and randomized:
             # A cell has one mode for both: direct input meets the defense's frozen draws, a
             # deterministic form of a model that draws at random as deployed.
+            current = (" (or the SNN fed direct currents, a deterministic model, under it: robustsnn benchmark "
+                       f"snn-current --defense {defense})") if model == "snn" else ""
             raise UserError(f"defense '{defense}' is randomized, so '{model}' under it is deployed with its draws: "
-                            "evaluate it with --noise poisson; direct would judge it by one frozen draw")
+                            f"evaluate it with --noise poisson{current}; direct would judge it by one frozen draw")
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
