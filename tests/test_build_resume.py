@@ -1,8 +1,12 @@
 """`robustsnn build` resumes a training run that was stopped before it ended, instead of
 taking its best-so-far checkpoint as built."""
 
+import pytest
+
 from robustsnn.artifacts import FINETUNED, TEXTCNN
 from robustsnn.cli.build import plan
+from robustsnn.errors import UserError
+from robustsnn.zoo import MODELS
 
 
 def _touch(path):
@@ -60,11 +64,6 @@ def test_a_fine_tuning_killed_before_its_first_epoch_ended_is_resumed(tmp_path, 
 def test_an_unfinished_run_is_not_attacked(tmp_path, monkeypatch):
     """The registered checkpoint of a run still training (or stopped) is refused with the
     command that finishes it; a checkpoint named on the command line is the user's call."""
-    import pytest
-
-    from robustsnn.errors import UserError
-    from robustsnn.zoo import MODELS
-
     monkeypatch.setenv("ROBUSTSNN_RUNS", str(tmp_path))
     run = TEXTCNN.run_path("sst2", tmp_path)
     _touch(run / "best.pt")

@@ -191,7 +191,8 @@ def _fit(trainer: Trainer, run_dir: Path, resume: bool, log: Callable[[str], Non
             s.history.append({"epoch": 0, "loss": None, **dev.fields, "seconds": 0.0})
             # Marks the folder as a run under way before its first epoch (whose last.pt
             # comes only at its end): a run killed in between is then resumed by `robustsnn
-            # build`, not taken as built from this best.pt (cli/build.py, interrupted).
+            # build`, and refused as a checkpoint to attack, not taken as built from this
+            # best.pt (artifacts.Artifact.unfinished).
             atomic_write_json(run_dir / LOG, s.history)
             log(f"{name} epoch   0  ({trainer.initial})  dev {dev.text}  *best")
 
